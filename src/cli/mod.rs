@@ -1,0 +1,57 @@
+//! Subcommands, one file each.
+
+mod data;
+mod errors;
+mod eval;
+mod predict;
+mod serve;
+mod show;
+mod summary;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "digits",
+    version,
+    about = "Handwritten-digit recognition: train, evaluate and use small MLPs on MNIST"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Train a network (default: the PyTorch tutorial, MNIST 784-25-15-10, batch 64, 10 epochs).
+    Train(train::TrainArgs),
+    /// Print the Keras-style summary of a network.
+    Summary(summary::SummaryArgs),
+    /// Download MNIST or build the 20x20 tutorial subset.
+    #[command(subcommand)]
+    Data(data::DataCommand),
+    /// Evaluate a checkpoint on the test set.
+    Eval(eval::EvalArgs),
+    /// Predict digits with a checkpoint: images from the test set, or photos.
+    Predict(predict::PredictArgs),
+    /// Draw digits, predictions, loss curves and confusion matrices as PNG files.
+    Show(show::ShowArgs),
+    /// List the test images a checkpoint gets wrong.
+    Errors(errors::ErrorsArgs),
+    /// Serve the drawing page and the JSON prediction API.
+    Serve(serve::ServeArgs),
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Train(a) => train::run(a),
+        Command::Summary(a) => summary::run(a),
+        Command::Data(a) => data::run(a),
+        Command::Eval(a) => eval::run(a),
+        Command::Predict(a) => predict::run(a),
+        Command::Show(a) => show::run(a),
+        Command::Errors(a) => errors::run(a),
+        Command::Serve(a) => serve::run(a),
+    }
+}

@@ -1,0 +1,137 @@
+//! `digits train`: the PyTorch tutorial by default, the Keras lab with `--dataset digits5000`.
+
+use anyhow::Context;
+use digits::data::{DatasetKind, PixelScale};
+use digits::nn::{Activation, Init, LayerSpec, ModelSpec, Sequential};
+use digits::train::progress::Progress;
+use digits::train::{FitConfig, Observer, Trainer};
+use std::path::PathBuf;
+
+/// The network's shape, shared by the commands that build one.
+#[derive(clap::Args, Clone)]
+pub struct ArchArgs {
+    /// Hidden layer widths, comma-separated (the output layer of 10 logits is added).
+    #[arg(long, value_delimiter = ',', default_value = "25,15")]
+    pub layers: Vec<usize>,
+    /// Activation of the hidden layers.
+    #[arg(long, default_value = "relu", value_parser = parse_activation)]
+    pub activation: Activation,
+    /// Inputs per image (default: the dataset's, 784 for MNIST, 400 for digits5000).
+    #[arg(long)]
+    pub inputs: Option<usize>,
+}
+
+fn parse_activation(s: &str) -> Result<Activation, String> {
+    Activation::parse(s)
+        .ok_or_else(|| format!("unknown activation {s:?} (relu, sigmoid or linear)"))
+}
+
+impl ArchArgs {
+    pub fn spec(&self, inputs: usize) -> anyhow::Result<ModelSpec> {
+        let mut layers: Vec<LayerSpec> = self
+            .layers
+            .iter()
+            .map(|&u| LayerSpec::dense(u, self.activation))
+            .collect();
+        layers.push(LayerSpec::dense(10, Activation::Linear));
+        let spec = ModelSpec::new(inputs, layers);
+        spec.validate().map_err(anyhow::Error::msg)?;
+        Ok(spec)
+    }
+}
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    #[arg(long, value_enum, default_value = "mnist")]
+    pub dataset: DatasetKind,
+    /// Directory holding the dataset's files (default: data/mnist or data/digits5000).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub arch: ArchArgs,
+    /// Epochs (default: 10 for MNIST as the PyTorch tutorial, 40 for digits5000 as the Keras lab).
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Batch size (default: 64 for MNIST, 32 for digits5000).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    #[arg(long, default_value_t = 1e-3)]
+    pub lr: f32,
+    /// Seed for the weights and the shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Feed the raw 0..255 pixel values, as the original PyTorch tutorial did.
+    #[arg(long)]
+    pub raw_pixels: bool,
+    /// Visit the images in file order every epoch.
+    #[arg(long)]
+    pub no_shuffle: bool,
+    /// Threads to split each batch across (default: up to 2).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Weight initialisation (default: kaiming for MNIST as PyTorch, glorot for digits5000 as Keras).
+    #[arg(long, value_enum)]
+    pub init: Option<InitArg>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum InitArg {
+    /// Glorot uniform, as Keras Dense.
+    Glorot,
+    /// Kaiming uniform (a = sqrt 5), as PyTorch nn.Linear.
+    Kaiming,
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| args.dataset.default_dir().into());
+    let (train, test) = args.dataset.load(&dir).with_context(|| {
+        format!(
+            "could not load {:?} from {} (get it with `digits data download --dir {}`)",
+            args.dataset,
+            dir.display(),
+            dir.display()
+        )
+    })?;
+    let keras = args.dataset == DatasetKind::Digits5000;
+    let init = match args.init {
+        Some(InitArg::Glorot) => Init::GlorotUniform,
+        Some(InitArg::Kaiming) => Init::KaimingUniform,
+        None if keras => Init::GlorotUniform,
+        None => Init::KaimingUniform,
+    };
+    let spec = args
+        .arch
+        .spec(args.arch.inputs.unwrap_or(train.features()))?;
+    let mut model = Sequential::try_new(spec, init, args.seed).map_err(anyhow::Error::msg)?;
+    let defaults = FitConfig::default();
+    let config = FitConfig {
+        epochs: args.epochs.unwrap_or(if keras { 40 } else { 10 }),
+        batch_size: args.batch_size.unwrap_or(if keras { 32 } else { 64 }),
+        lr: args.lr,
+        shuffle: !args.no_shuffle,
+        seed: args.seed,
+        scale: if args.raw_pixels {
+            PixelScale::Raw
+        } else {
+            PixelScale::Unit
+        },
+        threads: args.threads.unwrap_or(defaults.threads),
+    };
+    let mut trainer = Trainer::new(&model, config);
+    let mut observers: Vec<Box<dyn Observer>> = vec![Box::new(Progress::new())];
+    trainer.fit(&mut model, &train, test.as_ref(), &mut observers)?;
+    match &test {
+        Some(t) => println!(
+            "test_accuracy: {:.4}",
+            model.evaluate(t, trainer.config.scale).1
+        ),
+        None => println!(
+            "train_accuracy: {:.4}",
+            model.evaluate(&train, trainer.config.scale).1
+        ),
+    }
+    Ok(())
+}

@@ -1,0 +1,67 @@
+//! Element-wise activations and their derivatives, expressed through the activation's output.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Activation {
+    Relu,
+    Sigmoid,
+    Linear,
+}
+
+impl Activation {
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Relu => "relu",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Linear => "linear",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Activation> {
+        match s.to_ascii_lowercase().as_str() {
+            "relu" => Some(Activation::Relu),
+            "sigmoid" => Some(Activation::Sigmoid),
+            "linear" | "none" => Some(Activation::Linear),
+            _ => None,
+        }
+    }
+
+    /// a = f(z), in place.
+    pub fn apply(self, z: &mut [f32]) {
+        match self {
+            Activation::Relu => z.iter_mut().for_each(|v| *v = v.max(0.0)),
+            Activation::Sigmoid => z.iter_mut().for_each(|v| *v = sigmoid(*v)),
+            Activation::Linear => {}
+        }
+    }
+
+    /// dz = da * f'(z), with f'(z) written in terms of a = f(z) (relu: a > 0; sigmoid: a(1-a)).
+    pub fn backward(self, a: &[f32], da_to_dz: &mut [f32]) {
+        match self {
+            Activation::Relu => {
+                for (g, &av) in da_to_dz.iter_mut().zip(a) {
+                    if av <= 0.0 {
+                        *g = 0.0;
+                    }
+                }
+            }
+            Activation::Sigmoid => {
+                for (g, &av) in da_to_dz.iter_mut().zip(a) {
+                    *g *= av * (1.0 - av);
+                }
+            }
+            Activation::Linear => {}
+        }
+    }
+}
+
+pub fn sigmoid(z: f32) -> f32 {
+    if z >= 0.0 {
+        1.0 / (1.0 + (-z).exp())
+    } else {
+        let e = z.exp();
+        e / (1.0 + e)
+    }
+}

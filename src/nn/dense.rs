@@ -1,0 +1,85 @@
+//! One Dense layer: where its W (in, out) and b (out,) live in the flat buffer, and its
+//! forward and backward passes over a batch.
+
+use super::kernels::{add_bias, gemm, sum_rows};
+use super::Activation;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Dense {
+    pub name: String,
+    pub in_dim: usize,
+    pub out_dim: usize,
+    pub activation: Activation,
+    /// Offset of W (in_dim x out_dim, row-major) in the parameter buffer.
+    pub w_offset: usize,
+    /// Offset of b (out_dim) in the parameter buffer; directly after W.
+    pub b_offset: usize,
+}
+
+impl Dense {
+    pub fn param_count(&self) -> usize {
+        self.in_dim * self.out_dim + self.out_dim
+    }
+
+    pub fn w<'a>(&self, params: &'a [f32]) -> &'a [f32] {
+        &params[self.w_offset..self.w_offset + self.in_dim * self.out_dim]
+    }
+
+    pub fn b<'a>(&self, params: &'a [f32]) -> &'a [f32] {
+        &params[self.b_offset..self.b_offset + self.out_dim]
+    }
+
+    /// a (n x out) = f(x (n x in) * W + b).
+    pub fn forward(&self, params: &[f32], x: &[f32], n: usize, a: &mut [f32]) {
+        let a = &mut a[..n * self.out_dim];
+        gemm(
+            n,
+            self.in_dim,
+            self.out_dim,
+            x,
+            false,
+            self.w(params),
+            false,
+            0.0,
+            a,
+        );
+        add_bias(a, self.b(params));
+        self.activation.apply(a);
+    }
+
+    /// Given x (n x in), this layer's output a and da (n x out, turned into dz in place), writes
+    /// dW and db into `grads` (same layout as the parameters) and, when `dx` is given, dx = dz * W^T.
+    #[allow(clippy::too_many_arguments)]
+    pub fn backward(
+        &self,
+        params: &[f32],
+        x: &[f32],
+        n: usize,
+        a: &[f32],
+        da: &mut [f32],
+        grads: &mut [f32],
+        dx: Option<&mut [f32]>,
+    ) {
+        let (i, o) = (self.in_dim, self.out_dim);
+        let dz = &mut da[..n * o];
+        self.activation.backward(&a[..n * o], dz);
+        let (gw, gb) = grads[self.w_offset..self.b_offset + o].split_at_mut(i * o);
+        // dW (in x out) = x^T (in x n) * dz (n x out)
+        gemm(i, n, o, x, true, dz, false, 0.0, gw);
+        sum_rows(dz, gb);
+        if let Some(dx) = dx {
+            // dx (n x in) = dz (n x out) * W^T (out x in)
+            gemm(
+                n,
+                o,
+                i,
+                dz,
+                false,
+                self.w(params),
+                true,
+                0.0,
+                &mut dx[..n * i],
+            );
+        }
+    }
+}

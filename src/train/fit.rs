@@ -1,0 +1,212 @@
+//! The fit loop: epochs of shuffled batches, Adam steps, evaluation, History.
+
+use super::observer::{EpochReport, Observer};
+use super::step::Stepper;
+use crate::data::dataset::EpochOrder;
+use crate::data::{Dataset, PixelScale};
+use crate::nn::{Adam, Sequential};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FitConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr: f32,
+    pub shuffle: bool,
+    /// Seeds the shuffling (the weights are seeded when the model is built).
+    pub seed: u64,
+    pub scale: PixelScale,
+    /// Threads a batch is split across.
+    pub threads: usize,
+}
+
+impl Default for FitConfig {
+    /// The PyTorch tutorial: batch 64, Adam 1e-3, 10 epochs, shuffled /255 inputs.
+    fn default() -> Self {
+        FitConfig {
+            epochs: 10,
+            batch_size: 64,
+            lr: 1e-3,
+            shuffle: true,
+            seed: 0,
+            scale: PixelScale::Unit,
+            threads: std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(2),
+        }
+    }
+}
+
+/// Per-epoch figures, as Keras' History.history.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// Mean training loss of each epoch.
+    pub loss: Vec<f64>,
+    pub test_loss: Vec<f64>,
+    pub test_accuracy: Vec<f64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    #[error("the loss became {value} at epoch {epoch}, step {step}; training stopped before that step was applied (the weights are those after step {})", step - 1)]
+    NonFiniteLoss {
+        epoch: usize,
+        step: usize,
+        value: f32,
+    },
+    #[error("the data has {got} inputs per image but the model expects {expected}")]
+    InputSize { expected: usize, got: usize },
+    #[error("the data has label {label} but the model has only {classes} outputs")]
+    LabelRange { label: u8, classes: usize },
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Observer(#[from] anyhow::Error),
+}
+
+/// Training state that outlives one call to `fit`: the optimizer, the position, the buffers.
+pub struct Trainer {
+    pub config: FitConfig,
+    pub adam: Adam,
+    /// Epochs completed so far (the next epoch is `epochs_done + 1`).
+    pub epochs_done: usize,
+    pub global_step: u64,
+    pub history: History,
+    stepper: Stepper,
+}
+
+impl Trainer {
+    pub fn new(model: &Sequential, config: FitConfig) -> Self {
+        let adam = Adam::new(model.params().len(), config.lr);
+        let stepper = Stepper::new(model, config.batch_size.max(1), config.threads);
+        Trainer {
+            config,
+            adam,
+            epochs_done: 0,
+            global_step: 0,
+            history: History::default(),
+            stepper,
+        }
+    }
+
+    /// One Adam step on a batch; returns its mean loss. The step is not applied when the loss
+    /// is not finite.
+    pub fn train_step(&mut self, model: &mut Sequential, x: &[f32], y: &[u8]) -> f32 {
+        let loss = self.stepper.loss_and_grads(model, x, y);
+        if loss.is_finite() {
+            self.adam.step(model.params_mut(), self.stepper.grads());
+            self.global_step += 1;
+        }
+        loss
+    }
+
+    /// Trains until `config.epochs` epochs are done in all (continuing after `epochs_done`).
+    pub fn fit(
+        &mut self,
+        model: &mut Sequential,
+        train: &Dataset,
+        test: Option<&Dataset>,
+        observer: &mut dyn Observer,
+    ) -> Result<History, TrainError> {
+        self.check(model, train)?;
+        if let Some(t) = test {
+            self.check(model, t)?;
+        }
+        let (bs, d, n) = (self.config.batch_size, model.input_dim(), train.len());
+        let steps = n.div_ceil(bs);
+        let mut order = EpochOrder::new(n, self.config.shuffle, self.config.seed);
+        let mut x = vec![0.0f32; bs * d];
+        let mut y = vec![0u8; bs];
+        while self.epochs_done < self.config.epochs {
+            let epoch = self.epochs_done + 1;
+            observer.on_epoch_begin(epoch, self.config.epochs, steps);
+            let started = Instant::now();
+            let mut loss_sum = 0.0f64;
+            let order = order.epoch(self.epochs_done);
+            for (s, idx) in order.chunks(bs).enumerate() {
+                let rows = idx.len();
+                train.fill_batch(idx, self.config.scale, &mut x[..rows * d], &mut y[..rows]);
+                let loss = self.train_step(model, &x[..rows * d], &y[..rows]);
+                if !loss.is_finite() {
+                    return Err(TrainError::NonFiniteLoss {
+                        epoch,
+                        step: s + 1,
+                        value: loss,
+                    });
+                }
+                loss_sum += loss as f64;
+                observer.on_batch_end(epoch, s + 1, self.global_step, loss);
+                if observer.should_stop() {
+                    observer.on_interrupt(model, self)?;
+                    return Ok(self.history.clone());
+                }
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let (test_loss, test_accuracy) = match test {
+                Some(t) => {
+                    let (l, a) = model.evaluate(t, self.config.scale);
+                    (Some(l), Some(a))
+                }
+                None => (None, None),
+            };
+            let loss = loss_sum / steps as f64;
+            self.history.loss.push(loss);
+            if let (Some(l), Some(a)) = (test_loss, test_accuracy) {
+                self.history.test_loss.push(l);
+                self.history.test_accuracy.push(a);
+            }
+            self.epochs_done = epoch;
+            let report = EpochReport {
+                epoch,
+                epochs: self.config.epochs,
+                loss,
+                test_loss,
+                test_accuracy,
+                seconds,
+                steps,
+            };
+            observer.on_epoch_end(&report, model, self)?;
+        }
+        Ok(self.history.clone())
+    }
+
+    fn check(&self, model: &Sequential, data: &Dataset) -> Result<(), TrainError> {
+        if self.config.batch_size == 0 {
+            return Err(TrainError::Invalid(
+                "the batch size must be at least 1".into(),
+            ));
+        }
+        if data.features() != model.input_dim() {
+            return Err(TrainError::InputSize {
+                expected: model.input_dim(),
+                got: data.features(),
+            });
+        }
+        if let Some(&label) = data
+            .labels
+            .iter()
+            .find(|&&l| l as usize >= model.output_dim())
+        {
+            return Err(TrainError::LabelRange {
+                label,
+                classes: model.output_dim(),
+            });
+        }
+        if data.is_empty() {
+            return Err(TrainError::Invalid("the training set is empty".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Keras-style `model.fit`: trains `model` for `config.epochs` epochs and returns the History.
+pub fn fit(
+    model: &mut Sequential,
+    train: &Dataset,
+    test: Option<&Dataset>,
+    config: &FitConfig,
+    observer: &mut dyn Observer,
+) -> Result<History, TrainError> {
+    Trainer::new(model, config.clone()).fit(model, train, test, observer)
+}

@@ -1,0 +1,11 @@
+//! Training: the fit loop, its observers (progress, TensorBoard, checkpoints) and History.
+
+pub mod checkpoint;
+pub mod fit;
+pub mod observer;
+pub mod progress;
+pub mod step;
+pub mod tensorboard;
+
+pub use fit::{fit, FitConfig, History, TrainError, Trainer};
+pub use observer::{EpochReport, Observer};

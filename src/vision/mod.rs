@@ -1,0 +1,4 @@
+//! Pictures in and out: photos to MNIST-style inputs, and PNG plots of digits and training.
+
+pub mod plot;
+pub mod preprocess;
