@@ -31,7 +31,12 @@ impl Activation {
     /// a = f(z), in place.
     pub fn apply(self, z: &mut [f32]) {
         match self {
-            Activation::Relu => z.iter_mut().for_each(|v| *v = v.max(0.0)),
+            // Written so NaN passes through (as in PyTorch) instead of being hidden by max().
+            Activation::Relu => z.iter_mut().for_each(|v| {
+                if *v < 0.0 {
+                    *v = 0.0
+                }
+            }),
             Activation::Sigmoid => z.iter_mut().for_each(|v| *v = sigmoid(*v)),
             Activation::Linear => {}
         }

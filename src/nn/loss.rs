@@ -53,7 +53,7 @@ pub fn softmax_cross_entropy(
                     sum += *gv;
                 }
                 let y = labels[r] as usize;
-                total += (sum.ln() + max - z[y]) as f64;
+                total += (sum.ln() + (max - z[y])) as f64;
                 let inv = scale / sum;
                 for gv in g.iter_mut() {
                     *gv *= inv;
@@ -66,7 +66,7 @@ pub fn softmax_cross_entropy(
                 let z = &logits[r * classes..(r + 1) * classes];
                 let max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let sum: f32 = z.iter().map(|&v| (v - max).exp()).sum();
-                total += (sum.ln() + max - z[labels[r] as usize]) as f64;
+                total += (sum.ln() + (max - z[labels[r] as usize])) as f64;
             }
         }
     }

@@ -49,7 +49,7 @@ pub struct History {
 
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
-    #[error("the loss became {value} at epoch {epoch}, step {step}; training stopped before that step was applied (the weights are those after step {})", step - 1)]
+    #[error("the loss or its gradient became {value} at epoch {epoch}, step {step}; training stopped before that step was applied (the weights are those after step {})", step - 1)]
     NonFiniteLoss {
         epoch: usize,
         step: usize,
@@ -91,13 +91,19 @@ impl Trainer {
     }
 
     /// One Adam step on a batch; returns its mean loss. The step is not applied when the loss
-    /// is not finite.
+    /// or the gradient is not finite (the loss returned is then NaN or infinite).
     pub fn train_step(&mut self, model: &mut Sequential, x: &[f32], y: &[u8]) -> f32 {
         let loss = self.stepper.loss_and_grads(model, x, y);
-        if loss.is_finite() {
-            self.adam.step(model.params_mut(), self.stepper.grads());
-            self.global_step += 1;
+        if !loss.is_finite() {
+            return loss;
         }
+        // One cheap pass: a NaN or overflow anywhere in the gradient makes the sum non-finite.
+        let grad_sum: f32 = self.stepper.grads().iter().sum();
+        if !grad_sum.is_finite() {
+            return grad_sum;
+        }
+        self.adam.step(model.params_mut(), self.stepper.grads());
+        self.global_step += 1;
         loss
     }
 

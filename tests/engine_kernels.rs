@@ -1,0 +1,92 @@
+//! Each fast kernel agrees with its slow obvious twin.
+
+use digits::nn::kernels::{add_bias, gemm, reference, sum_rows};
+use digits::nn::loss::softmax_cross_entropy;
+use digits::nn::{argmax, softmax};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn random(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()
+}
+
+#[test]
+fn gemm_matches_reference_for_every_transpose() {
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    for _ in 0..40 {
+        let (m, k, n) = (
+            rng.gen_range(1..70),
+            rng.gen_range(1..90),
+            rng.gen_range(1..40),
+        );
+        for (a_t, b_t) in [(false, false), (true, false), (false, true), (true, true)] {
+            let a = random(&mut rng, m * k);
+            let b = random(&mut rng, k * n);
+            let beta = [0.0, 1.0, 0.5][rng.gen_range(0..3)];
+            let c0 = random(&mut rng, m * n);
+            let (mut fast, mut slow) = (c0.clone(), c0);
+            gemm(m, k, n, &a, a_t, &b, b_t, beta, &mut fast);
+            reference::gemm(m, k, n, &a, a_t, &b, b_t, beta, &mut slow);
+            for (f, s) in fast.iter().zip(&slow) {
+                assert!(
+                    (f - s).abs() < 1e-4,
+                    "{m}x{k}x{n} a_t={a_t} b_t={b_t}: {f} vs {s}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn bias_and_row_sums_match_loops() {
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let (m, n) = (13, 7);
+    let c0 = random(&mut rng, m * n);
+    let b = random(&mut rng, n);
+    let mut c = c0.clone();
+    add_bias(&mut c, &b);
+    let mut db = vec![9.0; n];
+    sum_rows(&c0, &mut db);
+    for j in 0..n {
+        let mut s = 0.0;
+        for i in 0..m {
+            assert_eq!(c[i * n + j], c0[i * n + j] + b[j]);
+            s += c0[i * n + j];
+        }
+        assert!((db[j] - s).abs() < 1e-5);
+    }
+}
+
+#[test]
+fn softmax_is_stable_and_correct() {
+    let p = softmax(&[1.0, 2.0, 3.0, 4.0]);
+    let want = [0.032, 0.087, 0.237, 0.644];
+    for (a, b) in p.iter().zip(want) {
+        assert!((a - b).abs() < 5e-4, "{p:?}");
+    }
+    let big = softmax(&[1000.0, 1001.0]);
+    assert!(big.iter().all(|v| v.is_finite()));
+    assert!(
+        (big[0] - 0.268_941_4).abs() < 1e-6 && (big[1] - 0.731_058_6).abs() < 1e-6,
+        "{big:?}"
+    );
+    assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+    assert_eq!(argmax(&p), 3);
+}
+
+#[test]
+fn cross_entropy_from_logits_is_stable_and_matches_log_softmax() {
+    // -log softmax([1000, 1001])[0] = log(1 + e) = 1.3132617
+    let loss = softmax_cross_entropy(&[1000.0, 1001.0], &[0], 2, None);
+    assert!((loss - 1.313_261_7).abs() < 1e-5, "{loss}");
+    // Fused gradient: (softmax - onehot) * scale
+    let mut d = vec![0.0; 4];
+    let z = [1.0, 2.0, 3.0, 4.0];
+    let l = softmax_cross_entropy(&z, &[2], 4, Some((&mut d, 0.5)));
+    let p = softmax(&z);
+    assert!((l - -(p[2] as f64).ln()).abs() < 1e-6);
+    for j in 0..4 {
+        let want = 0.5 * (p[j] - if j == 2 { 1.0 } else { 0.0 });
+        assert!((d[j] - want).abs() < 1e-7);
+    }
+}

@@ -1,0 +1,194 @@
+//! Model API: summary counts, layer weights, init, Adam, threads, fit on separable data.
+
+use digits::data::{Dataset, PixelLayout, Pixels};
+use digits::nn::workspace::Workspace;
+use digits::nn::{Activation, Adam, Init, LayerSpec, ModelSpec, Sequential};
+use digits::train::step::Stepper;
+use digits::train::{fit, FitConfig};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+fn tutorial(input: usize) -> ModelSpec {
+    ModelSpec::new(
+        input,
+        vec![
+            LayerSpec::dense(25, Activation::Relu).named("L1"),
+            LayerSpec::dense(15, Activation::Relu).named("L2"),
+            LayerSpec::dense(10, Activation::Linear).named("L3"),
+        ],
+    )
+}
+
+#[test]
+fn summary_counts_parameters_like_keras() {
+    let m = Sequential::new(tutorial(400), Init::GlorotUniform, 1);
+    let s = m.summary();
+    for want in [
+        "L1 (Dense)",
+        "(None, 25)",
+        "10,025",
+        "390",
+        "160",
+        "Total params: 10,575",
+    ] {
+        assert!(s.contains(want), "missing {want:?} in\n{s}");
+    }
+    assert_eq!(
+        Sequential::new(tutorial(784), Init::GlorotUniform, 1)
+            .params()
+            .len(),
+        20_175
+    );
+    let (w, b) = m.weights(0);
+    assert_eq!((w.len(), b.len()), (400 * 25, 25));
+    let (w, b) = m.weights(2);
+    assert_eq!((w.len(), b.len()), (15 * 10, 10));
+}
+
+#[test]
+fn init_respects_bounds_and_seed() {
+    let g = Sequential::new(tutorial(400), Init::GlorotUniform, 5);
+    let limit = (6.0f32 / 425.0).sqrt();
+    let (w, b) = g.weights(0);
+    assert!(w.iter().all(|v| v.abs() <= limit) && w.iter().any(|v| v.abs() > 0.9 * limit));
+    assert!(b.iter().all(|&v| v == 0.0));
+    let k = Sequential::new(tutorial(784), Init::KaimingUniform, 5);
+    let bound = 1.0 / 784f32.sqrt();
+    let (w, b) = k.weights(0);
+    assert!(w.iter().chain(b).all(|v| v.abs() <= bound) && b.iter().any(|&v| v != 0.0));
+    assert_eq!(k, Sequential::new(tutorial(784), Init::KaimingUniform, 5));
+    assert_ne!(k, Sequential::new(tutorial(784), Init::KaimingUniform, 6));
+}
+
+#[test]
+fn adam_matches_the_pytorch_formula() {
+    let mut adam = Adam::new(3, 0.01);
+    let mut p = vec![1.0f32, -2.0, 0.5];
+    let (mut m, mut v, mut q) = ([0.0f64; 3], [0.0f64; 3], [1.0f64, -2.0, 0.5]);
+    for t in 1..=5 {
+        let g: Vec<f32> = p.iter().map(|x| 2.0 * x + 0.1 * t as f32).collect();
+        adam.step(&mut p, &g);
+        for i in 0..3 {
+            let gi = 2.0 * q[i] + 0.1 * t as f64;
+            m[i] = 0.9 * m[i] + 0.1 * gi;
+            v[i] = 0.999 * v[i] + 0.001 * gi * gi;
+            let mh = m[i] / (1.0 - 0.9f64.powi(t));
+            let vh = v[i] / (1.0 - 0.999f64.powi(t));
+            q[i] -= 0.01 * mh / (vh.sqrt() + 1e-8);
+        }
+    }
+    for i in 0..3 {
+        assert!((p[i] as f64 - q[i]).abs() < 1e-5, "{p:?} vs {q:?}");
+    }
+}
+
+#[test]
+fn split_batch_gives_the_same_gradient_as_one_thread() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let model = Sequential::new(tutorial(50), Init::KaimingUniform, 2);
+    let n = 64;
+    let x: Vec<f32> = (0..n * 50).map(|_| rng.gen_range(0.0..1.0)).collect();
+    let y: Vec<u8> = (0..n).map(|_| rng.gen_range(0..10)).collect();
+    let mut one = Stepper::new(&model, n, 1);
+    let mut two = Stepper::new(&model, n, 2);
+    let (l1, l2) = (
+        one.loss_and_grads(&model, &x, &y),
+        two.loss_and_grads(&model, &x, &y),
+    );
+    assert!((l1 - l2).abs() < 1e-5);
+    // An odd batch (the last of an epoch) splits unevenly.
+    let (l1b, l2b) = (
+        one.loss_and_grads(&model, &x[..37 * 50], &y[..37]),
+        two.loss_and_grads(&model, &x[..37 * 50], &y[..37]),
+    );
+    assert!((l1b - l2b).abs() < 1e-5);
+    let mut ws = Workspace::new(&model, n);
+    let mut g = vec![0.0; model.params().len()];
+    model.loss_and_grads(&x[..37 * 50], &y[..37], 37, &mut ws, &mut g);
+    for ((a, b), c) in one.grads().iter().zip(two.grads()).zip(&g) {
+        assert!((a - b).abs() < 1e-5 && (a - c).abs() < 1e-6);
+    }
+}
+
+/// Two Gaussian blobs per class in 6 dimensions: easily separable.
+fn blobs(n: usize, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut px = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..n {
+        let c = (i % 3) as u8;
+        for d in 0..6 {
+            let centre = if d % 3 == c as usize { 2.0 } else { 0.0 };
+            px.push(centre + rng.gen_range(-0.5..0.5));
+        }
+        labels.push(c);
+    }
+    Dataset {
+        pixels: Pixels::F32(px),
+        labels,
+        rows: 2,
+        cols: 3,
+        layout: PixelLayout::RowMajor,
+    }
+}
+
+#[test]
+fn fit_learns_separable_data_and_is_repeatable() {
+    let (train, test) = (blobs(600, 1), blobs(150, 2));
+    let spec = ModelSpec::mlp(6, &[8], 3);
+    let config = FitConfig {
+        epochs: 5,
+        batch_size: 16,
+        seed: 9,
+        ..FitConfig::default()
+    };
+    let mut m1 = Sequential::new(spec.clone(), Init::GlorotUniform, 3);
+    let h1 = fit(&mut m1, &train, Some(&test), &config, &mut ()).unwrap();
+    assert_eq!(h1.loss.len(), 5);
+    assert!(h1.loss[4] < h1.loss[0] * 0.5, "{:?}", h1.loss);
+    assert!(h1.test_accuracy[4] > 0.97, "{:?}", h1.test_accuracy);
+    let mut m2 = Sequential::new(spec, Init::GlorotUniform, 3);
+    let h2 = fit(&mut m2, &train, Some(&test), &config, &mut ()).unwrap();
+    assert_eq!(h1, h2);
+    assert_eq!(m1, m2);
+}
+
+#[test]
+fn fit_rejects_mismatched_data() {
+    let train = blobs(30, 1);
+    let mut m = Sequential::new(ModelSpec::mlp(5, &[4], 3), Init::GlorotUniform, 3);
+    let err = fit(&mut m, &train, None, &FitConfig::default(), &mut ())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("6 inputs") && err.contains("expects 5"),
+        "{err}"
+    );
+    let mut m = Sequential::new(ModelSpec::mlp(6, &[4], 2), Init::GlorotUniform, 3);
+    let err = fit(&mut m, &train, None, &FitConfig::default(), &mut ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("label 2"), "{err}");
+}
+
+#[test]
+fn non_finite_loss_stops_with_epoch_and_step() {
+    let mut train = blobs(64, 1);
+    if let Pixels::F32(p) = &mut train.pixels {
+        p[6 * 40] = f32::NAN; // image 40: in the 3rd batch of 16 without shuffling
+    }
+    let mut m = Sequential::new(ModelSpec::mlp(6, &[4], 3), Init::GlorotUniform, 3);
+    let config = FitConfig {
+        epochs: 2,
+        batch_size: 16,
+        shuffle: false,
+        ..FitConfig::default()
+    };
+    let before = m.clone();
+    let err = fit(&mut m, &train, None, &config, &mut ())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("epoch 1, step 3"), "{err}");
+    assert!(m.params().iter().all(|v| v.is_finite()));
+    assert_ne!(m, before, "the two good steps were applied");
+}
