@@ -167,7 +167,7 @@ impl EpochOrder {
                 *o = k;
             }
             let mut rng =
-                ChaCha8Rng::seed_from_u64(self.seed ^ 0x5eed_0f_da7a ^ ((epoch as u64) << 32));
+                ChaCha8Rng::seed_from_u64(self.seed ^ 0x5eed_0fda_7a00 ^ ((epoch as u64) << 32));
             self.order.shuffle(&mut rng);
         }
         &self.order

@@ -40,11 +40,7 @@ impl Progress {
 
     fn line(&self, step: usize, loss: f64) -> String {
         let width = self.steps.to_string().len();
-        let done = if self.steps == 0 {
-            BAR
-        } else {
-            step * BAR / self.steps
-        };
+        let done = (step * BAR).checked_div(self.steps).unwrap_or(BAR);
         let bar = if done >= BAR {
             "=".repeat(BAR)
         } else {
