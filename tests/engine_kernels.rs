@@ -90,3 +90,77 @@ fn cross_entropy_from_logits_is_stable_and_matches_log_softmax() {
         assert!((d[j] - want).abs() < 1e-7);
     }
 }
+
+#[test]
+fn layer_kernels_match_reference_at_every_simd_level() {
+    use digits::nn::kernels::{matmul, matmul_nt, matmul_tn};
+    use digits::nn::simd::{detect, force, Level};
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    for level in [Level::Portable, Level::Avx2, Level::Avx512] {
+        if level > detect() {
+            continue;
+        }
+        assert_eq!(force(level), level);
+        for _ in 0..30 {
+            let (n, i, o) = (
+                rng.gen_range(1..20),
+                rng.gen_range(1..70),
+                rng.gen_range(1..40),
+            );
+            // Inputs with many exact zeros, like image pixels.
+            let x: Vec<f32> = (0..n * i)
+                .map(|_| {
+                    if rng.gen_bool(0.6) {
+                        0.0
+                    } else {
+                        rng.gen_range(-1.0..1.0)
+                    }
+                })
+                .collect();
+            let w = random(&mut rng, i * o);
+            let dz = random(&mut rng, n * o);
+            let check = |fast: &[f32], slow: &[f32], what: &str| {
+                for (f, s) in fast.iter().zip(slow) {
+                    assert!(
+                        (f - s).abs() < 1e-4,
+                        "{what} {level:?} n={n} i={i} o={o}: {f} vs {s}"
+                    );
+                }
+            };
+            let (mut f, mut s) = (vec![7.0; n * o], vec![0.0; n * o]);
+            matmul(&x, &w, &mut f, i, o);
+            reference::matmul(&x, &w, &mut s, i, o);
+            check(&f, &s, "matmul");
+            let (mut f, mut s) = (vec![7.0; i * o], vec![0.0; i * o]);
+            matmul_tn(&x, &dz, &mut f, i, o);
+            reference::matmul_tn(&x, &dz, &mut s, i, o);
+            check(&f, &s, "matmul_tn");
+            let (mut f, mut s) = (vec![7.0; n * i], vec![0.0; n * i]);
+            matmul_nt(&dz, &w, &mut f, i, o);
+            reference::matmul_nt(&dz, &w, &mut s, i, o);
+            check(&f, &s, "matmul_nt");
+        }
+    }
+    force(detect());
+}
+
+#[test]
+fn every_simd_level_gives_identical_results() {
+    use digits::nn::kernels::matmul;
+    use digits::nn::simd::{detect, force, Level};
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let (n, i, o) = (9, 57, 25);
+    let x = random(&mut rng, n * i);
+    let w = random(&mut rng, i * o);
+    let mut outs = Vec::new();
+    for level in [Level::Portable, Level::Avx2, Level::Avx512] {
+        if level <= detect() {
+            force(level);
+            let mut y = vec![0.0; n * o];
+            matmul(&x, &w, &mut y, i, o);
+            outs.push(y);
+        }
+    }
+    force(detect());
+    assert!(outs.windows(2).all(|p| p[0] == p[1]));
+}

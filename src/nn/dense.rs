@@ -1,7 +1,7 @@
 //! One Dense layer: where its W (in, out) and b (out,) live in the flat buffer, and its
 //! forward and backward passes over a batch.
 
-use super::kernels::{add_bias, gemm, sum_rows};
+use super::kernels::{add_bias, matmul, matmul_nt, matmul_tn, sum_rows};
 use super::Activation;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -32,16 +32,12 @@ impl Dense {
     /// a (n x out) = f(x (n x in) * W + b).
     pub fn forward(&self, params: &[f32], x: &[f32], n: usize, a: &mut [f32]) {
         let a = &mut a[..n * self.out_dim];
-        gemm(
-            n,
+        matmul(
+            &x[..n * self.in_dim],
+            self.w(params),
+            a,
             self.in_dim,
             self.out_dim,
-            x,
-            false,
-            self.w(params),
-            false,
-            0.0,
-            a,
         );
         add_bias(a, self.b(params));
         self.activation.apply(a);
@@ -65,21 +61,11 @@ impl Dense {
         self.activation.backward(&a[..n * o], dz);
         let (gw, gb) = grads[self.w_offset..self.b_offset + o].split_at_mut(i * o);
         // dW (in x out) = x^T (in x n) * dz (n x out)
-        gemm(i, n, o, x, true, dz, false, 0.0, gw);
+        matmul_tn(&x[..n * i], dz, gw, i, o);
         sum_rows(dz, gb);
         if let Some(dx) = dx {
             // dx (n x in) = dz (n x out) * W^T (out x in)
-            gemm(
-                n,
-                o,
-                i,
-                dz,
-                false,
-                self.w(params),
-                true,
-                0.0,
-                &mut dx[..n * i],
-            );
+            matmul_nt(dz, self.w(params), &mut dx[..n * i], i, o);
         }
     }
 }

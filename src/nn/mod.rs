@@ -9,6 +9,7 @@ pub mod kernels;
 pub mod loss;
 pub mod model;
 pub mod optim;
+pub mod simd;
 pub mod spec;
 pub mod workspace;
 
