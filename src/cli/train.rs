@@ -72,6 +72,9 @@ pub struct TrainArgs {
     /// Weight initialisation (default: kaiming for MNIST as PyTorch, glorot for digits5000 as Keras).
     #[arg(long, value_enum)]
     pub init: Option<InitArg>,
+    /// Write the History (per-epoch loss, test loss and accuracy, seconds) to this JSON file.
+    #[arg(long)]
+    pub history: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -122,7 +125,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     let mut trainer = Trainer::new(&model, config);
     let mut observers: Vec<Box<dyn Observer>> = vec![Box::new(Progress::new())];
-    trainer.fit(&mut model, &train, test.as_ref(), &mut observers)?;
+    let history = trainer.fit(&mut model, &train, test.as_ref(), &mut observers)?;
+    if let Some(path) = &args.history {
+        std::fs::write(path, serde_json::to_string_pretty(&history)?)
+            .with_context(|| format!("could not write the history to {}", path.display()))?;
+    }
     match &test {
         Some(t) => println!(
             "test_accuracy: {:.4}",

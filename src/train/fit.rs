@@ -45,6 +45,9 @@ pub struct History {
     pub loss: Vec<f64>,
     pub test_loss: Vec<f64>,
     pub test_accuracy: Vec<f64>,
+    /// Wall-clock seconds of each epoch's training steps (evaluation excluded).
+    #[serde(default)]
+    pub epoch_seconds: Vec<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -158,6 +161,7 @@ impl Trainer {
             };
             let loss = loss_sum / steps as f64;
             self.history.loss.push(loss);
+            self.history.epoch_seconds.push(seconds);
             if let (Some(l), Some(a)) = (test_loss, test_accuracy) {
                 self.history.test_loss.push(l);
                 self.history.test_accuracy.push(a);
