@@ -8,32 +8,86 @@
 
 use super::simd::dispatch;
 
+/// Calls `$fixed::<O>` for the layer widths worth a register-resident accumulator, else `$general`.
+macro_rules! by_width {
+    ($o:expr, $fixed:ident($($arg:expr),*), $general:expr) => {
+        match $o {
+            10 => $fixed::<10>($($arg),*),
+            15 => $fixed::<15>($($arg),*),
+            16 => $fixed::<16>($($arg),*),
+            25 => $fixed::<25>($($arg),*),
+            32 => $fixed::<32>($($arg),*),
+            64 => $fixed::<64>($($arg),*),
+            128 => $fixed::<128>($($arg),*),
+            _ => $general,
+        }
+    };
+}
+
 dispatch! {
     /// y (n x o) = x (n x i) * w (i x o), row-major; zero entries of x are skipped.
     pub fn matmul(x: &[f32], w: &[f32], y: &mut [f32], i: usize, o: usize) {
-        for (xr, yr) in x.chunks_exact(i).zip(y.chunks_exact_mut(o)) {
-            yr.fill(0.0);
-            for (&a, wk) in xr.iter().zip(w.chunks_exact(o)) {
-                if a != 0.0 {
-                    for (yv, &wv) in yr.iter_mut().zip(wk) {
-                        *yv += a * wv;
+        by_width!(o, matmul_fixed(x, w, y, i), {
+            for (xr, yr) in x.chunks_exact(i).zip(y.chunks_exact_mut(o)) {
+                yr.fill(0.0);
+                for (&a, wk) in xr.iter().zip(w.chunks_exact(o)) {
+                    if a != 0.0 {
+                        for (yv, &wv) in yr.iter_mut().zip(wk) {
+                            *yv += a * wv;
+                        }
                     }
                 }
             }
+        })
+    }
+}
+
+/// `matmul` for a width known at compile time: the row's O sums stay in registers.
+#[inline(always)]
+fn matmul_fixed<const O: usize>(x: &[f32], w: &[f32], y: &mut [f32], i: usize) {
+    for (xr, yr) in x.chunks_exact(i).zip(y.chunks_exact_mut(O)) {
+        let mut acc = [0.0f32; O];
+        for (&a, wk) in xr.iter().zip(w.chunks_exact(O)) {
+            if a != 0.0 {
+                for j in 0..O {
+                    acc[j] += a * wk[j];
+                }
+            }
         }
+        yr.copy_from_slice(&acc);
     }
 }
 
 dispatch! {
     /// dw (i x o) = x^T (i x n) * dz (n x o), for x (n x i) and dz (n x o); zero x skipped.
     pub fn matmul_tn(x: &[f32], dz: &[f32], dw: &mut [f32], i: usize, o: usize) {
-        dw.fill(0.0);
-        for (xr, dzr) in x.chunks_exact(i).zip(dz.chunks_exact(o)) {
-            for (&a, dwk) in xr.iter().zip(dw.chunks_exact_mut(o)) {
-                if a != 0.0 {
-                    for (d, &g) in dwk.iter_mut().zip(dzr) {
-                        *d += a * g;
+        by_width!(o, matmul_tn_fixed(x, dz, dw, i), {
+            dw.fill(0.0);
+            for (xr, dzr) in x.chunks_exact(i).zip(dz.chunks_exact(o)) {
+                for (&a, dwk) in xr.iter().zip(dw.chunks_exact_mut(o)) {
+                    if a != 0.0 {
+                        for (d, &g) in dwk.iter_mut().zip(dzr) {
+                            *d += a * g;
+                        }
                     }
+                }
+            }
+        })
+    }
+}
+
+/// `matmul_tn` for a width known at compile time: the dz row stays in registers while the rows
+/// of dw for the image's nonzero inputs are updated (row order keeps the zero test predictable:
+/// an image's background comes in runs).
+#[inline(always)]
+fn matmul_tn_fixed<const O: usize>(x: &[f32], dz: &[f32], dw: &mut [f32], i: usize) {
+    dw.fill(0.0);
+    for (xr, g) in x.chunks_exact(i).zip(dz.chunks_exact(O)) {
+        let g: &[f32; O] = g.try_into().expect("a row of O values");
+        for (&a, dwk) in xr.iter().zip(dw.chunks_exact_mut(O)) {
+            if a != 0.0 {
+                for j in 0..O {
+                    dwk[j] += a * g[j];
                 }
             }
         }

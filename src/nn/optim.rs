@@ -1,5 +1,6 @@
 //! Adam over the flat parameter buffer: one pass, no allocation.
 
+use super::simd::dispatch;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
