@@ -72,6 +72,10 @@ pub struct TrainArgs {
     /// Weight initialisation (default: kaiming for MNIST as PyTorch, glorot for digits5000 as Keras).
     #[arg(long, value_enum)]
     pub init: Option<InitArg>,
+    /// Write TensorBoard event files here: train_loss every 100 steps, test_loss and
+    /// test_accuracy each epoch (view with `tensorboard --logdir DIR`).
+    #[arg(long)]
+    pub logdir: Option<PathBuf>,
     /// Write the History (per-epoch loss, test loss and accuracy, seconds) to this JSON file.
     #[arg(long)]
     pub history: Option<PathBuf>,
@@ -125,6 +129,11 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     };
     let mut trainer = Trainer::new(&model, config);
     let mut observers: Vec<Box<dyn Observer>> = vec![Box::new(Progress::new())];
+    if let Some(dir) = &args.logdir {
+        let logger = digits::train::tensorboard::TensorBoardLogger::new(dir)?;
+        eprintln!("TensorBoard: writing {}", logger.path().display());
+        observers.push(Box::new(logger));
+    }
     let history = trainer.fit(&mut model, &train, test.as_ref(), &mut observers)?;
     if let Some(path) = &args.history {
         std::fs::write(path, serde_json::to_string_pretty(&history)?)
