@@ -74,7 +74,17 @@ fn resuming_after_two_epochs_matches_an_uninterrupted_run() {
     assert_eq!(saved.meta.global_step, 2 * 300u64.div_ceil(16));
     assert_eq!(saved.meta.config.as_ref().unwrap().seed, 11);
 
+    let other = FitConfig {
+        batch_size: 32,
+        ..config(4)
+    };
+    let d = checkpoint::resume(&path, other).unwrap().differences();
+    assert_eq!(
+        d,
+        ["the batch size is 32 but the checkpoint was trained with 16"]
+    );
     let r = checkpoint::resume(&path, config(4)).unwrap();
+    assert!(r.differences().is_empty());
     let (mut model, mut trainer) = (r.model, r.trainer);
     assert_eq!(trainer.epochs_done, 2);
     assert_eq!(trainer.adam.t, t1.adam.t);

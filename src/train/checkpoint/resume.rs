@@ -71,3 +71,39 @@ pub fn resume(path: &Path, config: FitConfig) -> anyhow::Result<Resumed> {
         meta: ckpt.meta,
     })
 }
+
+impl Resumed {
+    /// Settings of this run that differ from the saved run's and so make it diverge from an
+    /// uninterrupted one (batch size, seed, shuffle, pixel scale), one sentence each.
+    pub fn differences(&self) -> Vec<String> {
+        let Some(saved) = &self.meta.config else {
+            return Vec::new();
+        };
+        let now = &self.trainer.config;
+        let mut out = Vec::new();
+        let mut check = |what: &str, a: String, b: String| {
+            if a != b {
+                out.push(format!(
+                    "{what} is {b} but the checkpoint was trained with {a}"
+                ));
+            }
+        };
+        check(
+            "the batch size",
+            saved.batch_size.to_string(),
+            now.batch_size.to_string(),
+        );
+        check("the seed", saved.seed.to_string(), now.seed.to_string());
+        check(
+            "shuffle",
+            saved.shuffle.to_string(),
+            now.shuffle.to_string(),
+        );
+        check(
+            "the pixel scale",
+            format!("{:?}", saved.scale),
+            format!("{:?}", now.scale),
+        );
+        out
+    }
+}

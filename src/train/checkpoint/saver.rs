@@ -39,7 +39,7 @@ impl Observer for CheckpointSaver {
         model: &Sequential,
         trainer: &Trainer,
     ) -> anyhow::Result<()> {
-        let periodic = self.every > 0 && report.epoch % self.every == 0;
+        let periodic = self.every > 0 && report.epoch.is_multiple_of(self.every);
         if periodic || report.epoch >= report.epochs {
             self.save(model, trainer)?;
         }
