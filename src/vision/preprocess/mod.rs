@@ -93,8 +93,10 @@ impl GrayLevel for u8 {
 
 impl GrayLevel for f32 {
     fn unit(self) -> Option<f32> {
-        // A little slack for rounding; NaN fails both comparisons.
-        (-1e-3..=1.0 + 1e-3).contains(&self).then(|| self.clamp(0.0, 1.0))
+        // A little slack for rounding; NaN is outside any range.
+        (-1e-3..=1.0 + 1e-3)
+            .contains(&self)
+            .then(|| self.clamp(0.0, 1.0))
     }
     fn raw(self) -> f32 {
         self
