@@ -456,3 +456,52 @@ fn from_path_names_the_file() {
         .unwrap();
     assert_mnist_like(&preprocess::from_path(&good).unwrap(), "from_path");
 }
+
+/// A little-endian EXIF block holding only an orientation tag.
+fn exif_orientation(value: u16) -> Vec<u8> {
+    let mut e = b"II*\0".to_vec();
+    e.extend(8u32.to_le_bytes()); // first IFD
+    e.extend(1u16.to_le_bytes()); // one entry
+    e.extend(0x0112u16.to_le_bytes()); // Orientation
+    e.extend(3u16.to_le_bytes()); // SHORT
+    e.extend(1u32.to_le_bytes());
+    e.extend(value.to_le_bytes());
+    e.extend([0, 0]);
+    e.extend(0u32.to_le_bytes()); // no next IFD
+    e
+}
+
+#[test]
+fn exif_rotated_photo_is_turned_upright() {
+    use image::codecs::jpeg::JpegEncoder;
+    use image::ImageEncoder;
+    let upright = draw(7, 160, 240, [0; 3], [255; 3]);
+    let expected = preprocess::from_bytes(&png(upright.clone())).unwrap();
+    // Stored turned a quarter left; orientation 6 says "rotate 90 clockwise to display".
+    let stored = image::imageops::rotate270(&upright);
+    let mut jpeg = Vec::new();
+    let mut enc = JpegEncoder::new_with_quality(&mut jpeg, 95);
+    enc.set_exif_metadata(exif_orientation(6)).unwrap();
+    enc.write_image(
+        stored.as_raw(),
+        stored.width(),
+        stored.height(),
+        image::ExtendedColorType::Rgb8,
+    )
+    .unwrap();
+    let x = preprocess::from_bytes(&jpeg).unwrap();
+    assert_mnist_like(&x, "exif");
+    assert!(
+        mean_diff(&expected, &x) < 0.03,
+        "exif {}",
+        mean_diff(&expected, &x)
+    );
+    // Without the tag the digit would be sideways: far from upright.
+    let plain = encode(&DynamicImage::ImageRgb8(stored), ImageFormat::Jpeg);
+    let sideways = preprocess::from_bytes(&plain).unwrap();
+    assert!(
+        mean_diff(&expected, &sideways) > 0.06,
+        "{}",
+        mean_diff(&expected, &sideways)
+    );
+}

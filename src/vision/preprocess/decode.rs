@@ -1,7 +1,8 @@
 //! Image bytes to a grey working image, refusing what is not a sane PNG/JPEG/BMP.
 
 use super::{Gray, PreprocessError, MAX_ALLOC, MAX_SIDE, MAX_WORK_SIDE};
-use image::{DynamicImage, ImageError, ImageFormat, ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
 
 /// Decodes PNG, JPEG or BMP (format guessed from the content).
@@ -20,10 +21,19 @@ pub(super) fn decode(bytes: &[u8]) -> Result<DynamicImage, PreprocessError> {
     limits.max_image_height = Some(MAX_SIDE);
     limits.max_alloc = Some(MAX_ALLOC);
     r.limits(limits);
-    r.decode().map_err(|e| match e {
+    let too_large = |e| match e {
         ImageError::Limits(_) => PreprocessError::TooLarge { w, h },
         e => map_error(e),
-    })
+    };
+    let mut decoder = r.into_decoder().map_err(too_large)?;
+    if decoder.total_bytes() > MAX_ALLOC {
+        return Err(PreprocessError::TooLarge { w, h });
+    }
+    // Phone photos are stored sideways with an EXIF orientation; a broken tag is ignored.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(too_large)?;
+    img.apply_orientation(orientation);
+    Ok(img)
 }
 
 fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, PreprocessError> {
