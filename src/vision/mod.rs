@@ -1,4 +1,6 @@
 //! Pictures in and out: photos to MNIST-style inputs, and PNG plots of digits and training.
 
+pub mod canvas;
+pub mod font;
 pub mod plot;
 pub mod preprocess;

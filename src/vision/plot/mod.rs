@@ -1,0 +1,17 @@
+//! Plots as PNG files a person opens: digit grids with labels and predictions, a gallery of
+//! mistakes, loss curves and a confusion matrix. Each plot is a pure function returning an
+//! `RgbImage`; [`save_png`] writes one.
+
+mod axes;
+mod confusion;
+mod curve;
+mod gallery;
+mod grid;
+mod save;
+mod style;
+
+pub use confusion::{confusion_cell, confusion_counts, confusion_matrix};
+pub use curve::{loss_curve, plot_area};
+pub use gallery::{error_gallery, find_errors, Misclassified};
+pub use grid::{dataset_grid, digit_grid, titled, Caption, GridLayout};
+pub use save::{save_png, SaveError};

@@ -1,0 +1,146 @@
+//! Photos and drawings to MNIST-style inputs, made the way MNIST was: grayscale, ink made
+//! light on a dark background, noise thresholded, cropped to the ink, scaled to fit 20x20
+//! keeping the aspect ratio, and placed in 28x28 with its centre of mass in the middle.
+//!
+//! Every entry point returns 784 values, row-major, in [0, 1] with ink = 1 (MNIST / 255),
+//! ready for `Sequential::predict`. Bad input is a typed [`PreprocessError`], never a panic.
+//!
+//! ```no_run
+//! let x = digits::vision::preprocess::from_path("photo.jpg".as_ref()).unwrap();
+//! assert_eq!(x.len(), 784);
+//! ```
+
+mod decode;
+mod error;
+mod frame;
+mod ink;
+
+pub use error::PreprocessError;
+
+use std::path::Path;
+
+/// Side of the output image.
+pub const SIDE: usize = 28;
+/// Values in the output image (28 x 28).
+pub const PIXELS: usize = SIDE * SIDE;
+/// Side of the box the digit is scaled to fit, as in MNIST.
+pub const BOX: usize = 20;
+/// Largest accepted width or height of an encoded image.
+pub const MAX_SIDE: u32 = 8192;
+/// Most memory the decoder may allocate.
+pub const MAX_ALLOC: u64 = 256 * 1024 * 1024;
+/// Largest accepted file for [`from_path`].
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// Decoded images are block-averaged down to at most this side before the real work.
+const MAX_WORK_SIDE: usize = 1024;
+
+/// A grey working image, row-major.
+struct Gray {
+    w: usize,
+    h: usize,
+    px: Vec<f32>,
+}
+
+/// An encoded PNG, JPEG or BMP (format guessed from the content), any size up to
+/// [`MAX_SIDE`], dark ink on light paper or light on dark, colour or grey, opaque or not.
+pub fn from_bytes(bytes: &[u8]) -> Result<Vec<f32>, PreprocessError> {
+    from_image(&decode::decode(bytes)?)
+}
+
+/// Like [`from_bytes`], reading the file; errors name the file.
+pub fn from_path(path: &Path) -> Result<Vec<f32>, PreprocessError> {
+    let in_file = |e: PreprocessError| PreprocessError::InFile {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    };
+    let io = |source| PreprocessError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let bytes = std::fs::metadata(path).map_err(io)?.len();
+    if bytes > MAX_FILE_BYTES {
+        return Err(in_file(PreprocessError::FileTooLarge { bytes }));
+    }
+    let data = std::fs::read(path).map_err(io)?;
+    from_bytes(&data).map_err(in_file)
+}
+
+/// An already decoded image.
+pub fn from_image(img: &image::DynamicImage) -> Result<Vec<f32>, PreprocessError> {
+    if img.width() == 0 || img.height() == 0 {
+        return Err(PreprocessError::Empty);
+    }
+    let gray = decode::to_gray(img);
+    process(&gray, None)
+}
+
+/// Grey levels a type can carry: u8 is 0..255, f32 is 0..1.
+pub trait GrayLevel: Copy {
+    /// The level in [0, 1], or None when out of range.
+    fn unit(self) -> Option<f32>;
+    /// The value as given (for error messages).
+    fn raw(self) -> f32;
+}
+
+impl GrayLevel for u8 {
+    fn unit(self) -> Option<f32> {
+        Some(self as f32 / 255.0)
+    }
+    fn raw(self) -> f32 {
+        self as f32
+    }
+}
+
+impl GrayLevel for f32 {
+    fn unit(self) -> Option<f32> {
+        // A little slack for rounding; NaN is outside any range.
+        (-1e-3..=1.0 + 1e-3)
+            .contains(&self)
+            .then(|| self.clamp(0.0, 1.0))
+    }
+    fn raw(self) -> f32 {
+        self
+    }
+}
+
+/// Raw grey pixels (row-major, `width * height` of them), e.g. a drawing canvas.
+/// `ink_is_light`: `Some(true)` for light strokes on dark, `Some(false)` for dark on light,
+/// `None` to detect it from the border.
+pub fn from_gray<P: GrayLevel>(
+    pixels: &[P],
+    width: usize,
+    height: usize,
+    ink_is_light: Option<bool>,
+) -> Result<Vec<f32>, PreprocessError> {
+    if width.checked_mul(height) != Some(pixels.len()) {
+        return Err(PreprocessError::BadDimensions {
+            len: pixels.len(),
+            width,
+            height,
+        });
+    }
+    if pixels.is_empty() {
+        return Err(PreprocessError::Empty);
+    }
+    if width > MAX_SIDE as usize || height > MAX_SIDE as usize {
+        return Err(PreprocessError::TooLarge {
+            w: width as u32,
+            h: height as u32,
+        });
+    }
+    let px = pixels
+        .iter()
+        .map(|&p| p.unit().ok_or(PreprocessError::BadPixel { value: p.raw() }))
+        .collect::<Result<Vec<f32>, _>>()?;
+    let gray = Gray {
+        w: width,
+        h: height,
+        px,
+    };
+    process(&gray, ink_is_light)
+}
+
+fn process(gray: &Gray, ink_is_light: Option<bool>) -> Result<Vec<f32>, PreprocessError> {
+    let ink = ink::ink_map(gray, ink_is_light)?;
+    Ok(frame::frame(&ink, gray.w, gray.h))
+}
