@@ -1,8 +1,108 @@
-//! `digits eval` (being written).
+//! `digits eval`: a checkpoint's loss and accuracy on the test set, with its own preprocessing.
+
+use anyhow::{bail, Context};
+use digits::data::{Dataset, DatasetKind, PixelScale};
+use digits::train::checkpoint::{self, Checkpoint};
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
-pub struct EvalArgs {}
+pub struct EvalArgs {
+    /// Checkpoint to evaluate (.safetensors, ours or a PyTorch state dict).
+    #[arg(long)]
+    pub model: PathBuf,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
 
-pub fn run(_args: EvalArgs) -> anyhow::Result<()> {
-    anyhow::bail!("digits eval is not built yet")
+/// Where the images come from and how they are fed; shared with `digits predict`.
+#[derive(clap::Args)]
+pub struct DataArgs {
+    /// Dataset (default: the one the checkpoint was trained on, else mnist).
+    #[arg(long, value_enum)]
+    pub dataset: Option<DatasetKind>,
+    /// Directory holding the dataset's files (default: data/mnist or data/digits5000).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Pixel scaling, overriding the checkpoint's: unit (/255) or raw (0..255). A PyTorch state
+    /// dict records none and is read as unit.
+    #[arg(long, value_parser = parse_scale)]
+    pub scale: Option<PixelScale>,
+}
+
+fn parse_scale(s: &str) -> Result<PixelScale, String> {
+    match s {
+        "unit" => Ok(PixelScale::Unit),
+        "raw" => Ok(PixelScale::Raw),
+        _ => Err(format!("unknown scale {s:?} (unit or raw)")),
+    }
+}
+
+/// The evaluation images for a checkpoint: the test split, or the whole set when the dataset has
+/// none (digits5000); returns them with the split's name and the pixel scale to use.
+pub fn load_images(
+    args: &DataArgs,
+    ckpt: &Checkpoint,
+    path: &Path,
+) -> anyhow::Result<(Dataset, &'static str, PixelScale)> {
+    let kind = args
+        .dataset
+        .or(ckpt.meta.dataset)
+        .unwrap_or(DatasetKind::Mnist);
+    let dir = args
+        .data_dir
+        .clone()
+        .unwrap_or_else(|| kind.default_dir().into());
+    let (train, test) = kind.load(&dir).with_context(|| {
+        format!(
+            "could not load {kind:?} from {} (get it with `digits data download --dir {}`)",
+            dir.display(),
+            dir.display()
+        )
+    })?;
+    let (data, split) = match test {
+        Some(t) => (t, "test"),
+        None => (train, "train"),
+    };
+    let model = &ckpt.model;
+    if data.features() != model.input_dim() {
+        bail!(
+            "{} expects {} inputs per image but the {kind:?} images have {}",
+            path.display(),
+            model.input_dim(),
+            data.features()
+        );
+    }
+    if let Some(&l) = data
+        .labels
+        .iter()
+        .find(|&&l| l as usize >= model.output_dim())
+    {
+        bail!(
+            "the data has label {l} but {} has only {} outputs",
+            path.display(),
+            model.output_dim()
+        );
+    }
+    if ckpt.meta.inferred && args.scale.is_none() {
+        eprintln!(
+            "note: {} has no digits metadata (saved from PyTorch?): architecture {} read from its tensors, inputs scaled to 0..1 (use --scale raw for 0..255)",
+            path.display(),
+            checkpoint::describe(model.spec())
+        );
+    }
+    Ok((data, split, args.scale.unwrap_or(ckpt.meta.scale)))
+}
+
+pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    let ckpt = checkpoint::load(&args.model)?;
+    let (data, split, scale) = load_images(&args.data, &ckpt, &args.model)?;
+    if split == "train" {
+        eprintln!(
+            "note: this dataset has no test split; evaluating on all {} images",
+            data.len()
+        );
+    }
+    let (loss, accuracy) = ckpt.model.evaluate(&data, scale);
+    println!("{split}_loss: {loss:.4}\n{split}_accuracy: {accuracy:.4}");
+    Ok(())
 }

@@ -1,0 +1,47 @@
+//! `digits eval` and `digits predict` refuse bad input with errors that say what is wrong.
+//! (Their data paths need MNIST or digits5000 files and are exercised by the data tests' owners.)
+
+use digits::nn::{Init, ModelSpec, Sequential};
+use digits::train::checkpoint::{self, CheckpointMeta};
+use std::process::Command;
+
+fn digits(args: &[&str]) -> (bool, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn eval_and_predict_name_a_missing_checkpoint() {
+    for cmd in ["eval", "predict"] {
+        let (ok, err) = digits(&[cmd, "--model", "no/such/model.safetensors"]);
+        assert!(!ok);
+        assert!(
+            err.contains("no/such/model.safetensors") && err.contains("cannot read"),
+            "{cmd}: {err}"
+        );
+    }
+}
+
+#[test]
+fn predict_refuses_photos_for_now() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    let m = Sequential::new(ModelSpec::mlp(784, &[25, 15], 10), Init::KaimingUniform, 0);
+    checkpoint::save(&path, &m, &CheckpointMeta::default(), None).unwrap();
+    let (ok, err) = digits(&["predict", "--model", path.to_str().unwrap(), "photo.jpg"]);
+    assert!(!ok);
+    assert!(err.contains("photo input is not built yet"), "{err}");
+}
+
+#[test]
+fn eval_refuses_an_unknown_scale() {
+    let (ok, err) = digits(&["eval", "--model", "m.safetensors", "--scale", "huge"]);
+    assert!(!ok);
+    assert!(err.contains("unknown scale"), "{err}");
+}
