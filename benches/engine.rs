@@ -1,5 +1,6 @@
 //! Throughput and latency of the tutorial network (784-25-15-10): one training step at batch 64,
-//! one epoch of 60,000 images, and inference. Synthetic u8 images, so no data files are needed.
+//! one epoch of 60,000 images, and inference. Uses MNIST when found ($DIGITS_MNIST_DIR or
+//! ../shared/data/mnist), otherwise synthetic images with the same share of ink.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use digits::data::{Dataset, PixelLayout, PixelScale, Pixels};
@@ -10,6 +11,17 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::hint::black_box;
 
+/// n training images of MNIST, or synthetic ones when MNIST is not here.
+fn images(n: usize) -> Dataset {
+    let dir = std::env::var("DIGITS_MNIST_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data/mnist").into());
+    match digits::data::mnist::load_dir(dir.as_ref()) {
+        Ok((train, _)) => train.select(&(0..n).collect::<Vec<_>>()),
+        Err(_) => synthetic(n),
+    }
+}
+
+/// Digit-like images: a filled disc of ink at a random place near the centre.
 fn synthetic(n: usize) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(0);
     let labels: Vec<u8> = (0..n).map(|_| rng.gen_range(0..10)).collect();
@@ -31,7 +43,7 @@ fn model() -> Sequential {
 }
 
 fn step(c: &mut Criterion) {
-    let data = synthetic(64);
+    let data = images(64);
     let x = data.batch_x(&(0..64).collect::<Vec<_>>(), PixelScale::Unit);
     let mut g = c.benchmark_group("train_step_b64");
     g.throughput(Throughput::Elements(64));
@@ -52,7 +64,7 @@ fn step(c: &mut Criterion) {
 }
 
 fn epoch(c: &mut Criterion) {
-    let data = synthetic(60_000);
+    let data = images(60_000);
     let mut g = c.benchmark_group("epoch_60000");
     g.sample_size(10).throughput(Throughput::Elements(60_000));
     for threads in [1, 2] {
@@ -82,7 +94,7 @@ fn epoch(c: &mut Criterion) {
 
 fn inference(c: &mut Criterion) {
     let m = model();
-    let data = synthetic(10_000);
+    let data = images(10_000);
     let all: Vec<usize> = (0..10_000).collect();
     let x = data.batch_x(&all, PixelScale::Unit);
     let mut ws = Workspace::new(&m, 1);

@@ -58,6 +58,7 @@ fn round_trip_keeps_weights_architecture_and_metadata() {
             loss: vec![1.5, 0.75],
             test_loss: vec![],
             test_accuracy: vec![],
+            epoch_seconds: vec![0.5, 0.25],
         }),
         ..CheckpointMeta::default()
     }

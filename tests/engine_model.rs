@@ -149,7 +149,11 @@ fn fit_learns_separable_data_and_is_repeatable() {
     assert!(h1.test_accuracy[4] > 0.97, "{:?}", h1.test_accuracy);
     let mut m2 = Sequential::new(spec, Init::GlorotUniform, 3);
     let h2 = fit(&mut m2, &train, Some(&test), &config, &mut ()).unwrap();
-    assert_eq!(h1, h2);
+    assert_eq!(
+        (h1.loss.clone(), h1.test_accuracy.clone()),
+        (h2.loss, h2.test_accuracy)
+    );
+    assert_eq!(h1.epoch_seconds.len(), 5);
     assert_eq!(m1, m2);
 }
 

@@ -3,6 +3,8 @@
 use anyhow::Context;
 use digits::data::{DatasetKind, PixelScale};
 use digits::nn::{Activation, Init, LayerSpec, ModelSpec, Sequential};
+use digits::train::checkpoint::{self, CheckpointMeta, CheckpointSaver};
+use digits::train::interrupt::StopOnInterrupt;
 use digits::train::progress::Progress;
 use digits::train::{FitConfig, Observer, Trainer};
 use std::path::PathBuf;
@@ -72,6 +74,22 @@ pub struct TrainArgs {
     /// Weight initialisation (default: kaiming for MNIST as PyTorch, glorot for digits5000 as Keras).
     #[arg(long, value_enum)]
     pub init: Option<InitArg>,
+    /// Save a checkpoint (safetensors, PyTorch's layout) after the last epoch and on Ctrl-C.
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Also save every N epochs.
+    #[arg(long, default_value_t = 0)]
+    pub save_every: usize,
+    /// Continue a run saved with --save (to --epochs in all; saves back there unless --save).
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Write TensorBoard event files here: train_loss every 100 steps, test_loss and
+    /// test_accuracy each epoch (view with `tensorboard --logdir DIR`).
+    #[arg(long)]
+    pub logdir: Option<PathBuf>,
+    /// Write the History (per-epoch loss, test loss and accuracy, seconds) to this JSON file.
+    #[arg(long)]
+    pub history: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -105,7 +123,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let spec = args
         .arch
         .spec(args.arch.inputs.unwrap_or(train.features()))?;
-    let mut model = Sequential::try_new(spec, init, args.seed).map_err(anyhow::Error::msg)?;
     let defaults = FitConfig::default();
     let config = FitConfig {
         epochs: args.epochs.unwrap_or(if keras { 40 } else { 10 }),
@@ -120,9 +137,52 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         },
         threads: args.threads.unwrap_or(defaults.threads),
     };
-    let mut trainer = Trainer::new(&model, config);
+    let (mut model, mut trainer) = match &args.resume {
+        Some(path) => {
+            let r = checkpoint::resume(path, config)?;
+            checkpoint::check_compatible(&spec, r.model.spec(), path)?;
+            for d in r.differences() {
+                eprintln!("warning: {d}; the run will differ from an uninterrupted one");
+            }
+            eprintln!(
+                "resuming {} after epoch {} (step {})",
+                path.display(),
+                r.trainer.epochs_done,
+                r.trainer.global_step
+            );
+            (r.model, r.trainer)
+        }
+        None => {
+            let model = Sequential::try_new(spec, init, args.seed).map_err(anyhow::Error::msg)?;
+            let trainer = Trainer::new(&model, config);
+            (model, trainer)
+        }
+    };
     let mut observers: Vec<Box<dyn Observer>> = vec![Box::new(Progress::new())];
-    trainer.fit(&mut model, &train, test.as_ref(), &mut observers)?;
+    if let Some(path) = args.save.clone().or_else(|| args.resume.clone()) {
+        let base = CheckpointMeta::default().with_dataset(args.dataset, train.rows, train.cols);
+        observers.push(Box::new(CheckpointSaver::new(path, args.save_every, base)));
+        observers.push(Box::new(StopOnInterrupt::install()?));
+    }
+    if let Some(dir) = &args.logdir {
+        let logger = digits::train::tensorboard::TensorBoardLogger::new(dir)?;
+        eprintln!("TensorBoard: writing {}", logger.path().display());
+        observers.push(Box::new(logger));
+    }
+    let history = trainer.fit(&mut model, &train, test.as_ref(), &mut observers)?;
+    if let Some(path) = &args.history {
+        std::fs::write(path, serde_json::to_string_pretty(&history)?)
+            .with_context(|| format!("could not write the history to {}", path.display()))?;
+    }
+    if trainer.epochs_done < trainer.config.epochs {
+        // Stopped by Ctrl-C; the checkpoint saver has written a resumable checkpoint.
+        eprintln!(
+            "training interrupted in epoch {} after {} steps",
+            trainer.epochs_done + 1,
+            trainer.global_step
+        );
+        std::process::exit(130);
+    }
     match &test {
         Some(t) => println!(
             "test_accuracy: {:.4}",

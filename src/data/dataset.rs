@@ -1,5 +1,6 @@
 //! The in-memory dataset: pixels kept compact (u8 for MNIST) until a batch is formed.
 
+use crate::nn::simd::dispatch;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -62,21 +63,7 @@ impl Dataset {
     pub fn write_image(&self, i: usize, scale: PixelScale, out: &mut [f32]) {
         let f = self.features();
         match &self.pixels {
-            Pixels::U8(p) => {
-                let src = &p[i * f..(i + 1) * f];
-                match scale {
-                    PixelScale::Unit => {
-                        for (o, &v) in out.iter_mut().zip(src) {
-                            *o = v as f32 / 255.0;
-                        }
-                    }
-                    PixelScale::Raw => {
-                        for (o, &v) in out.iter_mut().zip(src) {
-                            *o = v as f32;
-                        }
-                    }
-                }
-            }
+            Pixels::U8(p) => pixels_to_f32(&p[i * f..(i + 1) * f], scale == PixelScale::Unit, out),
             Pixels::F32(p) => out.copy_from_slice(&p[i * f..(i + 1) * f]),
         }
     }
@@ -139,6 +126,21 @@ impl Dataset {
             rows: self.rows,
             cols: self.cols,
             layout: self.layout,
+        }
+    }
+}
+
+dispatch! {
+    /// out = pixels / 255 (as PyTorch's x / 255, a true division) or the raw values.
+    pub fn pixels_to_f32(src: &[u8], unit: bool, out: &mut [f32]) {
+        if unit {
+            for (o, &v) in out.iter_mut().zip(src) {
+                *o = v as f32 / 255.0;
+            }
+        } else {
+            for (o, &v) in out.iter_mut().zip(src) {
+                *o = v as f32;
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
 //! One Dense layer: where its W (in, out) and b (out,) live in the flat buffer, and its
 //! forward and backward passes over a batch.
 
-use super::kernels::{add_bias, matmul, matmul_nt, matmul_tn, sum_rows};
+use super::kernels::{
+    add_bias, matmul, matmul_nt, matmul_tn, sparse_matmul, sparse_matmul_tn, sum_rows, SparseRows,
+};
 use super::Activation;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -41,6 +43,31 @@ impl Dense {
         );
         add_bias(a, self.b(params));
         self.activation.apply(a);
+    }
+
+    /// `forward` for an input given by its nonzeros (the first layer, reading images).
+    pub fn forward_sparse(&self, params: &[f32], x: &SparseRows, n: usize, a: &mut [f32]) {
+        let a = &mut a[..n * self.out_dim];
+        sparse_matmul(x, self.w(params), a, self.out_dim);
+        add_bias(a, self.b(params));
+        self.activation.apply(a);
+    }
+
+    /// `backward` for an input given by its nonzeros; the first layer needs no dx.
+    pub fn backward_sparse(
+        &self,
+        x: &SparseRows,
+        n: usize,
+        a: &[f32],
+        da: &mut [f32],
+        grads: &mut [f32],
+    ) {
+        let (i, o) = (self.in_dim, self.out_dim);
+        let dz = &mut da[..n * o];
+        self.activation.backward(&a[..n * o], dz);
+        let (gw, gb) = grads[self.w_offset..self.b_offset + o].split_at_mut(i * o);
+        sparse_matmul_tn(x, dz, gw, o);
+        sum_rows(dz, gb);
     }
 
     /// Given x (n x in), this layer's output a and da (n x out, turned into dz in place), writes

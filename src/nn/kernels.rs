@@ -8,33 +8,222 @@
 
 use super::simd::dispatch;
 
+/// Calls `$fixed::<O>` for the layer widths worth a register-resident accumulator, else `$general`.
+macro_rules! by_width {
+    ($o:expr, $fixed:ident($($arg:expr),*), $general:expr) => {
+        match $o {
+            10 => $fixed::<10>($($arg),*),
+            15 => $fixed::<15>($($arg),*),
+            16 => $fixed::<16>($($arg),*),
+            25 => $fixed::<25>($($arg),*),
+            32 => $fixed::<32>($($arg),*),
+            64 => $fixed::<64>($($arg),*),
+            128 => $fixed::<128>($($arg),*),
+            _ => $general,
+        }
+    };
+}
+
 dispatch! {
     /// y (n x o) = x (n x i) * w (i x o), row-major; zero entries of x are skipped.
     pub fn matmul(x: &[f32], w: &[f32], y: &mut [f32], i: usize, o: usize) {
-        for (xr, yr) in x.chunks_exact(i).zip(y.chunks_exact_mut(o)) {
-            yr.fill(0.0);
-            for (&a, wk) in xr.iter().zip(w.chunks_exact(o)) {
-                if a != 0.0 {
-                    for (yv, &wv) in yr.iter_mut().zip(wk) {
-                        *yv += a * wv;
+        by_width!(o, matmul_fixed(x, w, y, i), {
+            for (xr, yr) in x.chunks_exact(i).zip(y.chunks_exact_mut(o)) {
+                yr.fill(0.0);
+                for (&a, wk) in xr.iter().zip(w.chunks_exact(o)) {
+                    if a != 0.0 {
+                        for (yv, &wv) in yr.iter_mut().zip(wk) {
+                            *yv += a * wv;
+                        }
                     }
                 }
             }
+        })
+    }
+}
+
+/// `matmul` for a width known at compile time: the row's O sums stay in registers.
+#[inline(always)]
+fn matmul_fixed<const O: usize>(x: &[f32], w: &[f32], y: &mut [f32], i: usize) {
+    for (xr, yr) in x.chunks_exact(i).zip(y.chunks_exact_mut(O)) {
+        let mut acc = [0.0f32; O];
+        for (&a, wk) in xr.iter().zip(w.chunks_exact(O)) {
+            if a != 0.0 {
+                for j in 0..O {
+                    acc[j] += a * wk[j];
+                }
+            }
         }
+        yr.copy_from_slice(&acc);
     }
 }
 
 dispatch! {
     /// dw (i x o) = x^T (i x n) * dz (n x o), for x (n x i) and dz (n x o); zero x skipped.
     pub fn matmul_tn(x: &[f32], dz: &[f32], dw: &mut [f32], i: usize, o: usize) {
-        dw.fill(0.0);
-        for (xr, dzr) in x.chunks_exact(i).zip(dz.chunks_exact(o)) {
-            for (&a, dwk) in xr.iter().zip(dw.chunks_exact_mut(o)) {
-                if a != 0.0 {
-                    for (d, &g) in dwk.iter_mut().zip(dzr) {
-                        *d += a * g;
+        by_width!(o, matmul_tn_fixed(x, dz, dw, i), {
+            dw.fill(0.0);
+            for (xr, dzr) in x.chunks_exact(i).zip(dz.chunks_exact(o)) {
+                for (&a, dwk) in xr.iter().zip(dw.chunks_exact_mut(o)) {
+                    if a != 0.0 {
+                        for (d, &g) in dwk.iter_mut().zip(dzr) {
+                            *d += a * g;
+                        }
                     }
                 }
+            }
+        })
+    }
+}
+
+/// `matmul_tn` for a width known at compile time: the dz row stays in registers while the rows
+/// of dw for the image's nonzero inputs are updated (row order keeps the zero test predictable:
+/// an image's background comes in runs).
+#[inline(always)]
+fn matmul_tn_fixed<const O: usize>(x: &[f32], dz: &[f32], dw: &mut [f32], i: usize) {
+    dw.fill(0.0);
+    for (xr, g) in x.chunks_exact(i).zip(dz.chunks_exact(O)) {
+        let g: &[f32; O] = g.try_into().expect("a row of O values");
+        for (&a, dwk) in xr.iter().zip(dw.chunks_exact_mut(O)) {
+            if a != 0.0 {
+                for j in 0..O {
+                    dwk[j] += a * g[j];
+                }
+            }
+        }
+    }
+}
+
+/// The nonzero entries of a batch of input rows (compressed sparse rows): row r's entries are
+/// `idx[ptr[r]..ptr[r + 1]]` (column numbers) and the same range of `val`; entries past
+/// `ptr[rows]` are scratch.
+#[derive(Clone, Debug, Default)]
+pub struct SparseRows {
+    pub ptr: Vec<usize>,
+    pub idx: Vec<u32>,
+    pub val: Vec<f32>,
+}
+
+impl SparseRows {
+    /// Room for `rows` rows of `cols` values, so that `fill` never allocates.
+    pub fn with_capacity(rows: usize, cols: usize) -> Self {
+        let room = rows * cols + 16;
+        SparseRows {
+            ptr: Vec::with_capacity(rows + 1),
+            idx: vec![0; room],
+            val: vec![0.0; room],
+        }
+    }
+
+    /// Replaces the contents with the nonzeros of x (rows of `cols` values).
+    pub fn fill(&mut self, x: &[f32], cols: usize) {
+        sparse_fill(self, x, cols);
+    }
+
+    pub fn rows(&self) -> usize {
+        self.ptr.len().saturating_sub(1)
+    }
+}
+
+dispatch! {
+    /// `SparseRows::fill`.
+    pub fn sparse_fill(s: &mut SparseRows, x: &[f32], cols: usize) {
+        let rows = x.len() / cols;
+        // Every value may be written (and then overwritten when it is zero): room for all + a block.
+        let room = rows * cols + 16;
+        if s.idx.len() < room {
+            s.idx.resize(room, 0);
+            s.val.resize(room, 0.0);
+        }
+        s.ptr.clear();
+        s.ptr.push(0);
+        let mut c = 0;
+        for row in x.chunks_exact(cols) {
+            // Background comes in runs: test 16 values at once and skip the all-zero blocks
+            // (the shift drops the sign bit, so -0.0 counts as zero too).
+            for (b, block) in row.chunks(16).enumerate() {
+                if block.iter().fold(0u32, |acc, v| acc | (v.to_bits() << 1)) == 0 {
+                    continue;
+                }
+                // Branch-free compaction: write every entry, advance only past the nonzeros.
+                let (idx, val) = (&mut s.idx[c..c + 16], &mut s.val[c..c + 16]);
+                let mut n = 0;
+                for (k, &v) in block.iter().enumerate() {
+                    idx[n] = (b * 16 + k) as u32;
+                    val[n] = v;
+                    n += usize::from(v != 0.0);
+                }
+                c += n;
+            }
+            s.ptr.push(c);
+        }
+    }
+}
+
+dispatch! {
+    /// y (n x o) = x * w for x given by its nonzeros; the same sums in the same order as `matmul`.
+    pub fn sparse_matmul(x: &SparseRows, w: &[f32], y: &mut [f32], o: usize) {
+        by_width!(o, sparse_matmul_fixed(x, w, y), {
+            for (r, yr) in y.chunks_exact_mut(o).take(x.rows()).enumerate() {
+                yr.fill(0.0);
+                let range = x.ptr[r]..x.ptr[r + 1];
+                for (&k, &a) in x.idx[range.clone()].iter().zip(&x.val[range]) {
+                    let wk = &w[k as usize * o..][..o];
+                    for (yv, &wv) in yr.iter_mut().zip(wk) {
+                        *yv += a * wv;
+                    }
+                }
+            }
+        })
+    }
+}
+
+#[inline(always)]
+fn sparse_matmul_fixed<const O: usize>(x: &SparseRows, w: &[f32], y: &mut [f32]) {
+    for (r, yr) in y.chunks_exact_mut(O).take(x.rows()).enumerate() {
+        let mut acc = [0.0f32; O];
+        let range = x.ptr[r]..x.ptr[r + 1];
+        for (&k, &a) in x.idx[range.clone()].iter().zip(&x.val[range]) {
+            let wk: &[f32; O] = w[k as usize * O..][..O]
+                .try_into()
+                .expect("a row of O weights");
+            for j in 0..O {
+                acc[j] += a * wk[j];
+            }
+        }
+        yr.copy_from_slice(&acc);
+    }
+}
+
+dispatch! {
+    /// dw (i x o) = x^T * dz for x given by its nonzeros; the same sums in the same order as `matmul_tn`.
+    pub fn sparse_matmul_tn(x: &SparseRows, dz: &[f32], dw: &mut [f32], o: usize) {
+        by_width!(o, sparse_matmul_tn_fixed(x, dz, dw), {
+            dw.fill(0.0);
+            for (r, g) in dz.chunks_exact(o).take(x.rows()).enumerate() {
+                let range = x.ptr[r]..x.ptr[r + 1];
+                for (&k, &a) in x.idx[range.clone()].iter().zip(&x.val[range]) {
+                    for (d, &gv) in dw[k as usize * o..][..o].iter_mut().zip(g) {
+                        *d += a * gv;
+                    }
+                }
+            }
+        })
+    }
+}
+
+#[inline(always)]
+fn sparse_matmul_tn_fixed<const O: usize>(x: &SparseRows, dz: &[f32], dw: &mut [f32]) {
+    dw.fill(0.0);
+    for (r, g) in dz.chunks_exact(O).take(x.rows()).enumerate() {
+        let g: &[f32; O] = g.try_into().expect("a row of O values");
+        let range = x.ptr[r]..x.ptr[r + 1];
+        for (&k, &a) in x.idx[range.clone()].iter().zip(&x.val[range]) {
+            let dwk: &mut [f32; O] = (&mut dw[k as usize * O..][..O])
+                .try_into()
+                .expect("a row of O values");
+            for j in 0..O {
+                dwk[j] += a * g[j];
             }
         }
     }

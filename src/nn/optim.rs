@@ -1,5 +1,6 @@
 //! Adam over the flat parameter buffer: one pass, no allocation.
 
+use super::simd::dispatch;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,13 +38,16 @@ impl Adam {
         let bc2 = 1.0 - (self.beta2 as f64).powi(t);
         let step = (self.lr as f64 / bc1) as f32;
         let inv_sqrt_bc2 = (1.0 / bc2.sqrt()) as f32;
-        let (b1, b2, eps) = (self.beta1, self.beta2, self.eps);
-        for (((p, &g), m), v) in params
-            .iter_mut()
-            .zip(grads)
-            .zip(self.m.iter_mut())
-            .zip(self.v.iter_mut())
-        {
+        let coefficients = [self.beta1, self.beta2, self.eps, step, inv_sqrt_bc2];
+        adam_update(params, grads, &mut self.m, &mut self.v, coefficients);
+    }
+}
+
+dispatch! {
+    /// The element-wise Adam update; `c` = [beta1, beta2, eps, lr / (1 - beta1^t), 1 / sqrt(1 - beta2^t)].
+    pub fn adam_update(params: &mut [f32], grads: &[f32], m: &mut [f32], v: &mut [f32], c: [f32; 5]) {
+        let [b1, b2, eps, step, inv_sqrt_bc2] = c;
+        for (((p, &g), m), v) in params.iter_mut().zip(grads).zip(m.iter_mut()).zip(v.iter_mut()) {
             *m = b1 * *m + (1.0 - b1) * g;
             *v = b2 * *v + (1.0 - b2) * g * g;
             *p -= step * *m / (v.sqrt() * inv_sqrt_bc2 + eps);

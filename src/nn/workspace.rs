@@ -1,5 +1,6 @@
 //! Buffers for one batch, allocated once: each layer's output and the gradient flowing into it.
 
+use super::kernels::SparseRows;
 use super::model::Sequential;
 
 pub struct Workspace {
@@ -9,6 +10,8 @@ pub struct Workspace {
     pub acts: Vec<Vec<f32>>,
     /// grads[l]: d loss / d output of layer l, turned into d loss / d pre-activation in place.
     pub grads: Vec<Vec<f32>>,
+    /// The nonzero inputs of the batch, when the first layer reads its input sparsely.
+    pub input: SparseRows,
 }
 
 impl Workspace {
@@ -23,10 +26,16 @@ impl Workspace {
             .iter()
             .map(|l| vec![0.0; capacity * l.out_dim])
             .collect();
+        let input = if model.sparse_input() {
+            SparseRows::with_capacity(capacity, model.input_dim())
+        } else {
+            SparseRows::default()
+        };
         Workspace {
             capacity,
             acts,
             grads,
+            input,
         }
     }
 

@@ -45,6 +45,9 @@ pub struct History {
     pub loss: Vec<f64>,
     pub test_loss: Vec<f64>,
     pub test_accuracy: Vec<f64>,
+    /// Wall-clock seconds of each epoch's training steps (evaluation excluded).
+    #[serde(default)]
+    pub epoch_seconds: Vec<f64>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,13 +127,19 @@ impl Trainer {
         let mut order = EpochOrder::new(n, self.config.shuffle, self.config.seed);
         let mut x = vec![0.0f32; bs * d];
         let mut y = vec![0u8; bs];
+        // A run stopped part-way through an epoch (Ctrl-C) resumes at the batch it stopped
+        // before: the batches of that epoch already applied are skipped, so the result equals an
+        // uninterrupted run's.
+        let mut skip = (self.global_step as usize)
+            .saturating_sub(self.epochs_done * steps)
+            .min(steps);
         while self.epochs_done < self.config.epochs {
             let epoch = self.epochs_done + 1;
             observer.on_epoch_begin(epoch, self.config.epochs, steps);
             let started = Instant::now();
-            let mut loss_sum = 0.0f64;
+            let (mut loss_sum, mut ran) = (0.0f64, 0usize);
             let order = order.epoch(self.epochs_done);
-            for (s, idx) in order.chunks(bs).enumerate() {
+            for (s, idx) in order.chunks(bs).enumerate().skip(std::mem::take(&mut skip)) {
                 let rows = idx.len();
                 train.fill_batch(idx, self.config.scale, &mut x[..rows * d], &mut y[..rows]);
                 let loss = self.train_step(model, &x[..rows * d], &y[..rows]);
@@ -142,6 +151,7 @@ impl Trainer {
                     });
                 }
                 loss_sum += loss as f64;
+                ran += 1;
                 observer.on_batch_end(epoch, s + 1, self.global_step, loss);
                 if observer.should_stop() {
                     observer.on_interrupt(model, self)?;
@@ -156,8 +166,10 @@ impl Trainer {
                 }
                 None => (None, None),
             };
-            let loss = loss_sum / steps as f64;
+            // Mean over the batches run in this call (all of them, except in a resumed epoch).
+            let loss = loss_sum / ran.max(1) as f64;
             self.history.loss.push(loss);
+            self.history.epoch_seconds.push(seconds);
             if let (Some(l), Some(a)) = (test_loss, test_accuracy) {
                 self.history.test_loss.push(l);
                 self.history.test_accuracy.push(a);

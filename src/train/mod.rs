@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod fit;
+pub mod interrupt;
 pub mod observer;
 pub mod progress;
 pub mod step;

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs the test suite: installs what the tests use besides Rust, finds MNIST, runs cargo test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# TensorBoard's own reader checks our event files (tests/tensorboard.rs).
+if [ -z "${DIGITS_PYTHON:-}" ]; then
+    if python3 -c "import tensorboard" 2>/dev/null; then
+        export DIGITS_PYTHON=python3
+    else
+        if [ ! -x target/pyenv/bin/python ] || ! target/pyenv/bin/python -c "import tensorboard" 2>/dev/null; then
+            echo "setting up target/pyenv with tensorboard"
+            python3 -m venv target/pyenv
+            target/pyenv/bin/pip install --quiet tensorboard
+        fi
+        export DIGITS_PYTHON="$PWD/target/pyenv/bin/python"
+    fi
+fi
+
+# MNIST: $DIGITS_MNIST_DIR, ../shared/data/mnist, or data/mnist (downloaded if missing).
+if [ -z "${DIGITS_MNIST_DIR:-}" ]; then
+    if [ -d ../shared/data/mnist ]; then
+        export DIGITS_MNIST_DIR="$PWD/../shared/data/mnist"
+    else
+        export DIGITS_MNIST_DIR="$PWD/data/mnist"
+        cargo run --release --quiet -- data download --dir "$DIGITS_MNIST_DIR"
+    fi
+fi
+
+cargo test "$@"

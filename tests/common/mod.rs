@@ -1,0 +1,19 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// The MNIST directory: $DIGITS_MNIST_DIR, else ../shared/data/mnist beside the repository,
+/// else data/mnist (where `digits data download` puts it).
+pub fn mnist_dir() -> PathBuf {
+    if let Ok(d) = std::env::var("DIGITS_MNIST_DIR") {
+        return d.into();
+    }
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let shared = root.join("../shared/data/mnist");
+    if shared.is_dir() {
+        shared
+    } else {
+        root.join("data/mnist")
+    }
+}
