@@ -247,3 +247,41 @@ fn models_of_other_input_sizes_are_refused() {
     let e = digits::serve::AppState::new(m, digits::data::PixelScale::Unit, "x").unwrap_err();
     assert!(e.to_string().contains("400"), "{e}");
 }
+
+#[test]
+fn the_built_in_model_reads_drawn_digits() {
+    let ckpt = digits::default_model::load().unwrap();
+    let state = digits::serve::AppState::new(ckpt.model, ckpt.meta.scale, "built-in").unwrap();
+    let s = start_with(state);
+    let digit = |r: Response| {
+        probabilities(&r);
+        r.json()["digit"].as_u64().unwrap()
+    };
+    assert_eq!(digit(post_json(s.addr, &pixels_json(&shrink(&one())))), 1);
+    assert_eq!(digit(post_json(s.addr, &pixels_json(&shrink(&seven())))), 7);
+    assert_eq!(
+        digit(post(s.addr, Some("image/png"), &png(&seven(), false))),
+        7
+    );
+    assert_eq!(
+        digit(post(s.addr, Some("image/png"), &png(&seven(), true))),
+        7
+    );
+}
+
+#[test]
+fn serve_names_a_missing_checkpoint() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--model",
+            "no/such/model.safetensors",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no/such/model.safetensors"), "{err}");
+}

@@ -1,23 +1,23 @@
 //! `digits serve`: the drawing page and the JSON API.
 
-use digits::data::PixelScale;
-use digits::nn::{Init, ModelSpec, Sequential};
+use super::model_arg::ModelArg;
+use digits::data::PixelLayout;
+use digits::default_model;
 use digits::serve::{bind, serve_with_shutdown, AppState};
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     addr: SocketAddr,
-    /// Checkpoint to serve (default: the built-in model).
-    #[arg(long, value_name = "PATH")]
-    model: Option<PathBuf>,
+    #[command(flatten)]
+    model: ModelArg,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let state = load_model(args.model.as_deref())?;
+    let state = load_model(args.model.model.as_deref())?;
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async {
         let listener = bind(args.addr).await?;
@@ -30,16 +30,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     })
 }
 
-/// The model to serve: the checkpoint at `path`, or the default model.
-// The default is an untrained 784-25-15-10 network until a trained one ships with the crate.
+/// The model to serve: the checkpoint at `path`, or the built-in model.
 pub fn load_model(path: Option<&Path>) -> anyhow::Result<AppState> {
-    if let Some(path) = path {
-        anyhow::bail!(
-            "cannot load {}: checkpoint loading is not wired into `digits serve` yet",
-            path.display()
-        );
+    let ckpt = default_model::load_or_default(path)?;
+    let name = path.map_or(default_model::NAME.to_string(), |p| p.display().to_string());
+    // The page and the preprocessing make row-major 28x28 images.
+    if ckpt.meta.layout == Some(PixelLayout::ColumnMajor) {
+        anyhow::bail!("{name} reads column-major images; the server makes row-major 28x28 ones");
     }
-    eprintln!("warning: no --model given; serving an untrained network (predictions are noise)");
-    let model = Sequential::new(ModelSpec::mlp(784, &[25, 15], 10), Init::KaimingUniform, 42);
-    AppState::new(model, PixelScale::Unit, "untrained, seed 42")
+    AppState::new(ckpt.model, ckpt.meta.scale, name.clone())
+        .map_err(|e| anyhow::anyhow!("cannot serve {name}: {e}"))
 }

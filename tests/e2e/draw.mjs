@@ -1,4 +1,5 @@
 // Draws digits on the `digits serve` page in headless Chromium and checks what it shows.
+// The server must run the built-in (trained) model: the drawn 1, 7 and 0 must be read as such.
 //
 // Env: DIGITS_URL (the running server, e.g. http://127.0.0.1:8080), DIGITS_OUT (folder for
 // screenshots), CHROMIUM (default /usr/bin/chromium). Exits non-zero on the first failure.
@@ -71,10 +72,12 @@ try {
   }
   // The page shows a digit, ten bars summing to 1 led by that digit, and what the API says
   // for the same pixels.
-  async function checkShown(name) {
+  // `expected`: the digit drawn; the server's built-in trained model must read it.
+  async function checkShown(name, expected) {
     const s = await shown();
     assert.equal(s.state, "ok", `${name}: ${s.message}`);
     assert.match(s.digit, /^[0-9]$/, name);
+    assert.equal(s.digit, String(expected), `${name}: the page shows ${s.digit}`);
     assert.equal(s.bars.length, 10);
     assert.deepEqual(s.bars.map(b => b.digit), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const sum = s.bars.reduce((a, b) => a + b.prob, 0);
@@ -103,7 +106,7 @@ try {
 
   // A "1": the page sends a tall thin stroke, 20 pixels high, centred like MNIST.
   await draw([[[0.5, 0.15], [0.5, 0.85]]]);
-  const one = await checkShown("one");
+  const one = await checkShown("one", 1);
   const f = frame(one.pixels);
   assert.equal(one.pixels.length, 784);
   assert.ok(f.h >= 19 && f.h <= 21 && f.w <= 8, `"1" framed as ${JSON.stringify(f)}`);
@@ -138,7 +141,7 @@ try {
   // A "7" and a "0" (a circle), each after Clear.
   await page.click("#clear");
   await draw([[[0.25, 0.2], [0.75, 0.2], [0.45, 0.85]]]);
-  await checkShown("seven");
+  await checkShown("seven", 7);
   await page.click("#clear");
   const circle = [];
   for (let k = 0; k <= 24; k++) {
@@ -146,7 +149,7 @@ try {
     circle.push([0.5 + 0.22 * Math.sin(t), 0.5 - 0.32 * Math.cos(t)]);
   }
   await draw([circle]);
-  await checkShown("zero");
+  await checkShown("zero", 0);
 
   // Predictions arrive while drawing, not only at the end of a stroke.
   await page.click("#clear");

@@ -20,6 +20,10 @@ pub struct Server {
 }
 
 pub fn start() -> Server {
+    start_with(AppState::new(model(), PixelScale::Unit, "test model").unwrap())
+}
+
+pub fn start_with(state: AppState) -> Server {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -29,7 +33,6 @@ pub fn start() -> Server {
         .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
         .unwrap();
     let addr = listener.local_addr().unwrap();
-    let state = AppState::new(model(), PixelScale::Unit, "test model").unwrap();
     rt.spawn(serve_with_shutdown(listener, state, std::future::pending()));
     Server { addr, _rt: rt }
 }
