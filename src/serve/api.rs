@@ -40,15 +40,24 @@ pub async fn predict(
     let x = match BodyKind::of(content_type, &body)? {
         // Small and fast (microseconds): done on the runtime's thread.
         BodyKind::Json => input::from_json(&body)?,
-        // Decoding can take milliseconds: kept off the runtime's threads.
-        BodyKind::Image => tokio::task::spawn_blocking(move || input::from_image(&body))
+        // Decoding can take milliseconds: kept off the runtime's threads, a few at a time.
+        BodyKind::Image => {
+            let slots = state.decode_slots.clone();
+            tokio::task::spawn_blocking(move || match slots.try_take() {
+                Some(_slot) => input::from_image(&body),
+                None => Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many images being decoded at once; retry shortly",
+                )),
+            })
             .await
             .map_err(|e| {
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     format!("image decoding failed: {e}"),
                 )
-            })??,
+            })??
+        }
     };
     let debug = query.is_some_and(|q| q.split('&').any(|p| p == "debug=1" || p == "debug=true"));
     let logits = state.model.predict(&state.scaled(x.clone()));

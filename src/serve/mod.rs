@@ -6,17 +6,15 @@
 //!   `{"pixels": [784 numbers in 0..1 or 0..255]}` (28x28, light ink on dark) →
 //!   `{"digit", "probabilities", "logits"}` (`?debug=1` adds `"preprocessed"`). Errors are
 //!   `{"error": "..."}`: 400 malformed, 413 body too large, 415 not an image, 422 blank or
-//!   unreadable image.
+//!   unreadable image, 503 too many images decoding at once.
 //! - `GET /api/model`: the model's summary, layers and parameter count.
 //! - `GET /healthz`: `ok`.
 //!
 //! ```no_run
-//! use digits::data::PixelScale;
-//! use digits::nn::{Init, ModelSpec, Sequential};
 //! use digits::serve::{serve, AppState};
 //!
-//! let model = Sequential::new(ModelSpec::mlp(784, &[25, 15], 10), Init::KaimingUniform, 42);
-//! let state = AppState::new(model, PixelScale::Unit, "untrained").unwrap();
+//! let ckpt = digits::default_model::load().unwrap();
+//! let state = AppState::new(ckpt.model, ckpt.meta.scale, "built-in model").unwrap();
 //! let rt = tokio::runtime::Runtime::new().unwrap();
 //! rt.block_on(serve("127.0.0.1:8080".parse().unwrap(), state)).unwrap();
 //! ```

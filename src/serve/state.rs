@@ -1,7 +1,9 @@
 //! What every request shares: the model and how its inputs are scaled.
 
+use super::limits::DecodeSlots;
 use crate::data::PixelScale;
 use crate::nn::Sequential;
+use std::sync::Arc;
 
 /// Inputs the server makes: 28x28 MNIST-style images, row-major.
 pub const INPUT_DIM: usize = 784;
@@ -11,8 +13,10 @@ pub struct AppState {
     pub model: Sequential,
     /// The scale the model was trained on; inputs are made in [0, 1] and scaled to it.
     pub scale: PixelScale,
-    /// Where the model came from (a path, or "untrained"), shown by `GET /api/model`.
+    /// Where the model came from (a path, or the built-in model), shown by `GET /api/model`.
     pub source: String,
+    /// Image decodes allowed at once.
+    pub decode_slots: Arc<DecodeSlots>,
 }
 
 impl AppState {
@@ -32,6 +36,7 @@ impl AppState {
             model,
             scale,
             source: source.into(),
+            decode_slots: Arc::new(DecodeSlots::for_this_machine()),
         })
     }
 
