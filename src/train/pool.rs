@@ -93,7 +93,7 @@ fn worker_loop(s: &Shared, k: usize) {
         let mut spins = 0u32;
         while s.generation.load(Ordering::Acquire) == seen {
             spins += 1;
-            if spins % 64 != 0 {
+            if !spins.is_multiple_of(64) {
                 std::hint::spin_loop();
                 continue;
             }
