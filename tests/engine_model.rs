@@ -196,3 +196,38 @@ fn non_finite_loss_stops_with_epoch_and_step() {
     assert!(m.params().iter().all(|v| v.is_finite()));
     assert_ne!(m, before, "the two good steps were applied");
 }
+
+#[test]
+fn images_as_bytes_train_like_dense_batches_on_any_thread_count() {
+    // The sparse path (bytes -> nonzero list per thread) must give the step a dense batch gives.
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let n = 200;
+    let pixels: Vec<u8> = (0..n * 784)
+        .map(|_| if rng.gen_bool(0.8) { 0 } else { rng.gen() })
+        .collect();
+    let labels: Vec<u8> = (0..n).map(|_| rng.gen_range(0..10)).collect();
+    let data = Dataset {
+        pixels: Pixels::U8(pixels),
+        labels,
+        rows: 28,
+        cols: 28,
+        layout: PixelLayout::RowMajor,
+    };
+    let spec = ModelSpec::mlp(784, &[25, 15], 10);
+    let idx: Vec<usize> = (0..64).map(|i| (i * 7) % n).collect();
+    let x = data.batch_x(&idx, digits::data::PixelScale::Unit);
+    let y: Vec<u8> = idx.iter().map(|&i| data.labels[i]).collect();
+    let model = Sequential::new(spec, Init::KaimingUniform, 4);
+    assert!(model.sparse_input());
+    let mut dense = Stepper::new(&model, 64, 1);
+    let loss = dense.loss_and_grads(&model, &x, &y);
+    let want = dense.grads().to_vec();
+    for threads in [1, 2, 3] {
+        let mut s = Stepper::new(&model, 64, threads);
+        let l = s.loss_and_grads_of(&model, &data, &idx, digits::data::PixelScale::Unit);
+        assert!((l - loss).abs() < 1e-6, "{threads} threads: {l} vs {loss}");
+        for (a, b) in s.grads().iter().zip(&want) {
+            assert!((a - b).abs() < 1e-6, "{threads} threads");
+        }
+    }
+}

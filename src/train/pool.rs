@@ -132,3 +132,27 @@ impl Drop for SpinPool {
 
 /// Per-thread data behind a lock each thread takes only for its own entry (uncontended).
 pub type PerThread<T> = Vec<Mutex<T>>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_thread_runs_every_job_and_the_pool_shuts_down() {
+        let pool = SpinPool::new(3, || {});
+        assert_eq!(pool.threads(), 4);
+        let counts: Vec<AtomicUsize> = (0..4).map(|_| AtomicUsize::new(0)).collect();
+        for round in 0..2000 {
+            if round == 1000 {
+                // Idle long enough for the workers to park; they must wake for the next job.
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            pool.run(&|t| {
+                counts[t].fetch_add(1, Ordering::SeqCst);
+            });
+            // run returns only when every thread has finished this round.
+            assert!(counts.iter().all(|c| c.load(Ordering::SeqCst) == round + 1));
+        }
+        drop(pool);
+    }
+}
