@@ -477,7 +477,7 @@ fn fuzz_npy_matrices_and_labels() {
                     let want: Vec<f32> = values.iter().map(|&x| x as f32).collect();
                     prop_assert_eq!(&v, &want);
                 }
-                if non_finite {
+                if non_finite && matches!(c.corrupt, Corrupt::None) {
                     prop_assert!(v.iter().any(|x| !x.is_finite()), "the NaN/inf is kept");
                 }
             }
@@ -493,7 +493,10 @@ fn fuzz_npy_matrices_and_labels() {
             Ok(l) => {
                 prop_assert!(l.iter().all(|&d| d <= 9));
                 prop_assert!(l.len() <= bytes.len());
-                prop_assert!(!non_finite, "NaN/inf labels must be refused");
+                prop_assert!(
+                    !non_finite || !matches!(c.corrupt, Corrupt::None),
+                    "NaN/inf labels must be refused"
+                );
                 if intact && c.labels {
                     prop_assert_eq!(l, labels);
                 }
@@ -674,7 +677,7 @@ fn edit_safetensors(bytes: &[u8], edit: &StEdit) -> Vec<u8> {
         }
     }
     let mut h = serde_json::to_vec(&header).unwrap();
-    while h.len() % 8 != 0 {
+    while !h.len().is_multiple_of(8) {
         h.push(b' ');
     }
     let mut out = (h.len() as u64).to_le_bytes().to_vec();
