@@ -233,7 +233,7 @@ fn idx_case() -> impl Strategy<Value = IdxCase> {
 
 #[test]
 fn fuzz_idx_images_and_labels() {
-    fuzz("IDX", 400, idx_case(), |c| {
+    fuzz("IDX", 1000, idx_case(), |c| {
         let (magic, dims) = if c.labels {
             (idx::LABELS_MAGIC, &c.dims[..1])
         } else {
@@ -438,7 +438,7 @@ fn edit_header(bytes: &[u8], key: &str, value: &str) -> Vec<u8> {
 #[test]
 fn fuzz_npy_matrices_and_labels() {
     let dir = tempfile::tempdir().unwrap();
-    fuzz("npy", 400, npy_case(), |c| {
+    fuzz("npy", 1000, npy_case(), |c| {
         let (mut bytes, values, labels) = npy_bytes(dir.path(), &c);
         let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
         let data_start = 10 + hlen;
@@ -731,7 +731,7 @@ fn fuzz_safetensors_checkpoints() {
         "a valid {}-byte checkpoint loads with a largest allocation of {peak} bytes",
         valid.len()
     );
-    fuzz("safetensors model file", 400, st_case(), |(edit, c)| {
+    fuzz("safetensors model file", 1000, st_case(), |(edit, c)| {
         let mut bytes = edit_safetensors(&valid, &edit);
         apply(&mut bytes, &c);
         std::fs::write(&path, &bytes).unwrap();
@@ -759,7 +759,7 @@ fn fuzz_optimizer_sidecar() {
     let trainer = Trainer::new(&model, config.clone());
     checkpoint::save(&path, &model, &CheckpointMeta::default(), Some(&trainer)).unwrap();
     let valid = std::fs::read(&optim).unwrap();
-    fuzz("safetensors optimizer file", 300, st_case(), |(edit, c)| {
+    fuzz("safetensors optimizer file", 500, st_case(), |(edit, c)| {
         let mut bytes = edit_safetensors(&valid, &edit);
         apply(&mut bytes, &c);
         std::fs::write(&optim, &bytes).unwrap();
@@ -915,7 +915,7 @@ fn fuzz_encoded_images() {
         check_input(&preprocess::from_bytes(bytes).unwrap_or_else(|e| panic!("format {f}: {e}")))
             .unwrap();
     }
-    fuzz("encoded images", 150, img_case(), |(f, edit, c)| {
+    fuzz("encoded images", 200, img_case(), |(f, edit, c)| {
         let mut bytes = encoded[f].clone();
         match edit {
             ImgEdit::None => {}
@@ -972,7 +972,7 @@ fn fuzz_gray_pixels() {
         prop::collection::vec(level(), 0..1700),
         prop::option::of(any::<bool>()),
     );
-    fuzz("from_gray", 400, case, |(w, h, px, light)| {
+    fuzz("from_gray", 1000, case, |(w, h, px, light)| {
         // Sometimes make the count agree with the dimensions.
         let px = if w.checked_mul(h).is_some_and(|n| n <= 1600) {
             px.iter().cycle().take(w * h).copied().collect()
@@ -1035,7 +1035,7 @@ fn fuzz_json_pixel_body() {
         3 => corrupt().prop_map(JsonEdit::Raw),
     ];
     let case = (prop::collection::vec(0u8..=255, 784), edit);
-    fuzz("JSON pixel body", 300, case, |(px, edit)| {
+    fuzz("JSON pixel body", 500, case, |(px, edit)| {
         let values: Vec<String> = px
             .iter()
             .map(|v| format!("{}", *v as f32 / 255.0))
