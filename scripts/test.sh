@@ -27,4 +27,17 @@ if [ -z "${DIGITS_MNIST_DIR:-}" ]; then
     fi
 fi
 
+# The drawing page is tested in real headless Chromium, driven by playwright-core (no browser
+# download: it uses Debian's chromium). DIGITS_SKIP_BROWSER_TESTS=1 skips it.
+if [ "${DIGITS_SKIP_BROWSER_TESTS:-}" != 1 ]; then
+    if ! command -v chromium >/dev/null; then
+        if [ "$(id -u)" = 0 ]; then
+            apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+        else
+            echo "the browser test needs chromium: sudo apt-get install chromium (or set DIGITS_SKIP_BROWSER_TESTS=1)" >&2
+        fi
+    fi
+    [ -d tests/e2e/node_modules/playwright-core ] || (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+fi
+
 cargo test "$@"

@@ -25,6 +25,7 @@
 //! ```
 
 pub mod data;
+pub mod default_model;
 pub mod nn;
 pub mod serve;
 pub mod train;

@@ -93,6 +93,54 @@ fn gradients_match_finite_differences() {
 }
 
 #[test]
+fn gradients_match_finite_differences_with_a_sparse_first_layer() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    for case in 0..4 {
+        // Image-like input: wide enough for the first layer to read it sparsely, mostly zeros.
+        let model = Sequential::new(
+            ModelSpec::mlp(70, &[5], 3),
+            Init::KaimingUniform,
+            case as u64,
+        );
+        assert!(model.sparse_input());
+        let n = rng.gen_range(1..6);
+        let x: Vec<f32> = (0..n * model.input_dim())
+            .map(|_| rng.gen_range(-2.0..2.0))
+            .collect();
+        let y: Vec<u8> = (0..n)
+            .map(|_| rng.gen_range(0..model.output_dim()) as u8)
+            .collect();
+
+        let mut ws = Workspace::new(&model, n);
+        let mut grads = vec![0.0f32; model.params().len()];
+        let loss = model.loss_and_grads(&x, &y, n, &mut ws, &mut grads) / n as f64;
+
+        let p64: Vec<f64> = model.params().iter().map(|&v| v as f64).collect();
+        let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let ref_loss = reference_loss(&model, &p64, &x64, &y);
+        assert!(
+            (loss - ref_loss).abs() < 1e-5 * (1.0 + ref_loss.abs()),
+            "case {case}: loss {loss} vs {ref_loss}"
+        );
+
+        let h = 1e-6;
+        for k in 0..p64.len() {
+            let mut p = p64.clone();
+            p[k] += h;
+            let up = reference_loss(&model, &p, &x64, &y);
+            p[k] -= 2.0 * h;
+            let down = reference_loss(&model, &p, &x64, &y);
+            let fd = (up - down) / (2.0 * h);
+            let g = grads[k] as f64;
+            assert!(
+                (g - fd).abs() <= 1e-4 + 1e-3 * fd.abs(),
+                "case {case}, parameter {k}: analytic {g} vs finite difference {fd}"
+            );
+        }
+    }
+}
+
+#[test]
 fn gradients_accumulate_nothing_between_steps() {
     // Two identical calls give identical gradients: buffers are overwritten, not summed.
     let mut rng = ChaCha8Rng::seed_from_u64(3);

@@ -93,7 +93,7 @@ fn cross_entropy_from_logits_is_stable_and_matches_log_softmax() {
 
 #[test]
 fn layer_kernels_match_reference_at_every_simd_level() {
-    use digits::nn::kernels::{matmul, matmul_nt, matmul_tn};
+    use digits::nn::kernels::{matmul, matmul_tn, transpose};
     use digits::nn::simd::{detect, force, Level};
     let mut rng = ChaCha8Rng::seed_from_u64(4);
     for level in [Level::Portable, Level::Avx2, Level::Avx512] {
@@ -136,9 +136,11 @@ fn layer_kernels_match_reference_at_every_simd_level() {
             reference::matmul_tn(&x, &dz, &mut s, i, o);
             check(&f, &s, "matmul_tn");
             let (mut f, mut s) = (vec![7.0; n * i], vec![0.0; n * i]);
-            matmul_nt(&dz, &w, &mut f, i, o);
+            let mut wt = vec![0.0; i * o];
+            transpose(&w, i, o, &mut wt);
+            matmul(&dz, &wt, &mut f, o, i);
             reference::matmul_nt(&dz, &w, &mut s, i, o);
-            check(&f, &s, "matmul_nt");
+            check(&f, &s, "dx = dz * w^T");
         }
     }
     force(detect());
@@ -163,4 +165,70 @@ fn every_simd_level_gives_identical_results() {
     }
     force(detect());
     assert!(outs.windows(2).all(|p| p[0] == p[1]));
+}
+
+#[test]
+fn sparse_rows_are_the_same_at_every_simd_level_and_match_dense_kernels() {
+    use digits::nn::kernels::{reference, sparse_matmul, sparse_matmul_tn, SparseRows};
+    use digits::nn::simd::{detect, force, Level};
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    for cols in [7usize, 16, 33, 784] {
+        let n = 5;
+        let mut x: Vec<f32> = (0..n * cols)
+            .map(|_| {
+                if rng.gen_bool(0.7) {
+                    0.0
+                } else {
+                    rng.gen_range(-1.0..1.0)
+                }
+            })
+            .collect();
+        x[1] = -0.0; // counts as zero
+        x[2] = f32::NAN; // kept: NaN must reach the loss
+        let mut seen = Vec::new();
+        for level in [Level::Portable, Level::Avx2, Level::Avx512] {
+            if level > detect() {
+                continue;
+            }
+            force(level);
+            let mut s = SparseRows::with_capacity(n, cols);
+            s.fill(&x, cols);
+            let end = s.ptr[n];
+            let entries: Vec<(u32, u32)> =
+                (0..end).map(|e| (s.idx[e], s.val[e].to_bits())).collect();
+            seen.push((s.ptr.clone(), entries));
+        }
+        force(detect());
+        assert!(seen.windows(2).all(|p| p[0] == p[1]), "cols {cols}");
+        let (ptr, entries) = &seen[0];
+        let nonzero: Vec<(u32, u32)> = x
+            .chunks(cols)
+            .flat_map(|r| {
+                r.iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v != 0.0 || v.is_nan())
+                    .map(|(k, v)| (k as u32, v.to_bits()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(entries, &nonzero);
+        assert_eq!(ptr.len(), n + 1);
+
+        // Sparse products equal the dense references (on the NaN-free part).
+        x[2] = 0.5;
+        let mut s = SparseRows::with_capacity(n, cols);
+        s.fill(&x, cols);
+        for o in [3usize, 25] {
+            let w = random(&mut rng, cols * o);
+            let dz = random(&mut rng, n * o);
+            let (mut f, mut r) = (vec![9.0; n * o], vec![0.0; n * o]);
+            sparse_matmul(&s, &w, &mut f, o);
+            reference::matmul(&x, &w, &mut r, cols, o);
+            assert!(f.iter().zip(&r).all(|(a, b)| (a - b).abs() < 1e-4));
+            let (mut f, mut r) = (vec![9.0; cols * o], vec![0.0; cols * o]);
+            sparse_matmul_tn(&s, &dz, &mut f, o);
+            reference::matmul_tn(&x, &dz, &mut r, cols, o);
+            assert!(f.iter().zip(&r).all(|(a, b)| (a - b).abs() < 1e-4));
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! `digits eval`: a checkpoint's loss and accuracy on the test set, with its own preprocessing.
 
+use super::model_arg::ModelArg;
 use anyhow::{bail, Context};
 use digits::data::{Dataset, DatasetKind, PixelScale};
 use digits::train::checkpoint::{self, Checkpoint};
@@ -7,9 +8,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
-    /// Checkpoint to evaluate (.safetensors, ours or a PyTorch state dict).
-    #[arg(long)]
-    pub model: PathBuf,
+    #[command(flatten)]
+    pub model: ModelArg,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -94,8 +94,8 @@ pub fn load_images(
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let ckpt = checkpoint::load(&args.model)?;
-    let (data, split, scale) = load_images(&args.data, &ckpt, &args.model)?;
+    let (ckpt, name) = args.model.load()?;
+    let (data, split, scale) = load_images(&args.data, &ckpt, &name)?;
     if split == "train" {
         eprintln!(
             "note: this dataset has no test split; evaluating on all {} images",

@@ -1,17 +1,21 @@
-//! `digits predict`: a checkpoint's digit and probabilities for test images (photos later).
+//! `digits predict`: the digit and the ten probabilities for photos of handwritten digits, or for
+//! test images by index.
 
 use super::eval::{load_images, DataArgs};
+use super::model_arg::ModelArg;
 use anyhow::bail;
+use digits::data::PixelScale;
 use digits::nn::argmax;
-use digits::train::checkpoint;
+use digits::train::checkpoint::Checkpoint;
+use digits::vision::preprocess;
+use std::path::Path;
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
 pub struct PredictArgs {
-    /// Checkpoint to predict with (.safetensors, ours or a PyTorch state dict).
-    #[arg(long)]
-    pub model: PathBuf,
-    /// Photos or scans of handwritten digits.
+    #[command(flatten)]
+    pub model: ModelArg,
+    /// Photos or scans of handwritten digits (PNG, JPEG, BMP; any size, dark or light ink).
     pub files: Vec<PathBuf>,
     /// Test-set images to predict, by index (repeat or comma-separate; default 0).
     #[arg(long = "index", value_delimiter = ',')]
@@ -24,11 +28,11 @@ pub struct PredictArgs {
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
+    let (ckpt, name) = args.model.load()?;
     if !args.files.is_empty() {
-        bail!("photo input is not built yet; use --index to predict test images");
+        return predict_files(&ckpt, &name, &args.files, args.json);
     }
-    let ckpt = checkpoint::load(&args.model)?;
-    let (data, split, scale) = load_images(&args.data, &ckpt, &args.model)?;
+    let (data, split, scale) = load_images(&args.data, &ckpt, &name)?;
     let index = if args.index.is_empty() {
         vec![0]
     } else {
@@ -69,6 +73,59 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             .map(|(d, v)| format!("{d}: {v:.4}"))
             .collect();
         println!("  {}", ps.join("  "));
+    }
+    Ok(())
+}
+
+/// Reads each photo the way MNIST was made and predicts it; a file that cannot be read is reported
+/// and the others still predicted (the command then fails at the end).
+fn predict_files(
+    ckpt: &Checkpoint,
+    name: &Path,
+    files: &[PathBuf],
+    json: bool,
+) -> anyhow::Result<()> {
+    let model = &ckpt.model;
+    if model.input_dim() != preprocess::PIXELS {
+        bail!(
+            "{} takes {} inputs per image; photos are read as 28x28 = 784 (use a model trained on MNIST)",
+            name.display(),
+            model.input_dim()
+        );
+    }
+    let mut failed = 0;
+    let mut out = Vec::new();
+    for file in files {
+        let mut x = match preprocess::from_path(file) {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed += 1;
+                continue;
+            }
+        };
+        if ckpt.meta.scale == PixelScale::Raw {
+            x.iter_mut().for_each(|v| *v *= 255.0);
+        }
+        let p = model.predict_proba(&x);
+        let digit = argmax(&p);
+        if json {
+            out.push(serde_json::json!({"file": file, "digit": digit, "probabilities": p}));
+        } else {
+            println!("{}: {digit}", file.display());
+            let ps: Vec<String> = p
+                .iter()
+                .enumerate()
+                .map(|(d, v)| format!("{d}: {v:.4}"))
+                .collect();
+            println!("  {}", ps.join("  "));
+        }
+    }
+    if json {
+        println!("{}", serde_json::to_string(&out)?);
+    }
+    if failed > 0 {
+        bail!("{failed} of {} files could not be read", files.len());
     }
     Ok(())
 }

@@ -2,7 +2,7 @@
 //! forward and backward passes over a batch.
 
 use super::kernels::{
-    add_bias, matmul, matmul_nt, matmul_tn, sparse_matmul, sparse_matmul_tn, sum_rows, SparseRows,
+    add_bias, matmul, matmul_tn, sparse_matmul, sparse_matmul_tn, sum_rows, transpose, SparseRows,
 };
 use super::Activation;
 
@@ -71,7 +71,8 @@ impl Dense {
     }
 
     /// Given x (n x in), this layer's output a and da (n x out, turned into dz in place), writes
-    /// dW and db into `grads` (same layout as the parameters) and, when `dx` is given, dx = dz * W^T.
+    /// dW and db into `grads` (same layout as the parameters) and, when `dx` is given (with a scratch
+    /// buffer of in*out values), dx = dz * W^T.
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
@@ -81,7 +82,7 @@ impl Dense {
         a: &[f32],
         da: &mut [f32],
         grads: &mut [f32],
-        dx: Option<&mut [f32]>,
+        dx: Option<(&mut [f32], &mut [f32])>,
     ) {
         let (i, o) = (self.in_dim, self.out_dim);
         let dz = &mut da[..n * o];
@@ -90,9 +91,12 @@ impl Dense {
         // dW (in x out) = x^T (in x n) * dz (n x out)
         matmul_tn(&x[..n * i], dz, gw, i, o);
         sum_rows(dz, gb);
-        if let Some(dx) = dx {
-            // dx (n x in) = dz (n x out) * W^T (out x in)
-            matmul_nt(dz, self.w(params), &mut dx[..n * i], i, o);
+        if let Some((dx, wt)) = dx {
+            // dx (n x in) = dz (n x out) * W^T: with W^T (out x in) at hand, each row of dx is a
+            // sum of scaled rows of W^T, skipping the zeros ReLU leaves in dz.
+            let wt = &mut wt[..o * i];
+            transpose(self.w(params), i, o, wt);
+            matmul(dz, wt, &mut dx[..n * i], o, i);
         }
     }
 }

@@ -185,7 +185,7 @@ impl Sequential {
             let dx = if k == 0 {
                 None
             } else {
-                Some(&mut g_before[k - 1][..])
+                Some((&mut g_before[k - 1][..], &mut ws.scratch[..]))
             };
             l.backward(
                 &self.params,

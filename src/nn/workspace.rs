@@ -12,6 +12,8 @@ pub struct Workspace {
     pub grads: Vec<Vec<f32>>,
     /// The nonzero inputs of the batch, when the first layer reads its input sparsely.
     pub input: SparseRows,
+    /// Room for one layer's transposed weights (backward).
+    pub scratch: Vec<f32>,
 }
 
 impl Workspace {
@@ -31,11 +33,21 @@ impl Workspace {
         } else {
             SparseRows::default()
         };
+        let scratch = vec![
+            0.0;
+            model
+                .layers()
+                .iter()
+                .map(|l| l.in_dim * l.out_dim)
+                .max()
+                .unwrap_or(0)
+        ];
         Workspace {
             capacity,
             acts,
             grads,
             input,
+            scratch,
         }
     }
 

@@ -1,1 +1,34 @@
-//! (being written)
+//! `digits serve`: the drawing page and the JSON prediction API.
+//!
+//! Routes:
+//! - `GET /`: a page with a canvas; draw a digit and see the prediction and its probabilities.
+//! - `POST /api/predict`: an image (`image/*` or `application/octet-stream`) or JSON
+//!   `{"pixels": [784 numbers in 0..1 or 0..255]}` (28x28, light ink on dark) →
+//!   `{"digit", "probabilities", "logits"}` (`?debug=1` adds `"preprocessed"`). Errors are
+//!   `{"error": "..."}`: 400 malformed, 413 body too large, 415 not an image, 422 blank or
+//!   unreadable image, 503 too many images decoding at once.
+//! - `GET /api/model`: the model's summary, layers and parameter count.
+//! - `GET /healthz`: `ok`.
+//!
+//! ```no_run
+//! use digits::serve::{serve, AppState};
+//!
+//! let ckpt = digits::default_model::load().unwrap();
+//! let state = AppState::new(ckpt.model, ckpt.meta.scale, "built-in model").unwrap();
+//! let rt = tokio::runtime::Runtime::new().unwrap();
+//! rt.block_on(serve("127.0.0.1:8080".parse().unwrap(), state)).unwrap();
+//! ```
+
+mod api;
+mod error;
+mod input;
+pub mod limits;
+mod page;
+mod pixels;
+mod server;
+mod state;
+
+pub use api::{LayerInfo, ModelInfo, Prediction};
+pub use error::ApiError;
+pub use server::{bind, router, serve, serve_with_shutdown};
+pub use state::{AppState, INPUT_DIM};

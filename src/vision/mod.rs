@@ -4,3 +4,4 @@ pub mod canvas;
 pub mod font;
 pub mod plot;
 pub mod preprocess;
+pub mod synth;

@@ -17,6 +17,11 @@ impl StFile {
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("cannot read the checkpoint {}", path.display()))?;
+        Self::parse(path, bytes)
+    }
+
+    /// Parses the bytes of a file; `path` names it in errors.
+    pub fn parse(path: &Path, bytes: Vec<u8>) -> anyhow::Result<Self> {
         let (_, header) =
             SafeTensors::read_metadata(&bytes).map_err(|e| explain(path, &bytes, e))?;
         let metadata = header.metadata().clone().unwrap_or_default();

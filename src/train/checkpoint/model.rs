@@ -47,7 +47,15 @@ pub fn save_model(path: &Path, model: &Sequential, meta: &CheckpointMeta) -> any
 
 /// Reads a checkpoint of ours or a state dict saved from PyTorch (see [`super::names`]).
 pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
-    let file = StFile::read(path)?;
+    load_file(StFile::read(path)?, path)
+}
+
+/// `load` for a checkpoint already in memory (e.g. built into the binary); `name` names it in errors.
+pub fn load_bytes(bytes: Vec<u8>, name: &Path) -> anyhow::Result<Checkpoint> {
+    load_file(StFile::parse(name, bytes)?, name)
+}
+
+fn load_file(file: StFile, path: &Path) -> anyhow::Result<Checkpoint> {
     let p = path.display();
     let (meta, spec) = CheckpointMeta::from_map(&file.metadata)
         .with_context(|| format!("cannot read the metadata of {p}"))?;

@@ -1,0 +1,118 @@
+//! The JSON API: `POST /api/predict`, `GET /api/model`, `GET /healthz`.
+
+use super::error::ApiError;
+use super::input::{self, BodyKind};
+use super::state::AppState;
+use crate::nn::{argmax, softmax};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::Json;
+use serde::Serialize;
+use std::sync::Arc;
+
+#[derive(Serialize)]
+pub struct Prediction {
+    pub digit: usize,
+    pub probabilities: Vec<f32>,
+    pub logits: Vec<f32>,
+    /// The 784 values the model saw, with `?debug=1`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preprocessed: Option<Vec<f32>>,
+}
+
+pub async fn predict(
+    State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Prediction>, ApiError> {
+    let body = body?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty body: send an image or {\"pixels\": [784 numbers]}",
+        ));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("(not text)"));
+    let x = match BodyKind::of(content_type, &body)? {
+        // Small and fast (microseconds): done on the runtime's thread.
+        BodyKind::Json => input::from_json(&body)?,
+        // Decoding can take milliseconds: kept off the runtime's threads, a few at a time.
+        BodyKind::Image => {
+            let slots = state.decode_slots.clone();
+            tokio::task::spawn_blocking(move || match slots.try_take() {
+                Some(_slot) => input::from_image(&body),
+                None => Err(ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "too many images being decoded at once; retry shortly",
+                )),
+            })
+            .await
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("image decoding failed: {e}"),
+                )
+            })??
+        }
+    };
+    let debug = query.is_some_and(|q| q.split('&').any(|p| p == "debug=1" || p == "debug=true"));
+    let logits = state.model.predict(&state.scaled(x.clone()));
+    Ok(Json(Prediction {
+        digit: argmax(&logits),
+        probabilities: softmax(&logits),
+        logits,
+        preprocessed: debug.then_some(x),
+    }))
+}
+
+#[derive(Serialize)]
+pub struct LayerInfo {
+    pub name: String,
+    pub units: usize,
+    pub activation: String,
+    pub params: usize,
+}
+
+#[derive(Serialize)]
+pub struct ModelInfo {
+    pub summary: String,
+    pub layers: Vec<LayerInfo>,
+    pub params: usize,
+    pub input: usize,
+    pub output: usize,
+    pub source: String,
+}
+
+pub async fn model(State(state): State<Arc<AppState>>) -> Json<ModelInfo> {
+    let m = &state.model;
+    let layers = m
+        .layers()
+        .iter()
+        .map(|l| LayerInfo {
+            name: l.name.clone(),
+            units: l.out_dim,
+            activation: l.activation.name().to_string(),
+            params: l.param_count(),
+        })
+        .collect();
+    Json(ModelInfo {
+        summary: m.summary(),
+        layers,
+        params: m.params().len(),
+        input: m.input_dim(),
+        output: m.output_dim(),
+        source: state.source.clone(),
+    })
+}
+
+pub async fn healthz() -> &'static str {
+    "ok"
+}
+
+pub async fn not_found(uri: Uri) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("not found: {}", uri.path()))
+}

@@ -1,0 +1,58 @@
+//! The router and the listening loop.
+
+use super::state::AppState;
+use super::{api, limits, page};
+use anyhow::Context;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Every route, with the body size limit.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(page::index))
+        .route("/api/predict", post(api::predict))
+        .route("/api/model", get(api::model))
+        .route("/healthz", get(api::healthz))
+        .fallback(api::not_found)
+        .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .with_state(Arc::new(state))
+}
+
+/// Listens on `addr`, with a plain message when that fails ("address in use").
+pub async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let why = match e.kind() {
+            std::io::ErrorKind::AddrInUse => "address in use".to_string(),
+            std::io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            std::io::ErrorKind::AddrNotAvailable => "address not available here".to_string(),
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!("could not listen on {addr}: {why}")
+    })
+}
+
+/// Serves `state` on `addr` until Ctrl-C.
+pub async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
+    let listener = bind(addr).await?;
+    serve_with_shutdown(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// Serves on a bound listener until `shutdown` completes, then lets requests in flight finish.
+pub async fn serve_with_shutdown(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the server stopped with an error")
+}

@@ -1,0 +1,50 @@
+//! What every request shares: the model and how its inputs are scaled.
+
+use super::limits::DecodeSlots;
+use crate::data::PixelScale;
+use crate::nn::Sequential;
+use std::sync::Arc;
+
+/// Inputs the server makes: 28x28 MNIST-style images, row-major.
+pub const INPUT_DIM: usize = 784;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub model: Sequential,
+    /// The scale the model was trained on; inputs are made in [0, 1] and scaled to it.
+    pub scale: PixelScale,
+    /// Where the model came from (a path, or the built-in model), shown by `GET /api/model`.
+    pub source: String,
+    /// Image decodes allowed at once.
+    pub decode_slots: Arc<DecodeSlots>,
+}
+
+impl AppState {
+    /// Fails unless the model reads 784 inputs (28x28 images).
+    pub fn new(
+        model: Sequential,
+        scale: PixelScale,
+        source: impl Into<String>,
+    ) -> anyhow::Result<Self> {
+        if model.input_dim() != INPUT_DIM {
+            anyhow::bail!(
+                "the server needs a model of 28x28 = {INPUT_DIM} inputs; this one reads {}",
+                model.input_dim()
+            );
+        }
+        Ok(AppState {
+            model,
+            scale,
+            source: source.into(),
+            decode_slots: Arc::new(DecodeSlots::for_this_machine()),
+        })
+    }
+
+    /// The model's input for MNIST-style pixels in [0, 1].
+    pub fn scaled(&self, mut x: Vec<f32>) -> Vec<f32> {
+        if self.scale == PixelScale::Raw {
+            x.iter_mut().for_each(|v| *v *= 255.0);
+        }
+        x
+    }
+}

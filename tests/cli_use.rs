@@ -1,0 +1,157 @@
+//! The commands a person uses after training: predict photos, list errors, draw pictures.
+
+mod common;
+
+use digits::nn::argmax;
+use digits::vision::{preprocess, synth};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::process::Command;
+
+fn digits(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args(args)
+        .output()
+        .expect("run digits")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn built_in_model_reads_rendered_handwriting() {
+    // 100 handwriting-like pictures (not MNIST), through the whole photo path: PNG file,
+    // preprocessing as MNIST was made, the built-in model.
+    let dir = tempfile::tempdir().unwrap();
+    let model = digits::default_model::load().unwrap().model;
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut right = 0;
+    for k in 0..10 {
+        for d in 0..10u8 {
+            let path = dir.path().join(format!("{d}_{k}.png"));
+            synth::render(d, &mut rng).save(&path).unwrap();
+            let x = preprocess::from_path(&path).unwrap();
+            right += usize::from(argmax(&model.predict(&x)) == d as usize);
+        }
+    }
+    println!("{right} of 100 rendered digits read correctly");
+    assert!(right >= 90, "only {right} of 100 read correctly");
+}
+
+#[test]
+fn predict_reads_photos_and_names_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let seven = dir.path().join("seven.png");
+    synth::render(7, &mut rng).save(&seven).unwrap();
+    let out = digits(&["predict", seven.to_str().unwrap(), "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["digit"], 7, "{v}");
+    let sum: f64 = v[0]["probabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_f64().unwrap())
+        .sum();
+    assert!((sum - 1.0).abs() < 1e-4);
+
+    let junk = dir.path().join("notes.txt");
+    std::fs::write(&junk, "not a picture").unwrap();
+    let out = digits(&["predict", junk.to_str().unwrap(), seven.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("notes.txt"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("seven.png: 7"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn errors_count_agrees_with_eval_and_pictures_are_written() {
+    let mnist = common::mnist_dir();
+    let m = mnist.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let gallery = dir.path().join("errors.png");
+    let out = digits(&[
+        "errors",
+        "--data-dir",
+        m,
+        "--list",
+        "3",
+        "-o",
+        gallery.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let first = stdout.lines().next().unwrap();
+    let errors: usize = first
+        .strip_suffix(" errors out of 10000 images")
+        .expect(first)
+        .parse()
+        .unwrap();
+    let eval = text(&digits(&["eval", "--data-dir", m]).stdout);
+    let acc: f64 = eval
+        .lines()
+        .find_map(|l| l.strip_prefix("test_accuracy: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        errors,
+        ((1.0 - acc) * 10000.0).round() as usize,
+        "{stdout}\n{eval}"
+    );
+    assert_eq!(
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("test image "))
+            .count(),
+        3
+    );
+    assert!(image::open(&gallery).unwrap().width() > 200);
+
+    let grid = dir.path().join("grid.png");
+    let out = digits(&[
+        "show",
+        "--data-dir",
+        m,
+        "--test",
+        "--model",
+        "assets/default-784-128-64-10.safetensors",
+        "-o",
+        grid.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let img = image::open(&grid).unwrap();
+    assert!(img.width() >= 8 * 28 && img.height() >= 8 * 28);
+
+    let history = dir.path().join("h.json");
+    std::fs::write(
+        &history,
+        r#"{"loss":[0.5,0.3,0.2],"test_loss":[0.4,0.3,0.25],"test_accuracy":[0.9,0.92,0.93]}"#,
+    )
+    .unwrap();
+    let curve = dir.path().join("loss.png");
+    let out = digits(&[
+        "show",
+        "--loss",
+        history.to_str().unwrap(),
+        "-o",
+        curve.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(image::open(&curve).is_ok());
+    let out = digits(&["show", "--loss", gallery.to_str().unwrap()]);
+    assert!(
+        !out.status.success() && text(&out.stderr).contains("errors.png"),
+        "{}",
+        text(&out.stderr)
+    );
+}

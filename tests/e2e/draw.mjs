@@ -1,0 +1,180 @@
+// Draws digits on the `digits serve` page in headless Chromium and checks what it shows.
+// The server must run the built-in (trained) model: the drawn 1, 7 and 0 must be read as such.
+//
+// Env: DIGITS_URL (the running server, e.g. http://127.0.0.1:8080), DIGITS_OUT (folder for
+// screenshots), CHROMIUM (default /usr/bin/chromium). Exits non-zero on the first failure.
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+const url = process.env.DIGITS_URL;
+const out = process.env.DIGITS_OUT || ".";
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+assert.ok(url, "set DIGITS_URL to the server's address");
+mkdirSync(out, { recursive: true });
+
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+  ],
+});
+let failed = false;
+try {
+  const page = await browser.newPage({ viewport: { width: 760, height: 560 } });
+  const logs = [];
+  page.on("console", m => logs.push(`console ${m.type()}: ${m.text()}`));
+  page.on("pageerror", e => logs.push(`page error: ${e.message}`));
+  await page.goto(url);
+  await page.waitForFunction(() => document.querySelectorAll("#bars .bar").length === 10);
+  assert.equal(await page.getAttribute("#digit", "data-state"), "empty");
+  const box = await page.locator("#canvas").boundingBox();
+
+  // Strokes in 0..1 canvas coordinates, drawn with the mouse.
+  async function draw(strokes) {
+    for (const stroke of strokes) {
+      const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+      await page.mouse.move(...at(stroke[0]));
+      await page.mouse.down();
+      for (let i = 1; i < stroke.length; i++) {
+        await page.mouse.move(...at(stroke[i]), { steps: 12 });
+      }
+      await page.mouse.up();
+    }
+    await settle();
+  }
+  async function settle() {
+    await page.waitForFunction(() => window.digitsIdle() && window.digitsLastResult !== null,
+      null, { timeout: 15000 });
+  }
+  async function shown() {
+    return page.evaluate(() => ({
+      digit: document.querySelector("#digit").textContent,
+      state: document.querySelector("#digit").dataset.state,
+      message: document.querySelector("#message").textContent,
+      bars: [...document.querySelectorAll("#bars .bar")].map(b => ({
+        digit: Number(b.dataset.digit), prob: Number(b.dataset.prob), width: b.style.width,
+      })),
+      pixels: window.digitsLastPixels,
+    }));
+  }
+  async function predict(pixels) {
+    const r = await fetch(new URL("/api/predict", url), {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ pixels }),
+    });
+    assert.equal(r.status, 200);
+    return r.json();
+  }
+  // The page shows a digit, ten bars summing to 1 led by that digit, and what the API says
+  // for the same pixels.
+  // `expected`: the digit drawn; the server's built-in trained model must read it.
+  async function checkShown(name, expected) {
+    const s = await shown();
+    assert.equal(s.state, "ok", `${name}: ${s.message}`);
+    assert.match(s.digit, /^[0-9]$/, name);
+    assert.equal(s.digit, String(expected), `${name}: the page shows ${s.digit}`);
+    assert.equal(s.bars.length, 10);
+    assert.deepEqual(s.bars.map(b => b.digit), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    const sum = s.bars.reduce((a, b) => a + b.prob, 0);
+    assert.ok(Math.abs(sum - 1) < 1e-3, `${name}: bars sum to ${sum}`);
+    const top = s.bars.reduce((a, b) => (b.prob > a.prob ? b : a));
+    assert.equal(String(top.digit), s.digit, name);
+    assert.ok(parseFloat(top.width) > 0, `${name}: the top bar has no width`);
+    const api = await predict(s.pixels);
+    assert.equal(String(api.digit), s.digit, `${name}: page and API disagree`);
+    api.probabilities.forEach((p, d) =>
+      assert.ok(Math.abs(p - s.bars[d].prob) < 1e-5, `${name}: bar ${d}`));
+    await page.screenshot({ path: join(out, `${name}.png`) });
+    console.log(`${name}: shows ${s.digit} (${(100 * top.prob).toFixed(1)}%), API agrees`);
+    return s;
+  }
+  // Bounding box and centre of mass of 28x28 pixels.
+  function frame(px) {
+    let x0 = 28, y0 = 28, x1 = -1, y1 = -1, m = 0, cx = 0, cy = 0;
+    px.forEach((v, i) => {
+      const x = i % 28, y = Math.floor(i / 28);
+      if (v > 0.1) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
+      m += v; cx += v * x; cy += v * y;
+    });
+    return { w: x1 - x0 + 1, h: y1 - y0 + 1, cx: cx / m, cy: cy / m };
+  }
+
+  // A "1": the page sends a tall thin stroke, 20 pixels high, centred like MNIST.
+  await draw([[[0.5, 0.15], [0.5, 0.85]]]);
+  const one = await checkShown("one", 1);
+  const f = frame(one.pixels);
+  assert.equal(one.pixels.length, 784);
+  assert.ok(f.h >= 19 && f.h <= 21 && f.w <= 8, `"1" framed as ${JSON.stringify(f)}`);
+  assert.ok(Math.abs(f.cx - 13.5) <= 1 && Math.abs(f.cy - 13.5) <= 1, `"1" centred at ${f.cx}, ${f.cy}`);
+
+  // Clear resets the canvas, the digit and the bars.
+  await page.click("#clear");
+  const cleared = await shown();
+  assert.equal(cleared.state, "empty");
+  assert.doesNotMatch(cleared.digit, /[0-9]/);
+  assert.ok(cleared.bars.every(b => b.prob === 0 && parseFloat(b.width) === 0));
+  const ink = await page.evaluate(() => {
+    const c = document.querySelector("#canvas");
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    let s = 0;
+    for (let i = 0; i < d.length; i += 4) s += d[i];
+    return s;
+  });
+  assert.equal(ink, 0, "the canvas still has ink after Clear");
+
+  // Asking for a prediction of the blank canvas shows the server's "blank" message, no digit.
+  await page.evaluate(() => window.digitsPredictNow());
+  await settle();
+  const blank = await shown();
+  assert.equal(blank.state, "empty");
+  assert.doesNotMatch(blank.digit, /[0-9]/);
+  assert.match(blank.message, /blank/);
+  assert.ok(blank.bars.every(b => b.prob === 0));
+  await page.screenshot({ path: join(out, "blank.png") });
+  console.log(`blank: "${blank.message}"`);
+
+  // A "7" and a "0" (a circle), each after Clear.
+  await page.click("#clear");
+  await draw([[[0.25, 0.2], [0.75, 0.2], [0.45, 0.85]]]);
+  await checkShown("seven", 7);
+  await page.click("#clear");
+  const circle = [];
+  for (let k = 0; k <= 24; k++) {
+    const t = (2 * Math.PI * k) / 24;
+    circle.push([0.5 + 0.22 * Math.sin(t), 0.5 - 0.32 * Math.cos(t)]);
+  }
+  await draw([circle]);
+  await checkShown("zero", 0);
+
+  // Predictions arrive while drawing, not only at the end of a stroke.
+  await page.click("#clear");
+  await page.mouse.move(box.x + 0.5 * box.width, box.y + 0.2 * box.height);
+  await page.mouse.down();
+  for (let i = 1; i <= 8; i++) {
+    await page.mouse.move(box.x + 0.5 * box.width, box.y + (0.2 + 0.07 * i) * box.height, { steps: 4 });
+    await page.waitForTimeout(60);
+  }
+  await page.waitForFunction(() => document.querySelector("#digit").dataset.state === "ok",
+    null, { timeout: 15000 });
+  await page.mouse.up();
+  await settle();
+  console.log("predictions update while the mouse is down");
+
+  // The layout on a phone-sized screen, for a look.
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.screenshot({ path: join(out, "phone.png") });
+
+  if (logs.some(l => l.startsWith("page error"))) throw new Error(logs.join("\n"));
+} catch (e) {
+  failed = true;
+  console.error(e);
+} finally {
+  await browser.close();
+}
+console.log(failed ? "e2e: FAILED" : "e2e: all checks passed");
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,287 @@
+//! The HTTP API on a real socket: predictions, and 4xx answers to bad input that leave the
+//! server serving.
+
+mod serve_support;
+
+use serve_support::*;
+
+fn probabilities(r: &Response) -> Vec<f64> {
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let p: Vec<f64> = v["probabilities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert_eq!(p.len(), 10);
+    assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{p:?}");
+    let digit = v["digit"].as_u64().unwrap() as usize;
+    let best = (0..10).max_by(|&a, &b| p[a].total_cmp(&p[b])).unwrap();
+    assert_eq!(digit, best);
+    assert_eq!(v["logits"].as_array().unwrap().len(), 10);
+    p
+}
+
+/// A PNG whose header claims `w` x `h` pixels, with a scrap of pixel data.
+fn png_header_only(w: u32, h: u32) -> Vec<u8> {
+    fn crc32(bytes: &[u8]) -> u32 {
+        let mut c = !0u32;
+        for &b in bytes {
+            c ^= b as u32;
+            for _ in 0..8 {
+                c = if c & 1 == 1 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+            }
+        }
+        !c
+    }
+    fn chunk(out: &mut Vec<u8>, kind: &[u8], data: &[u8]) {
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let body = [kind, data].concat();
+        out.extend_from_slice(&body);
+        out.extend_from_slice(&crc32(&body).to_be_bytes());
+    }
+    let mut out = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]); // 8-bit grey, no interlace
+    chunk(&mut out, b"IHDR", &ihdr);
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut z, &[0u8; 4096]).unwrap();
+    chunk(&mut out, b"IDAT", &z.finish().unwrap());
+    chunk(&mut out, b"IEND", b"");
+    out
+}
+
+#[test]
+fn health_and_model_info() {
+    let s = start();
+    let r = get(s.addr, "/healthz");
+    assert_eq!((r.status, r.text().as_str()), (200, "ok"));
+
+    let r = get(s.addr, "/api/model");
+    assert_eq!(r.status, 200);
+    let v = r.json();
+    let m = model();
+    assert_eq!(v["params"], m.params().len());
+    assert_eq!(v["input"], 784);
+    assert_eq!(v["output"], 10);
+    assert_eq!(v["source"], "test model");
+    let units: Vec<u64> = v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["units"].as_u64().unwrap())
+        .collect();
+    assert_eq!(units, [25, 15, 10]);
+    assert_eq!(v["layers"][0]["activation"], "relu");
+    assert_eq!(v["summary"], m.summary());
+
+    let r = get(s.addr, "/");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.content_type.starts_with("text/html"),
+        "{}",
+        r.content_type
+    );
+    for id in [
+        "id=\"canvas\"",
+        "id=\"clear\"",
+        "id=\"digit\"",
+        "id=\"bars\"",
+    ] {
+        assert!(r.text().contains(id), "page lacks {id}");
+    }
+
+    let r = get(s.addr, "/nope");
+    assert_eq!(r.status, 404);
+    assert!(r.error().contains("/nope"));
+}
+
+#[test]
+fn json_pixels_predict_what_the_model_says() {
+    let s = start();
+    let px = shrink(&seven());
+    let r = post(
+        s.addr,
+        Some("application/json"),
+        pixels_json(&px).as_bytes(),
+    );
+    let p = probabilities(&r);
+
+    // With ?debug=1 the answer shows the input the model saw; the model agrees in-process.
+    let r = request(
+        s.addr,
+        "POST",
+        "/api/predict?debug=1",
+        Some("application/json"),
+        pixels_json(&px).as_bytes(),
+    );
+    let v = r.json();
+    let x: Vec<f32> = v["preprocessed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect();
+    assert_eq!(x.len(), 784);
+    let m = model();
+    assert_eq!(v["digit"], m.predict_digits(&x)[0]);
+    let local = m.predict_proba(&x);
+    for (a, b) in p.iter().zip(&local) {
+        assert!((a - *b as f64).abs() < 1e-5, "{p:?} vs {local:?}");
+    }
+
+    // The same picture as 0..255 values, or dark on light, is read the same way.
+    let scaled: Vec<f32> = px.iter().map(|v| (v * 255.0).round()).collect();
+    let p255 = probabilities(&post_json(s.addr, &pixels_json(&scaled)));
+    let inverted: Vec<f32> = px.iter().map(|v| 1.0 - v).collect();
+    let pinv = probabilities(&post_json(s.addr, &pixels_json(&inverted)));
+    for q in [&p255, &pinv] {
+        for (a, b) in p.iter().zip(q) {
+            assert!((a - b).abs() < 0.02, "{p:?} vs {q:?}");
+        }
+    }
+}
+
+#[test]
+fn png_drawings_predict_either_polarity() {
+    let s = start();
+    let one = one();
+    let light = post(s.addr, Some("image/png"), &png(&one, false));
+    let dark = post(s.addr, Some("application/octet-stream"), &png(&one, true));
+    let (a, b) = (probabilities(&light), probabilities(&dark));
+    assert_eq!(light.json()["digit"], dark.json()["digit"]);
+    for (x, y) in a.iter().zip(&b) {
+        assert!((x - y).abs() < 0.02, "{a:?} vs {b:?}");
+    }
+    // A PNG with no Content-Type is recognised by its content.
+    assert_eq!(post(s.addr, None, &png(&one, false)).status, 200);
+}
+
+#[test]
+fn bad_requests_get_clear_4xx_and_the_server_keeps_serving() {
+    let s = start();
+    let check = |r: Response, status: u16, words: &str| {
+        assert_eq!(r.status, status, "{}", r.text());
+        assert!(r.content_type.starts_with("application/json"));
+        let e = r.error();
+        assert!(e.contains(words), "{e:?} lacks {words:?}");
+    };
+
+    let big = vec![b'x'; digits::serve::limits::MAX_BODY_BYTES + 1];
+    check(post(s.addr, Some("image/png"), &big), 413, "too large");
+    check(
+        post(s.addr, Some("image/png"), b"hello, I am not a picture"),
+        415,
+        "not an image",
+    );
+    check(
+        post(
+            s.addr,
+            Some("image/png"),
+            &png_header_only(100_000, 100_000),
+        ),
+        422,
+        "too large",
+    );
+    check(post_json(s.addr, &pixels_json(&[0.0; 784])), 422, "blank");
+    check(post_json(s.addr, &pixels_json(&[255.0; 784])), 422, "blank");
+    check(
+        post(s.addr, Some("image/png"), &png(&vec![0.0; 280 * 280], true)),
+        422,
+        "blank",
+    );
+    check(
+        post_json(s.addr, "{\"pixels\": [0, 1, "),
+        400,
+        "malformed JSON",
+    );
+    check(post_json(s.addr, "{\"pics\": []}"), 400, "pixels");
+    check(post_json(s.addr, "[1, 2, 3]"), 400, "malformed JSON");
+    check(post_json(s.addr, &pixels_json(&[0.5; 100])), 400, "got 100");
+    let mut px = vec![0.0; 784];
+    px[10] = 300.0;
+    check(post_json(s.addr, &pixels_json(&px)), 400, "pixel 10");
+    px[10] = -0.5;
+    check(post_json(s.addr, &pixels_json(&px)), 400, "pixel 10");
+    check(post(s.addr, Some("text/plain"), b"7"), 415, "Content-Type");
+    check(post(s.addr, Some("image/png"), b""), 400, "empty");
+    assert_eq!(get(s.addr, "/api/predict").status, 405);
+
+    // Still serving.
+    probabilities(&post_json(s.addr, &pixels_json(&shrink(&one()))));
+    probabilities(&post(s.addr, Some("image/png"), &png(&seven(), false)));
+    assert_eq!(get(s.addr, "/healthz").status, 200);
+}
+
+#[test]
+fn address_in_use_is_named() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let e = rt.block_on(digits::serve::bind(addr)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!("could not listen on {addr}: address in use")
+    );
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args(["serve", "--addr", &addr.to_string()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("address in use"), "{err}");
+}
+
+#[test]
+fn models_of_other_input_sizes_are_refused() {
+    use digits::nn::{Init, ModelSpec, Sequential};
+    let m = Sequential::new(ModelSpec::mlp(400, &[25], 10), Init::KaimingUniform, 1);
+    let e = digits::serve::AppState::new(m, digits::data::PixelScale::Unit, "x").unwrap_err();
+    assert!(e.to_string().contains("400"), "{e}");
+}
+
+#[test]
+fn the_built_in_model_reads_drawn_digits() {
+    let ckpt = digits::default_model::load().unwrap();
+    let state = digits::serve::AppState::new(ckpt.model, ckpt.meta.scale, "built-in").unwrap();
+    let s = start_with(state);
+    let digit = |r: Response| {
+        probabilities(&r);
+        r.json()["digit"].as_u64().unwrap()
+    };
+    assert_eq!(digit(post_json(s.addr, &pixels_json(&shrink(&one())))), 1);
+    assert_eq!(digit(post_json(s.addr, &pixels_json(&shrink(&seven())))), 7);
+    assert_eq!(
+        digit(post(s.addr, Some("image/png"), &png(&seven(), false))),
+        7
+    );
+    assert_eq!(
+        digit(post(s.addr, Some("image/png"), &png(&seven(), true))),
+        7
+    );
+}
+
+#[test]
+fn serve_names_a_missing_checkpoint() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args([
+            "serve",
+            "--addr",
+            "127.0.0.1:0",
+            "--model",
+            "no/such/model.safetensors",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no/such/model.safetensors"), "{err}");
+}

@@ -1,0 +1,85 @@
+//! The drawing page in real headless Chromium: `digits serve` is started, and
+//! tests/e2e/draw.mjs (Node + playwright-core) draws digits with the mouse and checks the page.
+//!
+//! Needs `chromium` (Debian package), `node`, and `npm ci` run in tests/e2e. Set
+//! DIGITS_SKIP_BROWSER_TESTS=1 to skip where they cannot be installed.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// Kills the server when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| Path::new(d).join(name))
+        .find(|p| p.is_file())
+}
+
+#[test]
+fn drawing_page_in_headless_chromium() {
+    if std::env::var("DIGITS_SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
+        eprintln!("skipped: DIGITS_SKIP_BROWSER_TESTS=1");
+        return;
+    }
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+    let chromium = std::env::var_os("CHROMIUM")
+        .map(PathBuf::from)
+        .or_else(|| which("chromium"))
+        .expect("chromium not found: apt-get install -y chromium (or DIGITS_SKIP_BROWSER_TESTS=1)");
+    let node = which("node").expect("node not found: apt-get install -y nodejs npm");
+    assert!(
+        e2e.join("node_modules/playwright-core").is_dir(),
+        "playwright-core missing: run `npm ci` in {}",
+        e2e.display()
+    );
+
+    let mut server = Running(
+        Command::new(env!("CARGO_BIN_EXE_digits"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("Serving on ")
+        .unwrap_or_else(|| panic!("unexpected first line from digits serve: {line:?}"))
+        .to_string();
+
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve_e2e");
+    let run = Command::new(node)
+        .arg(e2e.join("draw.mjs"))
+        .current_dir(&e2e)
+        .env("DIGITS_URL", &url)
+        .env("DIGITS_OUT", &out)
+        .env("CHROMIUM", &chromium)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    println!("{stdout}");
+    assert!(
+        run.status.success(),
+        "the browser test failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all checks passed"), "{stdout}");
+    for shot in ["one", "seven", "zero", "blank"] {
+        assert!(out.join(format!("{shot}.png")).is_file(), "no {shot}.png");
+    }
+    println!("screenshots in {}", out.display());
+}
