@@ -1006,9 +1006,9 @@ fn fuzz_gray_pixels() {
     });
 }
 
-/// The body `POST /api/predict` takes: `{"pixels": [784 numbers]}`. The server (branch
-/// `serve`) keeps its parser private, so this fuzzes the same two steps: serde_json into
-/// `Vec<f32>`, then `from_gray(.., 28, 28, None)`.
+/// The body `POST /api/predict` takes: `{"pixels": [784 numbers]}`, in process (so that the
+/// allocations are tracked): serde_json into `Vec<f32>`, then `from_gray(.., 28, 28, None)`, the
+/// steps of the server's private parser. `fuzz_http_predict` sends such bodies to the server.
 #[derive(serde::Deserialize)]
 struct PixelsRequest {
     pixels: Vec<f32>,
@@ -1023,9 +1023,8 @@ enum JsonEdit {
     Raw(Corrupt),
 }
 
-#[test]
-fn fuzz_json_pixel_body() {
-    let edit = prop_oneof![
+fn json_edit() -> impl Strategy<Value = JsonEdit> {
+    prop_oneof![
         1 => Just(JsonEdit::None),
         3 => (0u16..1000, prop::sample::select(vec![
             "NaN", "Infinity", "-1", "1e60", "1e999", "-0", "\"0.5\"", "null", "[]", "{}",
@@ -1033,26 +1032,42 @@ fn fuzz_json_pixel_body() {
         ])).prop_map(|(p, v)| JsonEdit::Value(p, v)),
         1 => prop_oneof![Just(127usize), Just(129), Just(10_000)].prop_map(JsonEdit::Nest),
         3 => corrupt().prop_map(JsonEdit::Raw),
-    ];
-    let case = (prop::collection::vec(0u8..=255, 784), edit);
-    fuzz("JSON pixel body", 500, case, |(px, edit)| {
-        let values: Vec<String> = px
-            .iter()
-            .map(|v| format!("{}", *v as f32 / 255.0))
-            .collect();
-        let body = match &edit {
-            JsonEdit::Value(p, v) => {
-                let mut values = values.clone();
-                values[at(784, *p)] = v.to_string();
-                format!("{{\"pixels\": [{}]}}", values.join(","))
+    ]
+}
+
+/// `{"pixels": [...]}` with the edit applied; `scale` writes 0..255 integers instead of 0..1.
+fn json_body(px: &[u8], edit: &JsonEdit, scale: bool) -> Vec<u8> {
+    let values: Vec<String> = px
+        .iter()
+        .map(|v| {
+            if scale {
+                v.to_string()
+            } else {
+                format!("{}", *v as f32 / 255.0)
             }
-            JsonEdit::Nest(d) => format!("{{\"pixels\": {}1{}}}", "[".repeat(*d), "]".repeat(*d)),
-            _ => format!("{{\"pixels\": [{}]}}", values.join(",")),
-        };
-        let mut body = body.into_bytes();
-        if let JsonEdit::Raw(c) = &edit {
-            apply(&mut body, c);
+        })
+        .collect();
+    let body = match edit {
+        JsonEdit::Value(p, v) => {
+            let mut values = values.clone();
+            values[at(784, *p)] = v.to_string();
+            format!("{{\"pixels\": [{}]}}", values.join(","))
         }
+        JsonEdit::Nest(d) => format!("{{\"pixels\": {}1{}}}", "[".repeat(*d), "]".repeat(*d)),
+        _ => format!("{{\"pixels\": [{}]}}", values.join(",")),
+    };
+    let mut body = body.into_bytes();
+    if let JsonEdit::Raw(c) = edit {
+        apply(&mut body, c);
+    }
+    body
+}
+
+#[test]
+fn fuzz_json_pixel_body() {
+    let case = (prop::collection::vec(0u8..=255, 784), json_edit());
+    fuzz("JSON pixel body", 500, case, |(px, edit)| {
+        let body = json_body(&px, &edit, false);
         let (r, peak) = largest_alloc(|| {
             serde_json::from_slice::<PixelsRequest>(&body)
                 .map_err(|e| e.to_string())
@@ -1071,4 +1086,69 @@ fn fuzz_json_pixel_body() {
         }
         Ok(())
     });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP API itself: corrupt JSON and image bodies to a running server.
+
+#[path = "serve_support/mod.rs"]
+mod serve_support;
+
+#[test]
+fn fuzz_http_predict() {
+    let server = serve_support::start();
+    let images = encoded_digits();
+    let body = prop_oneof![
+        3 => (prop::collection::vec(0u8..=255, 784), json_edit(), any::<bool>())
+            .prop_map(|(px, e, scale)| (format!("{e:?}"), json_body(&px, &e, scale))),
+        1 => (0usize..3, corrupt()).prop_map(move |(f, c)| {
+            let mut b = images[f].clone();
+            apply(&mut b, &c);
+            (format!("image {f} {c:?}"), b)
+        }),
+    ];
+    let content_type = prop::sample::select(vec![
+        Some("application/json"),
+        Some("application/json; charset=utf-8"),
+        None,
+        Some("image/png"),
+        Some("application/octet-stream"),
+        Some("text/plain"),
+    ]);
+    fuzz(
+        "HTTP /api/predict",
+        300,
+        (body, content_type),
+        |((what, body), ct)| {
+            let r = serve_support::post(server.addr, ct, &body);
+            match r.status {
+                200 => {
+                    let v = r.json();
+                    let p: Vec<f64> = v["probabilities"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_f64().unwrap())
+                        .collect();
+                    prop_assert_eq!(p.len(), 10);
+                    prop_assert!(p.iter().all(|x| x.is_finite() && (0.0..=1.0).contains(x)));
+                    prop_assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4);
+                    prop_assert!(v["digit"].as_u64().unwrap() < 10);
+                }
+                400 | 413 | 415 | 422 => {
+                    prop_assert!(!r.error().is_empty(), "{what}: {}", r.text())
+                }
+                s => prop_assert!(false, "{what} ({ct:?}): status {s}: {}", r.text()),
+            }
+            let refused = ["1e60", "-1", "256", "Infinity", "NaN"]
+                .iter()
+                .any(|v| what.contains(&format!("\"{v}\"")));
+            if refused && what.starts_with("Value") && ct.is_some_and(|c| c.contains("json")) {
+                prop_assert_eq!(r.status, 400, "{}: {}", what, r.text());
+            }
+            Ok(())
+        },
+    );
+    let h = serve_support::get(server.addr, "/healthz");
+    assert_eq!((h.status, h.text().as_str()), (200, "ok"), "still serving");
 }
