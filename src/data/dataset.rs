@@ -1,5 +1,6 @@
 //! The in-memory dataset: pixels kept compact (u8 for MNIST) until a batch is formed.
 
+use crate::nn::kernels::SparseRows;
 use crate::nn::simd::dispatch;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -73,6 +74,26 @@ impl Dataset {
         let f = self.features();
         for (k, &i) in indices.iter().enumerate() {
             self.write_image(i, scale, &mut x[k * f..(k + 1) * f]);
+            y[k] = self.labels[i];
+        }
+    }
+
+    /// Lists the nonzero inputs of the given images in `out` (one row each) and their labels in
+    /// `y`: for models whose first layer reads images sparsely, with no dense batch in between.
+    pub fn fill_sparse(
+        &self,
+        indices: &[usize],
+        scale: PixelScale,
+        out: &mut SparseRows,
+        y: &mut [u8],
+    ) {
+        let f = self.features();
+        out.clear();
+        for (k, &i) in indices.iter().enumerate() {
+            match &self.pixels {
+                Pixels::U8(p) => out.push_row_u8(&p[i * f..(i + 1) * f], scale == PixelScale::Unit),
+                Pixels::F32(p) => out.push_row(&p[i * f..(i + 1) * f]),
+            }
             y[k] = self.labels[i];
         }
     }

@@ -158,10 +158,18 @@ impl Sequential {
     pub fn forward<'w>(&self, x: &[f32], n: usize, ws: &'w mut Workspace) -> &'w [f32] {
         debug_assert!(n <= ws.capacity && x.len() >= n * self.input_dim());
         let x = &x[..n * self.input_dim()];
+        if self.sparse_input() {
+            ws.input.fill(x, self.input_dim());
+        }
+        self.forward_filled(x, n, ws)
+    }
+
+    /// `forward` with the first layer's input already listed in `ws.input` when the model reads
+    /// it sparsely (then `x` is not read and may be empty).
+    fn forward_filled<'w>(&self, x: &[f32], n: usize, ws: &'w mut Workspace) -> &'w [f32] {
         for (k, l) in self.layers.iter().enumerate() {
             let (before, rest) = ws.acts.split_at_mut(k);
             if k == 0 && self.sparse_input() {
-                ws.input.fill(x, self.input_dim());
                 l.forward_sparse(&self.params, &ws.input, n, &mut rest[0]);
             } else {
                 let input = if k == 0 { x } else { &before[k - 1][..] };
@@ -209,9 +217,39 @@ impl Sequential {
         ws: &mut Workspace,
         grads: &mut [f32],
     ) -> f64 {
+        if self.sparse_input() {
+            ws.input
+                .fill(&x[..y.len() * self.input_dim()], self.input_dim());
+        }
+        self.loss_and_grads_filled(x, y, total, ws, grads)
+    }
+
+    /// `loss_and_grads` for a model that reads its input sparsely (`sparse_input()`), with the
+    /// rows' nonzeros already in `ws.input` (see `Dataset::fill_sparse`): images go from bytes
+    /// to the first layer without a dense batch in between.
+    pub fn loss_and_grads_prefilled(
+        &self,
+        y: &[u8],
+        total: usize,
+        ws: &mut Workspace,
+        grads: &mut [f32],
+    ) -> f64 {
+        assert!(self.sparse_input(), "the model reads dense inputs");
+        assert_eq!(ws.input.rows(), y.len(), "ws.input holds one row per label");
+        self.loss_and_grads_filled(&[], y, total, ws, grads)
+    }
+
+    fn loss_and_grads_filled(
+        &self,
+        x: &[f32],
+        y: &[u8],
+        total: usize,
+        ws: &mut Workspace,
+        grads: &mut [f32],
+    ) -> f64 {
         let n = y.len();
         let classes = self.output_dim();
-        self.forward(x, n, ws);
+        self.forward_filled(x, n, ws);
         let last = self.layers.len() - 1;
         let loss = softmax_cross_entropy(
             &ws.acts[last][..n * classes],

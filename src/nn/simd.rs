@@ -57,17 +57,17 @@ pub fn detect() -> Level {
 
 /// Defines `pub fn $name(args)` dispatching to `$body` compiled for each level.
 macro_rules! dispatch {
-    ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $body:block) => {
+    ($(#[$m:meta])* pub fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {
         $(#[$m])*
-        pub fn $name($($arg: $ty),*) {
+        pub fn $name($($arg: $ty),*) $(-> $ret)? {
             #[inline(always)]
-            fn generic($($arg: $ty),*) $body
+            fn generic($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx2,fma")]
-            unsafe fn avx512($($arg: $ty),*) { generic($($arg),*) }
+            unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { generic($($arg),*) }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2,fma")]
-            unsafe fn avx2($($arg: $ty),*) { generic($($arg),*) }
+            unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { generic($($arg),*) }
             match $crate::nn::simd::level() {
                 // SAFETY: level() only reports what the CPU supports.
                 #[cfg(target_arch = "x86_64")]

@@ -77,6 +77,9 @@ pub struct Trainer {
     pub global_step: u64,
     pub history: History,
     stepper: Stepper,
+    /// The dense batch, for models that read their input densely.
+    x: Vec<f32>,
+    y: Vec<u8>,
 }
 
 impl Trainer {
@@ -90,6 +93,8 @@ impl Trainer {
             global_step: 0,
             history: History::default(),
             stepper,
+            x: Vec::new(),
+            y: Vec::new(),
         }
     }
 
@@ -97,6 +102,34 @@ impl Trainer {
     /// or the gradient is not finite (the loss returned is then NaN or infinite).
     pub fn train_step(&mut self, model: &mut Sequential, x: &[f32], y: &[u8]) -> f32 {
         let loss = self.stepper.loss_and_grads(model, x, y);
+        self.apply(model, loss)
+    }
+
+    /// `train_step` on the images `indices` of `data` (scaled as the config says).
+    pub fn train_step_on(
+        &mut self,
+        model: &mut Sequential,
+        data: &Dataset,
+        indices: &[usize],
+    ) -> f32 {
+        let loss = if model.sparse_input() {
+            self.stepper
+                .loss_and_grads_of(model, data, indices, self.config.scale)
+        } else {
+            let (rows, d) = (indices.len(), model.input_dim());
+            let (mut x, mut y) = (std::mem::take(&mut self.x), std::mem::take(&mut self.y));
+            x.resize(rows * d, 0.0);
+            y.resize(rows, 0);
+            data.fill_batch(indices, self.config.scale, &mut x, &mut y);
+            let loss = self.stepper.loss_and_grads(model, &x, &y);
+            (self.x, self.y) = (x, y);
+            loss
+        };
+        self.apply(model, loss)
+    }
+
+    /// Applies the gradient of the step whose mean loss is `loss`, unless something is not finite.
+    fn apply(&mut self, model: &mut Sequential, loss: f32) -> f32 {
         if !loss.is_finite() {
             return loss;
         }
@@ -122,11 +155,9 @@ impl Trainer {
         if let Some(t) = test {
             self.check(model, t)?;
         }
-        let (bs, d, n) = (self.config.batch_size, model.input_dim(), train.len());
+        let (bs, n) = (self.config.batch_size, train.len());
         let steps = n.div_ceil(bs);
         let mut order = EpochOrder::new(n, self.config.shuffle, self.config.seed);
-        let mut x = vec![0.0f32; bs * d];
-        let mut y = vec![0u8; bs];
         // A run stopped part-way through an epoch (Ctrl-C) resumes at the batch it stopped
         // before: the batches of that epoch already applied are skipped, so the result equals an
         // uninterrupted run's.
@@ -140,9 +171,7 @@ impl Trainer {
             let (mut loss_sum, mut ran) = (0.0f64, 0usize);
             let order = order.epoch(self.epochs_done);
             for (s, idx) in order.chunks(bs).enumerate().skip(std::mem::take(&mut skip)) {
-                let rows = idx.len();
-                train.fill_batch(idx, self.config.scale, &mut x[..rows * d], &mut y[..rows]);
-                let loss = self.train_step(model, &x[..rows * d], &y[..rows]);
+                let loss = self.train_step_on(model, train, idx);
                 if !loss.is_finite() {
                     return Err(TrainError::NonFiniteLoss {
                         epoch,

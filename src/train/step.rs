@@ -1,9 +1,12 @@
 //! One training step with the batch split across threads: each worker runs forward and backward
-//! on its rows with single-threaded GEMMs into its own gradient buffer; the buffers are summed.
+//! on its rows with single-threaded kernels into its own gradient buffer; the buffers are summed.
 
+use super::pool::{PerThread, SpinPool};
+use crate::data::{Dataset, PixelScale};
 use crate::nn::kernels::flush_denormals;
 use crate::nn::workspace::Workspace;
 use crate::nn::Sequential;
+use std::sync::Mutex;
 
 /// Most threads a step is split across.
 pub const MAX_THREADS: usize = 16;
@@ -12,11 +15,15 @@ pub const MAX_THREADS: usize = 16;
 struct Worker {
     ws: Workspace,
     grads: Vec<f32>,
+    /// Sum of the losses of this worker's rows in the last step.
+    loss: f64,
+    /// Labels of this worker's rows.
+    y: Vec<u8>,
 }
 
 pub struct Stepper {
-    workers: Vec<Worker>,
-    pool: Option<rayon::ThreadPool>,
+    workers: PerThread<Worker>,
+    pool: Option<SpinPool>,
     /// Fewer rows than this per thread run on one thread (splitting would cost more than it saves).
     min_rows_per_thread: usize,
 }
@@ -27,19 +34,18 @@ impl Stepper {
         let threads = threads.clamp(1, MAX_THREADS);
         let share = batch.div_ceil(threads);
         let workers = (0..threads)
-            .map(|_| Worker {
-                ws: Workspace::new(model, share.max(1)),
-                grads: vec![0.0; model.params().len()],
+            .map(|_| {
+                let w = Worker {
+                    ws: Workspace::new(model, share.max(1)),
+                    grads: vec![0.0; model.params().len()],
+                    loss: 0.0,
+                    y: vec![0; share.max(1)],
+                };
+                Mutex::new(w)
             })
             .collect();
         flush_denormals();
-        let pool = (threads > 1).then(|| {
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(threads - 1)
-                .start_handler(|_| flush_denormals())
-                .build()
-                .expect("start the training threads")
-        });
+        let pool = (threads > 1).then(|| SpinPool::new(threads - 1, flush_denormals));
         Stepper {
             workers,
             pool,
@@ -57,58 +63,105 @@ impl Stepper {
         let n = y.len();
         let d = model.input_dim();
         let threads = self.workers.len().min(n / self.min_rows_per_thread).max(1);
-        let share = n.div_ceil(threads);
-        let loss = match (&self.pool, threads) {
-            (Some(pool), t) if t > 1 => {
-                let (first, rest) = self.workers.split_at_mut(1);
-                let mut rest_losses = [0.0f64; MAX_THREADS];
-                let first_loss = pool.in_place_scope(|s| {
-                    for (k, (w, out)) in rest
-                        .iter_mut()
-                        .take(t - 1)
-                        .zip(rest_losses.iter_mut())
-                        .enumerate()
-                    {
-                        let start = (k + 1) * share;
-                        let end = ((k + 2) * share).min(n);
-                        let (xs, ys) = (&x[start * d..end * d], &y[start..end]);
-                        s.spawn(move |_| {
-                            *out = if start < end {
-                                model.loss_and_grads(xs, ys, n, &mut w.ws, &mut w.grads)
-                            } else {
-                                0.0
-                            };
-                        });
+        let loss = match &self.pool {
+            Some(pool) if threads > 1 => {
+                let share = n.div_ceil(threads);
+                let workers = &self.workers;
+                pool.run(&|t| {
+                    let (start, end) = (t * share, ((t + 1) * share).min(n));
+                    if t >= threads || start >= end {
+                        return; // this batch is too small for every thread
                     }
-                    let end = share.min(n);
-                    model.loss_and_grads(
-                        &x[..end * d],
-                        &y[..end],
+                    let mut w = workers[t].lock().expect("worker buffers");
+                    let w = &mut *w;
+                    w.loss = model.loss_and_grads(
+                        &x[start * d..end * d],
+                        &y[start..end],
                         n,
-                        &mut first[0].ws,
-                        &mut first[0].grads,
-                    )
+                        &mut w.ws,
+                        &mut w.grads,
+                    );
                 });
-                for (k, w) in rest.iter().take(t - 1).enumerate() {
-                    let start = (k + 1) * share;
-                    if start < n {
-                        for (g, &o) in first[0].grads.iter_mut().zip(&w.grads) {
-                            *g += o;
-                        }
+                let mut first = self.workers[0].lock().expect("worker buffers");
+                let mut total = first.loss;
+                // Threads past the last row (t * share >= n) computed nothing.
+                let used = n.div_ceil(share);
+                for w in &self.workers[1..used] {
+                    let w = w.lock().expect("worker buffers");
+                    total += w.loss;
+                    for (g, &o) in first.grads.iter_mut().zip(&w.grads) {
+                        *g += o;
                     }
                 }
-                first_loss + rest_losses.iter().sum::<f64>()
+                total
             }
             _ => {
-                let w = &mut self.workers[0];
+                let mut w = self.workers[0].lock().expect("worker buffers");
+                let w = &mut *w;
                 model.loss_and_grads(x, y, n, &mut w.ws, &mut w.grads)
             }
         };
         (loss / n as f64) as f32
     }
 
+    /// `loss_and_grads` for the images `indices` of `data`, for a model that reads its input
+    /// sparsely: each thread lists its own rows' nonzero pixels straight from the dataset.
+    pub fn loss_and_grads_of(
+        &mut self,
+        model: &Sequential,
+        data: &Dataset,
+        indices: &[usize],
+        scale: PixelScale,
+    ) -> f32 {
+        let n = indices.len();
+        let threads = self.workers.len().min(n / self.min_rows_per_thread).max(1);
+        let share = n.div_ceil(threads);
+        let work = |w: &mut Worker, rows: &[usize]| {
+            data.fill_sparse(rows, scale, &mut w.ws.input, &mut w.y[..rows.len()]);
+            w.loss = model.loss_and_grads_prefilled(&w.y[..rows.len()], n, &mut w.ws, &mut w.grads);
+        };
+        match &self.pool {
+            Some(pool) if threads > 1 => {
+                let workers = &self.workers;
+                pool.run(&|t| {
+                    let (start, end) = (t * share, ((t + 1) * share).min(n));
+                    if t < threads && start < end {
+                        work(
+                            &mut workers[t].lock().expect("worker buffers"),
+                            &indices[start..end],
+                        );
+                    }
+                });
+                self.reduce(n.div_ceil(share)) / n as f32
+            }
+            _ => {
+                work(self.workers[0].get_mut().expect("worker buffers"), indices);
+                self.reduce(1) / n as f32
+            }
+        }
+    }
+
+    /// Sums the first `used` workers' gradients into worker 0's; returns the total loss.
+    fn reduce(&mut self, used: usize) -> f32 {
+        let (first, rest) = self.workers.split_at_mut(1);
+        let first = first[0].get_mut().expect("worker buffers");
+        let mut total = first.loss;
+        for w in &mut rest[..used - 1] {
+            let w = w.get_mut().expect("worker buffers");
+            total += w.loss;
+            for (g, &o) in first.grads.iter_mut().zip(&w.grads) {
+                *g += o;
+            }
+        }
+        total as f32
+    }
+
     /// The gradient of the last `loss_and_grads`.
-    pub fn grads(&self) -> &[f32] {
-        &self.workers[0].grads
+    pub fn grads(&mut self) -> &[f32] {
+        self.workers[0]
+            .get_mut()
+            .expect("worker buffers")
+            .grads
+            .as_slice()
     }
 }

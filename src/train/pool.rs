@@ -1,0 +1,134 @@
+//! A tiny pool for splitting each training step across threads. A step lasts about 100 µs, so
+//! waking a sleeping thread for every step (as a general-purpose pool does) costs as much as it
+//! saves: these workers spin briefly waiting for the next step and park only when idle longer
+//! (e.g. while the test set is evaluated).
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// The job of one `run`: called once per thread with the thread's number.
+type Job<'a> = &'a (dyn Fn(usize) + Sync);
+
+struct Shared {
+    /// Bumped for each job; workers run the job when it changes.
+    generation: AtomicUsize,
+    /// Workers that finished the current job.
+    done: AtomicUsize,
+    quit: AtomicBool,
+    /// The current job, valid while `run` waits for it (lifetime erased).
+    job: Mutex<Option<Job<'static>>>,
+    sleeping: Vec<AtomicBool>,
+}
+
+pub struct SpinPool {
+    shared: Arc<Shared>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+/// How long a worker spins for the next job before parking.
+const SPIN: Duration = Duration::from_micros(200);
+
+impl SpinPool {
+    /// A pool with `extra` worker threads (the caller is thread 0); `init` runs on each first.
+    pub fn new(extra: usize, init: fn()) -> Self {
+        let shared = Arc::new(Shared {
+            generation: AtomicUsize::new(0),
+            done: AtomicUsize::new(0),
+            quit: AtomicBool::new(false),
+            job: Mutex::new(None),
+            sleeping: (0..extra).map(|_| AtomicBool::new(false)).collect(),
+        });
+        let workers = (0..extra)
+            .map(|k| {
+                let s = shared.clone();
+                std::thread::Builder::new()
+                    .name(format!("digits-step-{}", k + 1))
+                    .spawn(move || {
+                        init();
+                        worker_loop(&s, k);
+                    })
+                    .expect("start a training thread")
+            })
+            .collect();
+        SpinPool { shared, workers }
+    }
+
+    pub fn threads(&self) -> usize {
+        self.workers.len() + 1
+    }
+
+    /// Runs `job(t)` for t in 0..threads(), t = 0 on the calling thread; returns when all are done.
+    pub fn run(&self, job: Job<'_>) {
+        let s = &self.shared;
+        // SAFETY: the job is only called between here and the wait below, while `job` is borrowed.
+        let erased: Job<'static> = unsafe { std::mem::transmute::<Job<'_>, Job<'static>>(job) };
+        *s.job.lock().expect("pool lock") = Some(erased);
+        s.done.store(0, Ordering::SeqCst);
+        s.generation.fetch_add(1, Ordering::SeqCst);
+        for (k, sleeping) in s.sleeping.iter().enumerate() {
+            if sleeping.load(Ordering::SeqCst) {
+                self.workers[k].thread().unpark();
+            }
+        }
+        job(0);
+        let mut spins = 0u32;
+        while s.done.load(Ordering::Acquire) < self.workers.len() {
+            spins += 1;
+            if spins < 10_000 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+        *s.job.lock().expect("pool lock") = None;
+    }
+}
+
+fn worker_loop(s: &Shared, k: usize) {
+    let mut seen = 0;
+    loop {
+        let started = Instant::now();
+        let mut spins = 0u32;
+        while s.generation.load(Ordering::Acquire) == seen {
+            spins += 1;
+            if !spins.is_multiple_of(64) {
+                std::hint::spin_loop();
+                continue;
+            }
+            if started.elapsed() < SPIN {
+                std::thread::yield_now();
+                continue;
+            }
+            s.sleeping[k].store(true, Ordering::SeqCst);
+            if s.generation.load(Ordering::SeqCst) == seen {
+                std::thread::park();
+            }
+            s.sleeping[k].store(false, Ordering::SeqCst);
+        }
+        seen = s.generation.load(Ordering::Acquire);
+        if s.quit.load(Ordering::Acquire) {
+            return;
+        }
+        let job = *s.job.lock().expect("pool lock");
+        if let Some(job) = job {
+            job(k + 1);
+        }
+        s.done.fetch_add(1, Ordering::Release);
+    }
+}
+
+impl Drop for SpinPool {
+    fn drop(&mut self) {
+        self.shared.quit.store(true, Ordering::SeqCst);
+        self.shared.generation.fetch_add(1, Ordering::SeqCst);
+        for w in self.workers.drain(..) {
+            w.thread().unpark();
+            let _ = w.join();
+        }
+    }
+}
+
+/// Per-thread data behind a lock each thread takes only for its own entry (uncontended).
+pub type PerThread<T> = Vec<Mutex<T>>;
