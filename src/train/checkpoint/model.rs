@@ -91,7 +91,7 @@ fn load_file(file: StFile, path: &Path) -> anyhow::Result<Checkpoint> {
             infer_spec(&found).map_err(|e| anyhow!("cannot tell the architecture of {p}: {e}"))?
         }
     };
-    let mut model = Sequential::zeros(spec.clone())
+    spec.validate()
         .map_err(|e| anyhow!("{p} describes an invalid model: {e}"))?;
     let names = tensor_names(&spec);
     let arch = format!("the architecture {}", describe(&spec));
@@ -110,11 +110,20 @@ fn load_file(file: StFile, path: &Path) -> anyhow::Result<Checkpoint> {
             n.to_string()
         }
     };
-    for (k, (wn, bn)) in names.iter().enumerate() {
-        let l = &model.layers()[k];
-        let (i, o) = (l.in_dim, l.out_dim);
+    // Every tensor is read, its shape checked against the architecture, before the model is
+    // allocated: the metadata alone could claim any size, the tensors are bounded by the file.
+    let mut fan_in = spec.input_dim;
+    let mut tensors = Vec::with_capacity(names.len());
+    for ((wn, bn), l) in names.iter().zip(&spec.layers) {
+        let (i, o) = (fan_in, l.units);
         let t = read_f32(path, &st, &strip(wn), &[o, i], &arch)?;
         let b = read_f32(path, &st, &strip(bn), &[o], &arch)?;
+        tensors.push((t, b, i, o));
+        fan_in = o;
+    }
+    let mut model = Sequential::zeros(spec.clone())
+        .map_err(|e| anyhow!("{p} describes an invalid model: {e}"))?;
+    for (k, (t, b, i, o)) in tensors.into_iter().enumerate() {
         let mut w = vec![0.0; i * o];
         for r in 0..i {
             for c in 0..o {
