@@ -154,7 +154,11 @@ fn fetch_verified(
     let resp = match agent.get(url).call() {
         Ok(r) => r,
         Err(ureq::Error::Status(code, r)) => bail!("HTTP {code} {}", r.status_text()),
-        Err(e) => bail!("{e}"),
+        // The URL is already in the message this ends up in; keep the kind and the reason.
+        Err(ureq::Error::Transport(t)) => match t.message() {
+            Some(m) => bail!("{}: {m}", t.kind()),
+            None => bail!("{}", t.kind()),
+        },
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{}.", file.name))
