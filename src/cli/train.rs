@@ -1,13 +1,14 @@
 //! `digits train`: the PyTorch tutorial by default, the Keras lab with `--dataset digits5000`.
 
 use anyhow::Context;
+use digits::data::Dataset;
 use digits::data::{DatasetKind, PixelScale};
 use digits::nn::{Activation, Init, LayerSpec, ModelSpec, Sequential};
 use digits::train::checkpoint::{self, CheckpointMeta, CheckpointSaver};
 use digits::train::interrupt::StopOnInterrupt;
 use digits::train::progress::Progress;
 use digits::train::{FitConfig, Observer, Trainer};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The network's shape, shared by the commands that build one.
 #[derive(clap::Args, Clone)]
@@ -141,6 +142,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         Some(path) => {
             let r = checkpoint::resume(path, config)?;
             checkpoint::check_compatible(&spec, r.model.spec(), path)?;
+            check_same_data(&r.meta, args.dataset, &train, path)?;
             for d in r.differences() {
                 eprintln!("warning: {d}; the run will differ from an uninterrupted one");
             }
@@ -192,6 +194,37 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             "train_accuracy: {:.4}",
             model.evaluate(&train, trainer.config.scale).1
         ),
+    }
+    Ok(())
+}
+
+/// Refuses to resume on data of another kind than the checkpoint was trained on: the same
+/// number of inputs is not enough (20x20 images stored by column are not MNIST-style ones).
+fn check_same_data(
+    meta: &CheckpointMeta,
+    dataset: DatasetKind,
+    train: &Dataset,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let p = path.display();
+    if let Some(saved) = meta.dataset.filter(|&d| d != dataset) {
+        anyhow::bail!("{p} was trained on {saved:?} but this run uses {dataset:?}");
+    }
+    if let Some(layout) = meta.layout.filter(|&l| l != train.layout) {
+        anyhow::bail!(
+            "{p} was trained on images stored {layout:?} but these are stored {:?}",
+            train.layout
+        );
+    }
+    if let Some((r, c)) = meta
+        .image
+        .filter(|&(r, c)| (r, c) != (train.rows, train.cols))
+    {
+        anyhow::bail!(
+            "{p} was trained on {r}x{c} images but these are {}x{}",
+            train.rows,
+            train.cols
+        );
     }
     Ok(())
 }
