@@ -231,3 +231,23 @@ fn images_as_bytes_train_like_dense_batches_on_any_thread_count() {
         }
     }
 }
+
+#[test]
+fn predicting_a_large_batch_across_threads_equals_predicting_it_in_parts() {
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let model = Sequential::new(ModelSpec::mlp(50, &[16], 10), Init::KaimingUniform, 1);
+    let n = 9000; // enough rows to be split across threads
+    let x: Vec<f32> = (0..n * 50)
+        .map(|_| {
+            if rng.gen_bool(0.5) {
+                0.0
+            } else {
+                rng.gen_range(0.0..1.0)
+            }
+        })
+        .collect();
+    let all = model.predict(&x);
+    let parts: Vec<f32> = x.chunks(500 * 50).flat_map(|c| model.predict(c)).collect();
+    assert_eq!(all.len(), n * 10);
+    assert_eq!(all, parts);
+}

@@ -1,6 +1,7 @@
 //! Sequential: a stack of Dense layers over one flat parameter buffer.
 
 use super::dense::Dense;
+use super::kernels::flush_denormals;
 use super::loss::{argmax, softmax_cross_entropy, softmax_in_place};
 use super::workspace::Workspace;
 use super::{Init, ModelSpec};
@@ -17,6 +18,9 @@ pub struct Sequential {
 
 /// Inputs from which the first layer reads them sparsely (see `sparse_input`).
 const SPARSE_INPUT_MIN: usize = 64;
+
+/// Rows per thread below which predicting is not split across threads.
+const PARALLEL_ROWS: usize = 2048;
 
 /// Rows per block when predicting or evaluating many images (bounds the buffers).
 const EVAL_BLOCK: usize = 1024;
@@ -263,18 +267,38 @@ impl Sequential {
 
     /// Logits of the n = x.len() / input_dim rows of `x`, (n x classes) row-major.
     pub fn predict(&self, x: &[f32]) -> Vec<f32> {
-        let d = self.input_dim();
+        let (d, classes) = (self.input_dim(), self.output_dim());
         let n = x.len() / d;
-        let classes = self.output_dim();
         let mut out = vec![0.0; n * classes];
-        let mut ws = Workspace::new(self, n.clamp(1, EVAL_BLOCK));
-        for (xb, ob) in x
-            .chunks(EVAL_BLOCK * d)
-            .zip(out.chunks_mut(EVAL_BLOCK * classes))
-        {
-            let rows = xb.len() / d;
-            ob.copy_from_slice(self.forward(xb, rows, &mut ws));
-        }
+        // Large batches are split across the cores; each part runs in blocks of EVAL_BLOCK rows.
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .min(n / PARALLEL_ROWS)
+            .max(1);
+        let share = n.div_ceil(threads);
+        std::thread::scope(|scope| {
+            for (k, (xs, os)) in x[..n * d]
+                .chunks(share * d)
+                .zip(out.chunks_mut(share * classes))
+                .enumerate()
+            {
+                let mut work = move || {
+                    flush_denormals();
+                    let mut ws = Workspace::new(self, (xs.len() / d).clamp(1, EVAL_BLOCK));
+                    for (xb, ob) in xs
+                        .chunks(EVAL_BLOCK * d)
+                        .zip(os.chunks_mut(EVAL_BLOCK * classes))
+                    {
+                        ob.copy_from_slice(self.forward(xb, xb.len() / d, &mut ws));
+                    }
+                };
+                if k + 1 == threads {
+                    work(); // the last part on this thread
+                } else {
+                    scope.spawn(work);
+                }
+            }
+        });
         out
     }
 
