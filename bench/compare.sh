@@ -20,6 +20,7 @@ cargo build --release --quiet --example throughput --bin digits
 for r in $(seq "$RUNS"); do
     echo "run $r/$RUNS: PyTorch" >&2
     "$REFVENV/bin/python" "$BASE/torch_mnist.py" --threads 1 --scaled --shuffle --loader tensor --epochs 3 --seed "$r" --out "$OUT/torch_$r.json" > /dev/null
+    "$REFVENV/bin/python" "$BASE/torch_mnist.py" --threads 1 --scaled --shuffle --epochs 2 --seed "$r" --out "$OUT/torchdl_$r.json" > /dev/null
     "$REFVENV/bin/python" bench/torch_wide.py > "$OUT/torch_wide_$r.json"
     echo "run $r/$RUNS: digits" >&2
     target/release/examples/throughput "$DATA_ROOT/mnist" --epochs 3 > "$OUT/digits_$r.json"
@@ -30,7 +31,7 @@ python3 - "$OUT" "$RUNS" <<'PY'
 import json, os, statistics, sys
 out, runs = sys.argv[1], int(sys.argv[2])
 load = lambda name: [json.load(open(os.path.join(out, f"{name}_{r}.json"))) for r in range(1, runs + 1)]
-torch, wide, ours = load("torch"), load("torch_wide"), load("digits")
+torch, torchdl, wide, ours = load("torch"), load("torchdl"), load("torch_wide"), load("digits")
 rss = [int(open(os.path.join(out, f"rss_{r}.txt")).read().split()[-1]) / 1024 for r in range(1, runs + 1)]
 med = lambda xs: statistics.median([x for x in xs if x is not None]) if any(x is not None for x in xs) else None
 t_sps = med([t["samples_per_s"] for t in torch])
@@ -38,13 +39,14 @@ rows = [
     ("train samples/s, 784-25-15-10 b64, 1 thread", t_sps, med([o["samples_per_s_threads1"] for o in ours])),
     ("train samples/s, 784-25-15-10 b64, 2 threads", t_sps, med([o["samples_per_s_threads2"] for o in ours])),
     ("epoch seconds (PyTorch 1 thread vs digits 2 threads)", med([t["median_epoch_train_s"] for t in torch]), med([o["epoch_s_threads2"] for o in ours])),
+    ("epoch seconds, PyTorch with its DataLoader (the tutorial's loop)", med([t["median_epoch_train_s"] for t in torchdl]), med([o["epoch_s_threads2"] for o in ours])),
     ("inference, 1 image, microseconds", med([t["predict_1img_median_ms"] * 1e3 for t in torch]), med([o["predict_1img_median_us"] for o in ours])),
     ("inference, 10,000 images batched, images/s", med([t["infer_full10000_img_per_s"] for t in torch]), med([o["infer_full10000_img_per_s"] for o in ours])),
     ("784-128-64-10: training seconds to 0.97 test accuracy", med([w["wide_seconds_to_097"] for w in wide]), med([o["wide_seconds_to_097"] for o in ours])),
 ]
 flops = 81550
 sps2 = med([o["samples_per_s_threads2"] for o in ours])
-print(f"\n{runs} alternating runs, medians; PyTorch {torch[0]['torch']} on 1 thread, digits SIMD {ours[0]['simd']}")
+print(f"\n{runs} alternating runs, medians; PyTorch {torch[0]['torch']} on 1 thread (--loader tensor unless said), digits SIMD {ours[0]['simd']}")
 print(f"| measure | PyTorch | digits | ratio |\n|---|---|---|---|")
 for name, t, o in rows:
     if t is None or o is None:
