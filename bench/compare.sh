@@ -54,7 +54,8 @@ for name, t, o in rows:
         continue
     lower_better = "seconds" in name
     ratio = t / o if lower_better else o / t
-    print(f"| {name} | {t:,.1f} | {o:,.1f} | {ratio:.1f}x |")
+    fmt = (lambda v: f"{v:,.3f}") if max(t, o) < 10 else (lambda v: f"{v:,.1f}") if max(t, o) < 1000 else (lambda v: f"{v:,.0f}")
+    print(f"| {name} | {fmt(t)} | {fmt(o)} | {ratio:.1f}x |")
 print(f"| peak memory of `digits train`, MB | - | {med(rss):.0f} | - |")
 gemm = med([o["sgemm_768_gflops_1thread"] for o in ours])
 useful = sps2 * flops / 1e9
