@@ -13,36 +13,11 @@ use digits::data::DatasetKind;
 use digits::nn::{Init, ModelSpec, Sequential};
 use digits::train::checkpoint::{self, CheckpointMeta};
 use digits::train::{FitConfig, TrainError, Trainer};
-use reliability_common::{digits, write_set, Set};
+use reliability_common::{digits, s, train_args, write_set, Set};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// `digits train` on a synthetic 20x20 set with fixed, deterministic settings.
-fn train_args<'a>(data: &'a Path, epochs: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut a = vec![
-        "train",
-        "--dataset",
-        "digits5000",
-        "--data-dir",
-        s(data),
-        "--epochs",
-        epochs,
-        "--batch-size",
-        "16",
-        "--seed",
-        "3",
-        "--threads",
-        "1",
-    ];
-    a.extend_from_slice(extra);
-    a
-}
 
 #[test]
 fn a_nan_loss_names_the_epoch_and_step_and_keeps_the_last_good_checkpoint() {
@@ -65,6 +40,7 @@ fn a_nan_loss_names_the_epoch_and_step_and_keeps_the_last_good_checkpoint() {
     let out = digits(&train_args(
         &clean,
         "1",
+        "3",
         &["--no-shuffle", "--save", c, "--save-every", "1"],
     ));
     assert!(out.ok, "{}", out.stderr);
@@ -75,6 +51,7 @@ fn a_nan_loss_names_the_epoch_and_step_and_keeps_the_last_good_checkpoint() {
     let out = digits(&train_args(
         &bad,
         "2",
+        "3",
         &["--no-shuffle", "--resume", c, "--save-every", "1"],
     ));
     assert!(!out.ok);
@@ -111,6 +88,7 @@ fn a_nan_loss_names_the_epoch_and_step_and_keeps_the_last_good_checkpoint() {
     let out = digits(&train_args(
         &inf,
         "2",
+        "3",
         &["--no-shuffle", "--save", s(&fresh), "--save-every", "1"],
     ));
     assert!(!out.ok);
@@ -176,12 +154,12 @@ fn sigint_saves_a_resumable_checkpoint_and_resuming_matches_an_uninterrupted_run
     write_set(&data, &Set::new(400));
     let epochs = "300";
     let straight = dir.path().join("straight.safetensors");
-    let out = digits(&train_args(&data, epochs, &["--save", s(&straight)]));
+    let out = digits(&train_args(&data, epochs, "3", &["--save", s(&straight)]));
     assert!(out.ok, "{}", out.stderr);
 
     let ckpt = dir.path().join("int.safetensors");
     let mut child = Command::new(env!("CARGO_BIN_EXE_digits"))
-        .args(train_args(&data, epochs, &["--save", s(&ckpt)]))
+        .args(train_args(&data, epochs, "3", &["--save", s(&ckpt)]))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -214,7 +192,7 @@ fn sigint_saves_a_resumable_checkpoint_and_resuming_matches_an_uninterrupted_run
     assert!(saved.meta.epoch < 300);
     assert!(saved.meta.global_step >= steps_per_epoch, "after epoch 1");
 
-    let out = digits(&train_args(&data, epochs, &["--resume", s(&ckpt)]));
+    let out = digits(&train_args(&data, epochs, "3", &["--resume", s(&ckpt)]));
     assert!(out.ok, "{}", out.stderr);
     assert!(out.stderr.contains("resuming"), "{}", out.stderr);
     let (a, b) = (
@@ -239,6 +217,7 @@ fn kill_9_at_random_moments_while_saving_leaves_a_readable_checkpoint() {
     let args = train_args(
         &data,
         "1000000",
+        "3",
         &["--layers", "256", "--save", s(&ckpt), "--save-every", "1"],
     );
     let mut rng = 0x9e37_79b9_7f4a_7c15u64;
@@ -289,6 +268,7 @@ fn kill_9_at_random_moments_while_saving_leaves_a_readable_checkpoint() {
     let out = digits(&train_args(
         &data,
         &(epochs_seen.last().unwrap() + 1).to_string(),
+        "3",
         &["--layers", "256", "--resume", s(&ckpt)],
     ));
     let out_ok = out.ok || out.stderr.contains("has no optimizer state");
@@ -427,6 +407,7 @@ fn a_full_disk_at_save_time_is_a_clear_error_and_the_old_checkpoint_survives() {
     let out = digits(&train_args(
         &data,
         "1",
+        "3",
         &["--save", s(&mnt.join("cli.safetensors"))],
     ));
     assert!(!out.ok);
@@ -466,7 +447,7 @@ fn a_read_only_directory_at_save_time_is_a_clear_error_and_the_old_checkpoint_su
     let data = dir.path().join("set");
     write_set(&data, &Set::new(32));
     let before = std::fs::read(&path).unwrap();
-    let out = digits(&train_args(&data, "2", &["--resume", s(&path)]));
+    let out = digits(&train_args(&data, "2", "3", &["--resume", s(&path)]));
     assert!(!out.ok);
     assert!(
         out.stderr.contains("cannot create a file in") && out.stderr.contains("Read-only"),

@@ -7,32 +7,8 @@ mod reliability_common;
 use digits::data::idx;
 use digits::nn::{Init, ModelSpec, Sequential};
 use digits::train::checkpoint::{self, CheckpointMeta};
-use reliability_common::{digits, write_set, Set};
+use reliability_common::{digits, s, train_args, write_set, Set};
 use std::path::Path;
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-fn train<'a>(data: &'a Path, epochs: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    let mut a = vec![
-        "train",
-        "--dataset",
-        "digits5000",
-        "--data-dir",
-        s(data),
-        "--epochs",
-        epochs,
-        "--batch-size",
-        "16",
-        "--seed",
-        "7",
-        "--threads",
-        "1",
-    ];
-    a.extend_from_slice(extra);
-    a
-}
 
 /// A saved 2-epoch run of 400-25-15-10 on a synthetic 20x20 set: (tempdir, data dir, checkpoint).
 fn two_epochs() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
@@ -40,7 +16,7 @@ fn two_epochs() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let data = dir.path().join("set");
     write_set(&data, &Set::new(200));
     let ckpt = dir.path().join("run.safetensors");
-    let out = digits(&train(&data, "2", &["--save", s(&ckpt)]));
+    let out = digits(&train_args(&data, "2", "7", &["--save", s(&ckpt)]));
     assert!(out.ok, "{}", out.stderr);
     (dir, data, ckpt)
 }
@@ -49,9 +25,9 @@ fn two_epochs() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
 fn resuming_reaches_the_weights_of_an_uninterrupted_run() {
     let (dir, data, ckpt) = two_epochs();
     let straight = dir.path().join("straight.safetensors");
-    let out = digits(&train(&data, "5", &["--save", s(&straight)]));
+    let out = digits(&train_args(&data, "5", "7", &["--save", s(&straight)]));
     assert!(out.ok, "{}", out.stderr);
-    let out = digits(&train(&data, "5", &["--resume", s(&ckpt)]));
+    let out = digits(&train_args(&data, "5", "7", &["--resume", s(&ckpt)]));
     assert!(out.ok, "{}", out.stderr);
     assert!(
         out.stderr.contains("resuming") && !out.stderr.contains("warning"),
@@ -92,7 +68,7 @@ fn resuming_reaches_the_weights_of_an_uninterrupted_run() {
 #[test]
 fn resuming_with_other_settings_warns_that_the_run_will_differ() {
     let (_dir, data, ckpt) = two_epochs();
-    let mut args = train(&data, "3", &["--resume", s(&ckpt)]);
+    let mut args = train_args(&data, "3", "7", &["--resume", s(&ckpt)]);
     args[8] = "32"; // batch size
     args[10] = "8"; // seed
     let out = digits(&args);
@@ -125,12 +101,12 @@ fn a_checkpoint_of_another_architecture_is_refused() {
     let c = s(&ckpt);
     let saved = format!("{c} was saved for 400-25-15-10 (relu) but this run builds");
     refused(
-        &train(&data, "4", &["--resume", c, "--layers", "32"]),
+        &train_args(&data, "4", "7", &["--resume", c, "--layers", "32"]),
         &ckpt,
         &format!("{saved} 400-32-10 (relu)"),
     );
     refused(
-        &train(&data, "4", &["--resume", c, "--activation", "sigmoid"]),
+        &train_args(&data, "4", "7", &["--resume", c, "--activation", "sigmoid"]),
         &ckpt,
         &format!("{saved} 400-25-15-10 (sigmoid)"),
     );
@@ -178,7 +154,7 @@ fn a_checkpoint_without_optimizer_state_or_corrupt_is_refused() {
     let m = checkpoint::load(&ckpt).unwrap();
     checkpoint::save(&bare, &m.model, &CheckpointMeta::default(), None).unwrap();
     refused(
-        &train(&data, "3", &["--resume", s(&bare)]),
+        &train_args(&data, "3", "7", &["--resume", s(&bare)]),
         &bare,
         "it has no optimizer state (",
     );
@@ -188,7 +164,7 @@ fn a_checkpoint_without_optimizer_state_or_corrupt_is_refused() {
     let bytes = std::fs::read(&ckpt).unwrap();
     std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
     refused(
-        &train(&data, "3", &["--resume", s(&cut)]),
+        &train_args(&data, "3", "7", &["--resume", s(&cut)]),
         &cut,
         &format!("{} is truncated", s(&cut)),
     );
@@ -198,7 +174,7 @@ fn a_checkpoint_without_optimizer_state_or_corrupt_is_refused() {
     let o = std::fs::read(&optim).unwrap();
     std::fs::write(&optim, &o[..o.len() - 10]).unwrap();
     refused(
-        &train(&data, "3", &["--resume", s(&ckpt)]),
+        &train_args(&data, "3", "7", &["--resume", s(&ckpt)]),
         &ckpt,
         "run.optim.safetensors is truncated",
     );
@@ -214,7 +190,7 @@ fn a_checkpoint_without_optimizer_state_or_corrupt_is_refused() {
     checkpoint::save(&tmp, &other, &meta, None).unwrap();
     std::fs::rename(&tmp, &ckpt).unwrap();
     refused(
-        &train(&data, "3", &["--resume", s(&ckpt)]),
+        &train_args(&data, "3", "7", &["--resume", s(&ckpt)]),
         &ckpt,
         "does not belong to the weights in",
     );

@@ -67,12 +67,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             "  (wrong)"
         };
         println!("{split} image {i}: digit {digit}, label {label}{mark}");
-        let ps: Vec<String> = p
-            .iter()
-            .enumerate()
-            .map(|(d, v)| format!("{d}: {v:.4}"))
-            .collect();
-        println!("  {}", ps.join("  "));
+        println!("  {}", probability_line(p));
     }
     Ok(())
 }
@@ -113,12 +108,7 @@ fn predict_files(
             out.push(serde_json::json!({"file": file, "digit": digit, "probabilities": p}));
         } else {
             println!("{}: {digit}", file.display());
-            let ps: Vec<String> = p
-                .iter()
-                .enumerate()
-                .map(|(d, v)| format!("{d}: {v:.4}"))
-                .collect();
-            println!("  {}", ps.join("  "));
+            println!("  {}", probability_line(&p));
         }
     }
     if json {
@@ -128,4 +118,14 @@ fn predict_files(
         bail!("{failed} of {} files could not be read", files.len());
     }
     Ok(())
+}
+
+/// "0: 0.0001  1: 0.0000  ...  9: 0.0016"
+fn probability_line(p: &[f32]) -> String {
+    let ps: Vec<String> = p
+        .iter()
+        .enumerate()
+        .map(|(d, v)| format!("{d}: {v:.4}"))
+        .collect();
+    ps.join("  ")
 }

@@ -82,3 +82,34 @@ pub fn digits<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Out {
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
+
+/// The path as a command-line argument.
+pub fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// `digits train` on a synthetic 20x20 set with fixed, deterministic settings.
+pub fn train_args<'a>(
+    data: &'a Path,
+    epochs: &'a str,
+    seed: &'a str,
+    extra: &[&'a str],
+) -> Vec<&'a str> {
+    let mut a = vec![
+        "train",
+        "--dataset",
+        "digits5000",
+        "--data-dir",
+        s(data),
+        "--epochs",
+        epochs,
+        "--batch-size",
+        "16",
+        "--seed",
+        seed,
+        "--threads",
+        "1",
+    ];
+    a.extend_from_slice(extra);
+    a
+}
