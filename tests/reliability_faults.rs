@@ -256,6 +256,11 @@ fn kill_9_at_random_moments_while_saving_leaves_a_readable_checkpoint() {
             Err(e) => panic!("round {round}: {e:#}"),
         }
     }
+    // The previous optimizer file is kept until the pair is complete: every kill leaves a pair.
+    assert_eq!(
+        mismatched, 0,
+        "{mismatched} of 8 kills left a model and optimizer file from different saves"
+    );
     let leftovers = names(dir.path())
         .iter()
         .filter(|n| n.ends_with(".tmp"))
@@ -397,7 +402,12 @@ fn a_full_disk_at_save_time_is_a_clear_error_and_the_old_checkpoint_survives() {
     );
     assert_eq!(
         names(&mnt),
-        ["filler", "m.optim.safetensors", "m.safetensors"],
+        [
+            "filler",
+            "m.optim.prev.safetensors",
+            "m.optim.safetensors",
+            "m.safetensors"
+        ],
         "no temporary file left"
     );
 

@@ -3,7 +3,10 @@
 //! It is a separate file so the model file stays a pure state dict that PyTorch loads with
 //! `strict=True`. The pair is kept consistent by recording, in the optimizer file, a CRC-32C of
 //! the model's parameters and the step count: a resume refuses an optimizer file that belongs to
-//! other weights (e.g. a crash between the two renames). The optimizer file is written first.
+//! other weights. The optimizer file is written first, after the one it replaces is kept as
+//! `<stem>.optim.prev.safetensors` (a hard link): a crash between the two renames leaves the old
+//! model with the new optimizer file, and loading then falls back to the previous one, which is
+//! the old model's pair.
 
 use super::file::{le_bytes, read_f32, write_f32, StFile};
 use super::meta::CheckpointMeta;
@@ -23,6 +26,11 @@ mod keys {
     pub const MODEL_CRC: &str = "digits.model_crc32c";
     pub const GLOBAL_STEP: &str = "digits.global_step";
     pub const EPOCH: &str = "digits.epoch";
+}
+
+/// The previous optimizer file, kept while a new pair is being written.
+pub fn prev_optim_path(model_path: &Path) -> PathBuf {
+    optim_path(model_path).with_extension("prev.safetensors")
 }
 
 /// `runs/model.safetensors` -> `runs/model.optim.safetensors`.
@@ -67,7 +75,32 @@ pub fn save_optimizer(
         ("adam.m".to_string(), vec![n], a.m.clone()),
         ("adam.v".to_string(), vec![n], a.v.clone()),
     ];
+    keep_previous(model_path);
     write_f32(&optim_path(model_path), &tensors, meta)
+}
+
+/// Keeps the current optimizer file as the previous one (a hard link, or a copy where links are
+/// not possible) before it is replaced. Best effort: where that fails (a read-only or full
+/// directory), the write that follows fails too and says why.
+fn keep_previous(model_path: &Path) {
+    let (cur, prev) = (optim_path(model_path), prev_optim_path(model_path));
+    if !cur.exists() || remove_if_present(&prev).is_err() {
+        return;
+    }
+    if std::fs::hard_link(&cur, &prev).is_err() {
+        if let Ok(bytes) = std::fs::read(&cur) {
+            let _ = super::atomic::write_atomic(&prev, &bytes);
+        }
+    }
+}
+
+fn remove_if_present(path: &Path) -> anyhow::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove the stale {}", path.display()))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The Adam state saved beside `model_path`, checked against the model and metadata read from it;
@@ -81,8 +114,36 @@ pub fn load_optimizer(
     if !path.exists() {
         return Ok(None);
     }
+    match read_pair(&path, model_path, model, meta) {
+        Err(e) if e.is::<NotThePair>() => {
+            // A save interrupted between the two renames: the previous file is this model's pair.
+            let prev = prev_optim_path(model_path);
+            match prev
+                .exists()
+                .then(|| read_pair(&prev, model_path, model, meta))
+            {
+                Some(Ok(adam)) => Ok(Some(adam)),
+                _ => Err(e),
+            }
+        }
+        other => other.map(Some),
+    }
+}
+
+/// An optimizer file whose recorded weights are not those of the model beside it.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct NotThePair(String);
+
+/// The Adam state in `path`, checked to be the pair of `model` (read from `model_path`).
+fn read_pair(
+    path: &Path,
+    model_path: &Path,
+    model: &Sequential,
+    meta: &CheckpointMeta,
+) -> anyhow::Result<Adam> {
     let p = path.display();
-    let file = StFile::read(&path)?;
+    let file = StFile::read(path)?;
     let m = &file.metadata;
     let get = |k: &str| -> anyhow::Result<&String> {
         m.get(k).ok_or_else(|| {
@@ -103,11 +164,12 @@ pub fn load_optimizer(
     let crc: u32 = num(&ps, keys::MODEL_CRC, get(keys::MODEL_CRC)?)?;
     let step: u64 = num(&ps, keys::GLOBAL_STEP, get(keys::GLOBAL_STEP)?)?;
     if crc != params_crc(model) || step != meta.global_step {
-        bail!(
-            "{p} does not belong to the weights in {} (optimizer at step {step}, model at step {}); a save was probably interrupted between the two files. Delete {p} to continue from these weights with a fresh optimizer",
+        return Err(NotThePair(format!(
+            "{p} does not belong to the weights in {} (optimizer at step {step}, model at step {}). Delete {p} to continue from these weights with a fresh optimizer",
             model_path.display(),
             meta.global_step
-        );
+        ))
+        .into());
     }
     let n = model.params().len();
     let st = file.tensors();
@@ -118,21 +180,16 @@ pub fn load_optimizer(
         beta2: num(&ps, keys::BETA2, get(keys::BETA2)?)?,
         eps: num(&ps, keys::EPS, get(keys::EPS)?)?,
         t: num(&ps, keys::T, get(keys::T)?)?,
-        m: read_f32(&path, &st, "adam.m", &[n], &why)?,
-        v: read_f32(&path, &st, "adam.v", &[n], &why)?,
+        m: read_f32(path, &st, "adam.m", &[n], &why)?,
+        v: read_f32(path, &st, "adam.v", &[n], &why)?,
     };
-    Ok(Some(adam))
+    Ok(adam)
 }
 
 /// Removes a stale optimizer file beside `model_path` (after saving a model without one).
 pub fn remove_optimizer(model_path: &Path) -> anyhow::Result<()> {
-    let path = optim_path(model_path);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("cannot remove the stale {}", path.display()))
-        }
-        _ => Ok(()),
-    }
+    remove_if_present(&optim_path(model_path))?;
+    remove_if_present(&prev_optim_path(model_path))
 }
 
 #[cfg(test)]
@@ -153,5 +210,68 @@ mod tests {
             optim_path(Path::new("a.b.st")),
             Path::new("a.b.st.optim.safetensors")
         );
+    }
+
+    #[test]
+    fn a_save_cut_between_the_two_files_falls_back_to_the_previous_optimizer() {
+        use crate::nn::{Init, ModelSpec};
+        use crate::train::{checkpoint, FitConfig};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        let model = Sequential::new(ModelSpec::mlp(4, &[3], 2), Init::GlorotUniform, 1);
+        let mut trainer = Trainer::new(
+            &model,
+            FitConfig {
+                batch_size: 2,
+                threads: 1,
+                ..FitConfig::default()
+            },
+        );
+        trainer.adam.t = 5;
+        trainer.adam.m[0] = 0.25;
+        checkpoint::save(
+            &path,
+            &model,
+            &CheckpointMeta::from_trainer(&trainer),
+            Some(&trainer),
+        )
+        .unwrap();
+        let meta = checkpoint::load(&path).unwrap().meta;
+        // The next save wrote its optimizer file, then was killed before the model's rename.
+        let mut later = trainer_like(&trainer);
+        later.adam.t = 9;
+        later.global_step = 7;
+        let mut moved = model.clone();
+        moved.params_mut()[0] += 1.0;
+        save_optimizer(&path, &moved, &later).unwrap();
+        let adam = load_optimizer(&path, &model, &meta)
+            .unwrap()
+            .expect("the previous pair");
+        assert_eq!((adam.t, adam.m[0]), (5, 0.25));
+        // Without the previous file the pair is refused, naming the way out.
+        std::fs::remove_file(prev_optim_path(&path)).unwrap();
+        let e = format!("{:#}", load_optimizer(&path, &model, &meta).unwrap_err());
+        assert!(
+            e.contains("does not belong to the weights in") && e.contains("Delete"),
+            "{e}"
+        );
+        // Removing the optimizer state removes both files.
+        save_optimizer(&path, &moved, &later).unwrap();
+        assert!(prev_optim_path(&path).exists());
+        remove_optimizer(&path).unwrap();
+        assert!(!optim_path(&path).exists() && !prev_optim_path(&path).exists());
+    }
+
+    fn trainer_like(t: &Trainer) -> Trainer {
+        let model = Sequential::new(
+            crate::nn::ModelSpec::mlp(4, &[3], 2),
+            crate::nn::Init::GlorotUniform,
+            1,
+        );
+        let mut n = Trainer::new(&model, t.config.clone());
+        n.adam = t.adam.clone();
+        n.global_step = t.global_step;
+        n.epochs_done = t.epochs_done;
+        n
     }
 }
