@@ -27,6 +27,7 @@ pub fn write_atomic_with(
     let name = path
         .file_name()
         .with_context(|| format!("{} is not a file name", path.display()))?;
+    remove_leftovers(dir, &name.to_string_lossy());
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{}.", name.to_string_lossy()))
         .suffix(".tmp")
@@ -53,6 +54,25 @@ pub fn write_atomic_with(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Removes the temporary files of earlier saves of `name` that were killed before their rename
+/// (`.NAME.xxxxxx.tmp`), so at most the one being written exists. Best effort; one writer per file.
+fn remove_leftovers(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let file = file.to_string_lossy();
+        let random = file
+            .strip_prefix(&prefix)
+            .and_then(|r| r.strip_suffix(".tmp"));
+        if random.is_some_and(|r| r.len() == 6 && r.chars().all(|c| c.is_ascii_alphanumeric())) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Temporary files are created 0600; give the checkpoint the old file's mode, or 0644.
@@ -103,5 +123,25 @@ mod tests {
         write_atomic(&path, b"x").unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o644);
+    }
+
+    #[test]
+    fn a_save_removes_the_temporary_files_of_killed_saves_of_that_file_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        let stale = dir.path().join(".m.safetensors.Ab12Cd.tmp");
+        let others = [
+            ".other.safetensors.Ab12Cd.tmp",
+            ".m.safetensors.notours.tmp",
+            "m.safetensors.Ab12Cd.tmp",
+        ];
+        std::fs::write(&stale, b"half a checkpoint").unwrap();
+        for o in others {
+            std::fs::write(dir.path().join(o), b"keep").unwrap();
+        }
+        write_atomic(&path, b"new").unwrap();
+        assert!(!stale.exists());
+        assert!(others.iter().all(|o| dir.path().join(o).exists()));
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
     }
 }
