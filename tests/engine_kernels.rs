@@ -232,3 +232,40 @@ fn sparse_rows_are_the_same_at_every_simd_level_and_match_dense_kernels() {
         }
     }
 }
+
+#[test]
+fn byte_rows_list_the_same_nonzeros_as_their_scaled_values_at_every_simd_level() {
+    use digits::nn::kernels::SparseRows;
+    use digits::nn::simd::{detect, force, Level};
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    for cols in [5usize, 16, 37, 784] {
+        let row: Vec<u8> = (0..cols)
+            .map(|_| if rng.gen_bool(0.6) { 0 } else { rng.gen() })
+            .collect();
+        for unit in [true, false] {
+            let scaled: Vec<f32> = row
+                .iter()
+                .map(|&v| if unit { v as f32 / 255.0 } else { v as f32 })
+                .collect();
+            for level in [Level::Portable, Level::Avx2, Level::Avx512] {
+                if level > detect() {
+                    continue;
+                }
+                force(level);
+                let (mut a, mut b) = (SparseRows::default(), SparseRows::default());
+                a.clear();
+                a.push_row_u8(&row, unit);
+                b.fill(&scaled, cols);
+                let end = b.ptr[1];
+                assert_eq!(a.ptr, b.ptr, "{level:?} cols {cols}");
+                assert_eq!(a.idx[..end], b.idx[..end], "{level:?} cols {cols}");
+                assert_eq!(
+                    a.val[..end],
+                    b.val[..end],
+                    "{level:?} cols {cols} unit {unit}"
+                );
+            }
+            force(detect());
+        }
+    }
+}

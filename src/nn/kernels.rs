@@ -245,9 +245,15 @@ impl Lanes for u8 {
     #[inline(always)]
     unsafe fn load16(p: *const u8, n: usize, unit: bool) -> std::arch::x86_64::__m512 {
         use std::arch::x86_64::*;
-        let mut bytes = [0u8; 16];
-        std::ptr::copy_nonoverlapping(p, bytes.as_mut_ptr(), n.min(16));
-        let v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(_mm_loadu_si128(bytes.as_ptr().cast())));
+        let raw = if n >= 16 {
+            _mm_loadu_si128(p.cast())
+        } else {
+            // The row's last, partial block: copy it so nothing past the row is read.
+            let mut bytes = [0u8; 16];
+            std::ptr::copy_nonoverlapping(p, bytes.as_mut_ptr(), n);
+            _mm_loadu_si128(bytes.as_ptr().cast())
+        };
+        let v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(raw));
         if unit {
             _mm512_div_ps(v, _mm512_set1_ps(255.0))
         } else {
