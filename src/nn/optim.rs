@@ -32,14 +32,20 @@ impl Adam {
     /// One update, PyTorch's formulation:
     /// m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
     pub fn step(&mut self, params: &mut [f32], grads: &[f32]) {
+        let c = self.begin_step();
+        adam_update(params, grads, &mut self.m, &mut self.v, c);
+    }
+
+    /// Counts a step and returns the coefficients of `adam_update` for it (so the update can be
+    /// applied in chunks, e.g. by several threads).
+    pub fn begin_step(&mut self) -> [f32; 5] {
         self.t += 1;
         let t = self.t as i32;
         let bc1 = 1.0 - (self.beta1 as f64).powi(t);
         let bc2 = 1.0 - (self.beta2 as f64).powi(t);
         let step = (self.lr as f64 / bc1) as f32;
         let inv_sqrt_bc2 = (1.0 / bc2.sqrt()) as f32;
-        let coefficients = [self.beta1, self.beta2, self.eps, step, inv_sqrt_bc2];
-        adam_update(params, grads, &mut self.m, &mut self.v, coefficients);
+        [self.beta1, self.beta2, self.eps, step, inv_sqrt_bc2]
     }
 }
 

@@ -133,12 +133,10 @@ impl Trainer {
         if !loss.is_finite() {
             return loss;
         }
-        // One cheap pass: a NaN or overflow anywhere in the gradient makes the sum non-finite.
-        let grad_sum: f32 = self.stepper.grads().iter().sum();
-        if !grad_sum.is_finite() {
-            return grad_sum;
+        if !self.stepper.grads_finite() {
+            return f32::NAN;
         }
-        self.adam.step(model.params_mut(), self.stepper.grads());
+        self.stepper.adam_step(&mut self.adam, model.params_mut());
         self.global_step += 1;
         loss
     }
