@@ -1,5 +1,8 @@
 //! MNIST download against tiny HTTP servers on 127.0.0.1 serving the real files from memory.
 
+mod common;
+
+use common::sorted_names;
 use digits::data::download::{download_files, download_mnist, MNIST_FILES};
 use digits::data::mnist;
 use std::collections::HashMap;
@@ -121,16 +124,6 @@ fn handle(mut stream: TcpStream, files: &Files, mode: Mode, hits: &Mutex<Vec<Str
     let _ = stream.write_all(&body);
 }
 
-/// Names in `dir`, sorted.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn falls_back_across_mirrors_then_skips_present_files() {
     let files = real_files();
@@ -152,7 +145,7 @@ fn falls_back_across_mirrors_then_skips_present_files() {
     // Only the four files: no temporary file left over.
     let mut names: Vec<String> = MNIST_FILES.iter().map(|f| f.name.to_string()).collect();
     names.sort();
-    assert_eq!(listing(&dir), names);
+    assert_eq!(sorted_names(&dir), names);
     // Every file was asked of every mirror, in order.
     for s in [&missing, &corrupt, &good] {
         assert_eq!(s.hits().len(), 4, "{:?}", s.hits());
@@ -205,7 +198,11 @@ fn all_mirrors_bad_is_a_clear_error_and_leaves_nothing() {
         err.contains(&format!("{}{name}: HTTP 404", missing.url)),
         "{err}"
     );
-    assert!(listing(tmp.path()).is_empty(), "{:?}", listing(tmp.path()));
+    assert!(
+        sorted_names(tmp.path()).is_empty(),
+        "{:?}",
+        sorted_names(tmp.path())
+    );
 }
 
 #[test]
@@ -226,10 +223,10 @@ fn bad_download_never_replaces_a_file() {
     assert_eq!(corrupt.hits(), vec![format!("/mnist/{}", labels[1].name)]);
     assert_eq!(std::fs::read(&good_path).unwrap(), files[labels[0].name]);
     assert_eq!(std::fs::read(&damaged_path).unwrap(), b"damaged");
-    assert_eq!(listing(tmp.path()).len(), 2);
+    assert_eq!(sorted_names(tmp.path()).len(), 2);
 
     // A good mirror repairs the damaged file.
     download_files(tmp.path(), &[&corrupt.url, &good.url], &labels).unwrap();
     assert_eq!(std::fs::read(&damaged_path).unwrap(), files[labels[1].name]);
-    assert_eq!(listing(tmp.path()).len(), 2);
+    assert_eq!(sorted_names(tmp.path()).len(), 2);
 }

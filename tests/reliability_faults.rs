@@ -9,6 +9,9 @@
 
 mod reliability_common;
 
+mod common;
+
+use common::sorted_names;
 use digits::data::DatasetKind;
 use digits::nn::{Init, ModelSpec, Sequential};
 use digits::train::checkpoint::{self, CheckpointMeta};
@@ -261,7 +264,7 @@ fn kill_9_at_random_moments_while_saving_leaves_a_readable_checkpoint() {
         mismatched, 0,
         "{mismatched} of 8 kills left a model and optimizer file from different saves"
     );
-    let leftovers = names(dir.path())
+    let leftovers = sorted_names(dir.path())
         .iter()
         .filter(|n| n.ends_with(".tmp"))
         .count();
@@ -367,15 +370,6 @@ fn fill(dir: &Path) {
     }
 }
 
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn a_full_disk_at_save_time_is_a_clear_error_and_the_old_checkpoint_survives() {
     let dir = tempfile::tempdir().unwrap();
@@ -404,7 +398,7 @@ fn a_full_disk_at_save_time_is_a_clear_error_and_the_old_checkpoint_survives() {
         "the optimizer file survives too"
     );
     assert_eq!(
-        names(&mnt),
+        sorted_names(&mnt),
         [
             "filler",
             "m.optim.prev.safetensors",

@@ -1123,13 +1123,8 @@ fn fuzz_http_predict() {
             let r = serve_support::post(server.addr, ct, &body);
             match r.status {
                 200 => {
+                    let p = r.probabilities();
                     let v = r.json();
-                    let p: Vec<f64> = v["probabilities"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|x| x.as_f64().unwrap())
-                        .collect();
                     prop_assert_eq!(p.len(), 10);
                     prop_assert!(p.iter().all(|x| x.is_finite() && (0.0..=1.0).contains(x)));
                     prop_assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4);

@@ -8,12 +8,7 @@ use serve_support::*;
 fn probabilities(r: &Response) -> Vec<f64> {
     assert_eq!(r.status, 200, "{}", r.text());
     let v = r.json();
-    let p: Vec<f64> = v["probabilities"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_f64().unwrap())
-        .collect();
+    let p = r.probabilities();
     assert_eq!(p.len(), 10);
     assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-4, "{p:?}");
     let digit = v["digit"].as_u64().unwrap() as usize;

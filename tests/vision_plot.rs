@@ -151,13 +151,7 @@ fn error_gallery_and_find_errors() {
     assert_eq!(plot::find_errors(&data, &probs, 1).len(), 1);
 
     let img = plot::error_gallery(&errors, 28);
-    let captions: Vec<Caption> = errors
-        .iter()
-        .map(|e| Caption {
-            text: format!("label {}\npred {} ({:.2})", e.label, e.pred, e.prob),
-            wrong: true,
-        })
-        .collect();
+    let captions: Vec<Caption> = errors.iter().map(plot::error_caption).collect();
     let layout = GridLayout::new(2, 28, &captions);
     assert_eq!(img.dimensions(), (layout.width, layout.height));
     // Two lines of 8-pixel text, wider than the tile.

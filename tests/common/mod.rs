@@ -17,3 +17,13 @@ pub fn mnist_dir() -> PathBuf {
         root.join("data/mnist")
     }
 }
+
+/// The names of the entries of `dir`, sorted.
+pub fn sorted_names(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}

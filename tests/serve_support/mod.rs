@@ -53,6 +53,16 @@ impl Response {
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
+    /// The `probabilities` of a prediction answer, as numbers.
+    pub fn probabilities(&self) -> Vec<f64> {
+        self.json()["probabilities"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no probabilities in {}", self.text()))
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    }
+
     /// The `error` message of a JSON error answer.
     pub fn error(&self) -> String {
         self.json()["error"]

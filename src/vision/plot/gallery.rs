@@ -53,12 +53,14 @@ pub fn find_errors(data: &Dataset, probs: &[f32], limit: usize) -> Vec<Misclassi
 /// A grid of mistakes (images `side` x `side`) captioned "label 5" / "pred 3 (0.87)".
 pub fn error_gallery(errors: &[Misclassified], side: usize) -> RgbImage {
     let images: Vec<Vec<f32>> = errors.iter().map(|e| e.image.clone()).collect();
-    let captions: Vec<Caption> = errors
-        .iter()
-        .map(|e| Caption {
-            text: format!("label {}\npred {} ({:.2})", e.label, e.pred, e.prob),
-            wrong: true,
-        })
-        .collect();
+    let captions: Vec<Caption> = errors.iter().map(error_caption).collect();
     digit_grid(&images, side, &captions)
+}
+
+/// The caption of one mistake in the gallery: "label 5" over "pred 3 (0.87)", in red.
+pub fn error_caption(e: &Misclassified) -> Caption {
+    Caption {
+        text: format!("label {}\npred {} ({:.2})", e.label, e.pred, e.prob),
+        wrong: true,
+    }
 }

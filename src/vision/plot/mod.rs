@@ -12,6 +12,6 @@ mod style;
 
 pub use confusion::{confusion_cell, confusion_counts, confusion_matrix};
 pub use curve::{loss_curve, plot_area};
-pub use gallery::{error_gallery, find_errors, Misclassified};
+pub use gallery::{error_caption, error_gallery, find_errors, Misclassified};
 pub use grid::{dataset_grid, digit_grid, titled, Caption, GridLayout};
 pub use save::{save_png, SaveError};
