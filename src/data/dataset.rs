@@ -6,6 +6,7 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 /// How u8 pixels become network inputs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -87,14 +88,46 @@ impl Dataset {
         out: &mut SparseRows,
         y: &mut [u8],
     ) {
+        self.fill_sparse_cols(indices, &[], 0..self.features(), scale, out);
+        for (label, &i) in y.iter_mut().zip(indices) {
+            *label = self.labels[i];
+        }
+    }
+
+    /// `fill_sparse` of the input columns `cols` alone (column numbers counted from
+    /// `cols.start`), without labels, also asking the CPU to fetch the same columns of the images
+    /// `ahead` (those of the next step) into cache meanwhile, one per image filled: shuffled
+    /// images are scattered over the whole set, and waiting for each from memory cost a fifth of
+    /// a training step.
+    pub fn fill_sparse_cols(
+        &self,
+        indices: &[usize],
+        ahead: &[usize],
+        cols: Range<usize>,
+        scale: PixelScale,
+        out: &mut SparseRows,
+    ) {
         let f = self.features();
         out.clear();
         for (k, &i) in indices.iter().enumerate() {
-            match &self.pixels {
-                Pixels::U8(p) => out.push_row_u8(&p[i * f..(i + 1) * f], scale == PixelScale::Unit),
-                Pixels::F32(p) => out.push_row(&p[i * f..(i + 1) * f]),
+            if let Some(&next) = ahead.get(k) {
+                self.prefetch(next, cols.clone());
             }
-            y[k] = self.labels[i];
+            let image = i * f + cols.start..i * f + cols.end;
+            match &self.pixels {
+                Pixels::U8(p) => out.push_row_u8(&p[image], scale == PixelScale::Unit),
+                Pixels::F32(p) => out.push_row(&p[image]),
+            }
+        }
+    }
+
+    /// Asks the CPU to bring the columns `cols` of image `i` into its cache (a hint: nothing
+    /// waits for it).
+    pub fn prefetch(&self, i: usize, cols: Range<usize>) {
+        let image = i * self.features() + cols.start..i * self.features() + cols.end;
+        match &self.pixels {
+            Pixels::U8(p) => prefetch_range(&p[image]),
+            Pixels::F32(p) => prefetch_range(&p[image]),
         }
     }
 
@@ -195,4 +228,21 @@ impl EpochOrder {
         }
         &self.order
     }
+}
+
+/// Prefetches every cache line of `values` into the L2 cache (x86_64; elsewhere nothing).
+fn prefetch_range<T>(values: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+        let bytes = std::mem::size_of_val(values);
+        let start = values.as_ptr().cast::<i8>();
+        // Every 64-byte line the range touches, the last one included.
+        for offset in (0..bytes).step_by(64).chain(bytes.checked_sub(1)) {
+            // SAFETY: the address lies inside `values`; a prefetch never faults anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T1>(start.add(offset)) };
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = values;
 }

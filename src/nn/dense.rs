@@ -41,16 +41,14 @@ impl Dense {
             self.in_dim,
             self.out_dim,
         );
-        add_bias(a, self.b(params));
-        self.activation.apply(a);
+        self.bias_and_activation(params, a);
     }
 
     /// `forward` for an input given by its nonzeros (the first layer, reading images).
     pub fn forward_sparse(&self, params: &[f32], x: &SparseRows, n: usize, a: &mut [f32]) {
         let a = &mut a[..n * self.out_dim];
         sparse_matmul(x, self.w(params), a, self.out_dim);
-        add_bias(a, self.b(params));
-        self.activation.apply(a);
+        self.bias_and_activation(params, a);
     }
 
     /// `backward` for an input given by its nonzeros; the first layer needs no dx.
@@ -63,11 +61,24 @@ impl Dense {
         grads: &mut [f32],
     ) {
         let (i, o) = (self.in_dim, self.out_dim);
+        self.dz_and_db(n, a, da, grads);
+        let gw = &mut grads[self.w_offset..self.w_offset + i * o];
+        sparse_matmul_tn(x, &da[..n * o], gw, o);
+    }
+
+    /// Turns da (n x out) into dz in place (through the activation) and writes db = the sum of
+    /// its rows into `grads`.
+    pub fn dz_and_db(&self, n: usize, a: &[f32], da: &mut [f32], grads: &mut [f32]) {
+        let o = self.out_dim;
         let dz = &mut da[..n * o];
         self.activation.backward(&a[..n * o], dz);
-        let (gw, gb) = grads[self.w_offset..self.b_offset + o].split_at_mut(i * o);
-        sparse_matmul_tn(x, dz, gw, o);
-        sum_rows(dz, gb);
+        sum_rows(dz, &mut grads[self.b_offset..self.b_offset + o]);
+    }
+
+    /// Bias and activation on z (n x out) in place: the end of `forward`.
+    pub fn bias_and_activation(&self, params: &[f32], z: &mut [f32]) {
+        add_bias(z, self.b(params));
+        self.activation.apply(z);
     }
 
     /// Given x (n x in), this layer's output a and da (n x out, turned into dz in place), writes

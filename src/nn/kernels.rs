@@ -269,7 +269,7 @@ impl Lanes for u8 {
 /// AVX-512F must be available, `at(k)` must point at the row's value k, and `s` must have room
 /// for `cols + 16` entries after `used`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,popcnt")]
 unsafe fn compress_row_avx512<T: Lanes>(
     cols: usize,
     used: usize,
@@ -367,6 +367,14 @@ fn sparse_matmul_tn_fixed<const O: usize>(x: &SparseRows, dz: &[f32], dw: &mut [
                 dwk[j] += a * g[j];
             }
         }
+    }
+}
+
+dispatch! {
+    /// Whether every value is finite (no NaN, no infinity). Integer max over the magnitude bits,
+    /// so it vectorises, unlike a float sum, and never mistakes a large finite sum for overflow.
+    pub fn all_finite(v: &[f32]) -> bool {
+        v.iter().fold(0u32, |m, x| m.max(x.to_bits() & 0x7fff_ffff)) < 0x7f80_0000
     }
 }
 

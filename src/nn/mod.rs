@@ -11,6 +11,7 @@ pub mod model;
 pub mod optim;
 pub mod simd;
 pub mod spec;
+pub mod split;
 pub mod workspace;
 
 pub use activation::Activation;

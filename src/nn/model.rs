@@ -171,7 +171,18 @@ impl Sequential {
     /// `forward` with the first layer's input already listed in `ws.input` when the model reads
     /// it sparsely (then `x` is not read and may be empty).
     fn forward_filled<'w>(&self, x: &[f32], n: usize, ws: &'w mut Workspace) -> &'w [f32] {
-        for (k, l) in self.layers.iter().enumerate() {
+        self.forward_layers(x, n, ws, 0)
+    }
+
+    /// The forward pass through layers `first..`, reading `ws.acts[first - 1]` (or the input).
+    pub(crate) fn forward_layers<'w>(
+        &self,
+        x: &[f32],
+        n: usize,
+        ws: &'w mut Workspace,
+        first: usize,
+    ) -> &'w [f32] {
+        for (k, l) in self.layers.iter().enumerate().skip(first) {
             let (before, rest) = ws.acts.split_at_mut(k);
             if k == 0 && self.sparse_input() {
                 l.forward_sparse(&self.params, &ws.input, n, &mut rest[0]);
@@ -186,7 +197,20 @@ impl Sequential {
     /// Backward pass after `forward` on the same x, with d loss / d logits already in
     /// `ws.grads[last]`; writes the parameter gradients into `grads` (same layout as params).
     pub fn backward(&self, x: &[f32], n: usize, ws: &mut Workspace, grads: &mut [f32]) {
-        for k in (0..self.layers.len()).rev() {
+        self.backward_layers(x, n, ws, grads, 0);
+    }
+
+    /// `backward` through the layers from the last down to `lowest` (dW and db of each, and d loss
+    /// / d input of each above `lowest`, or of `lowest` too when it is not the first layer).
+    pub(crate) fn backward_layers(
+        &self,
+        x: &[f32],
+        n: usize,
+        ws: &mut Workspace,
+        grads: &mut [f32],
+        lowest: usize,
+    ) {
+        for k in (lowest..self.layers.len()).rev() {
             let l = &self.layers[k];
             let (g_before, g_rest) = ws.grads.split_at_mut(k);
             if k == 0 && self.sparse_input() {

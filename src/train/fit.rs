@@ -105,16 +105,18 @@ impl Trainer {
         self.apply(model, loss)
     }
 
-    /// `train_step` on the images `indices` of `data` (scaled as the config says).
+    /// `train_step` on the images `indices` of `data` (scaled as the config says); `next` (may
+    /// be empty) are the images of the following step, fetched into cache meanwhile.
     pub fn train_step_on(
         &mut self,
         model: &mut Sequential,
         data: &Dataset,
         indices: &[usize],
+        next: &[usize],
     ) -> f32 {
         let loss = if model.sparse_input() {
             self.stepper
-                .loss_and_grads_of(model, data, indices, self.config.scale)
+                .loss_and_grads_of(model, data, indices, next, self.config.scale)
         } else {
             let (rows, d) = (indices.len(), model.input_dim());
             let (mut x, mut y) = (std::mem::take(&mut self.x), std::mem::take(&mut self.y));
@@ -169,7 +171,8 @@ impl Trainer {
             let (mut loss_sum, mut ran) = (0.0f64, 0usize);
             let order = order.epoch(self.epochs_done);
             for (s, idx) in order.chunks(bs).enumerate().skip(std::mem::take(&mut skip)) {
-                let loss = self.train_step_on(model, train, idx);
+                let next = order.get((s + 1) * bs..).unwrap_or(&[]);
+                let loss = self.train_step_on(model, train, idx, &next[..next.len().min(bs)]);
                 if !loss.is_finite() {
                     return Err(TrainError::NonFiniteLoss {
                         epoch,

@@ -130,6 +130,46 @@ impl Drop for SpinPool {
     }
 }
 
+/// A barrier for the threads of one `SpinPool::run` job: every thread waits until all `n` have
+/// arrived. Spins (then yields), like the pool, because the phases it separates last microseconds.
+pub struct SpinBarrier {
+    n: usize,
+    arrived: AtomicUsize,
+    generation: AtomicUsize,
+}
+
+impl SpinBarrier {
+    pub fn new(n: usize) -> Self {
+        SpinBarrier {
+            n,
+            arrived: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+        }
+    }
+
+    /// Returns once all `n` threads have called `wait` (for this round); what each wrote before
+    /// is visible to all after.
+    pub fn wait(&self) {
+        let generation = self.generation.load(Ordering::Acquire);
+        if self.arrived.fetch_add(1, Ordering::AcqRel) + 1 == self.n {
+            // The last to arrive opens the next round; the count is reset before anyone can
+            // see the new generation and arrive again.
+            self.arrived.store(0, Ordering::Relaxed);
+            self.generation.fetch_add(1, Ordering::Release);
+            return;
+        }
+        let mut spins = 0u32;
+        while self.generation.load(Ordering::Acquire) == generation {
+            spins += 1;
+            if spins < 10_000 {
+                std::hint::spin_loop();
+            } else {
+                std::thread::yield_now();
+            }
+        }
+    }
+}
+
 /// Per-thread data behind a lock each thread takes only for its own entry (uncontended).
 pub type PerThread<T> = Vec<Mutex<T>>;
 
@@ -154,5 +194,20 @@ mod tests {
             assert!(counts.iter().all(|c| c.load(Ordering::SeqCst) == round + 1));
         }
         drop(pool);
+    }
+
+    #[test]
+    fn no_thread_passes_a_barrier_before_all_arrive() {
+        let pool = SpinPool::new(2, || {});
+        let barrier = SpinBarrier::new(3);
+        let arrived = AtomicUsize::new(0);
+        for round in 0..500 {
+            pool.run(&|_| {
+                arrived.fetch_add(1, Ordering::SeqCst);
+                barrier.wait();
+                assert!(arrived.load(Ordering::SeqCst) >= 3 * (round + 1));
+                barrier.wait();
+            });
+        }
     }
 }

@@ -1,13 +1,19 @@
-//! One training step with the batch split across threads: each worker runs forward and backward
-//! on its rows with single-threaded kernels into its own gradient buffer; then, in parallel over
-//! chunks of the parameters, the buffers are summed and checked, and Adam updates the weights.
+//! One training step with the work split across threads, and the Adam update that follows it.
+//!
+//! Models that read images sparsely split the first layer by input columns (see `nn::split`):
+//! each thread owns the weights of its pixels, and the layers above are split by batch rows.
+//! Other models split the batch by rows: each worker runs forward and backward on its rows into
+//! its own gradient buffer, then the buffers are summed and checked in parallel chunks.
+//! Either way Adam then runs in parallel over the parameter ranges each thread wrote last.
 
-use super::pool::{PerThread, SpinPool};
+use super::pool::{PerThread, SpinBarrier, SpinPool};
 use crate::data::{Dataset, PixelScale};
-use crate::nn::kernels::flush_denormals;
+use crate::nn::kernels::SparseRows;
+use crate::nn::kernels::{all_finite, flush_denormals};
 use crate::nn::optim::adam_update;
 use crate::nn::workspace::Workspace;
 use crate::nn::{Adam, Sequential};
+use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -17,11 +23,12 @@ pub const MAX_THREADS: usize = 16;
 /// Per-thread buffers, allocated once.
 struct Worker {
     ws: Workspace,
-    grads: Vec<f32>,
     /// Sum of the losses of this worker's rows in the last step.
     loss: f64,
     /// Labels of this worker's rows.
     y: Vec<u8>,
+    /// The nonzeros of this worker's input columns of every row (first layer split by columns).
+    x_cols: SparseRows,
 }
 
 /// A buffer's start, shared with the pool's threads, each of which touches only its own chunk.
@@ -32,47 +39,72 @@ unsafe impl Send for Shared {}
 unsafe impl Sync for Shared {}
 
 impl Shared {
+    fn of(buffer: &mut [f32]) -> Self {
+        Shared(buffer.as_mut_ptr())
+    }
+
     /// # Safety
-    /// `range` must lie inside the buffer, and no other thread may use it meanwhile.
+    /// `range` must lie inside the buffer, and no other thread may write it meanwhile (nor read
+    /// it, for the mutable use).
     #[allow(clippy::mut_from_ref)]
-    unsafe fn chunk(&self, range: std::ops::Range<usize>) -> &mut [f32] {
+    unsafe fn chunk(&self, range: Range<usize>) -> &mut [f32] {
         std::slice::from_raw_parts_mut(self.0.add(range.start), range.len())
     }
 }
 
 pub struct Stepper {
     workers: PerThread<Worker>,
+    /// grads[t]: thread t's gradient buffer (the parameters' layout); grads[0] gets the total.
+    grads: Vec<Vec<f32>>,
+    /// First layer split by columns: thread t's first-layer sums of every row (batch x out1 at
+    /// t * batch * out1), and dz1 of every row (batch x out1).
+    z1_parts: Vec<f32>,
+    dz1: Vec<f32>,
+    batch: usize,
+    barrier: SpinBarrier,
     pool: Option<SpinPool>,
     /// Fewer rows than this per thread run on one thread (splitting would cost more than it saves).
     min_rows_per_thread: usize,
     /// Whether the gradient of the last step is finite everywhere.
     finite: bool,
+    /// The parameters each thread updates in `adam_step`: those whose gradient it wrote last.
+    adam_ranges: Vec<Range<usize>>,
 }
 
 impl Stepper {
     /// Buffers for batches up to `batch` rows on `threads` threads.
     pub fn new(model: &Sequential, batch: usize, threads: usize) -> Self {
         let threads = threads.clamp(1, MAX_THREADS);
+        let batch = batch.max(1);
         let share = batch.div_ceil(threads);
         let workers = (0..threads)
             .map(|_| {
-                let ws = Workspace::new(model, share.max(1));
-                let grads = vec![0.0; model.params().len()];
                 Mutex::new(Worker {
-                    ws,
-                    grads,
+                    ws: Workspace::new(model, share),
                     loss: 0.0,
-                    y: vec![0; share.max(1)],
+                    y: vec![0; share],
+                    x_cols: if model.sparse_input() {
+                        SparseRows::with_capacity(batch, model.input_dim().div_ceil(threads))
+                    } else {
+                        SparseRows::default()
+                    },
                 })
             })
             .collect();
+        let out1 = model.layers()[0].out_dim;
         flush_denormals();
         let pool = (threads > 1).then(|| SpinPool::new(threads - 1, flush_denormals));
         Stepper {
             workers,
+            grads: vec![vec![0.0; model.params().len()]; threads],
+            z1_parts: vec![0.0; threads * batch * out1],
+            dz1: vec![0.0; batch * out1],
+            batch,
+            barrier: SpinBarrier::new(threads),
             pool,
             min_rows_per_thread: 8,
             finite: true,
+            adam_ranges: chunks(model.params().len(), threads),
         }
     }
 
@@ -85,83 +117,180 @@ impl Stepper {
     pub fn loss_and_grads(&mut self, model: &Sequential, x: &[f32], y: &[u8]) -> f32 {
         let d = model.input_dim();
         let n = y.len();
-        self.split(n, |w, rows| {
+        self.split_rows(n, |w, grads, rows| {
             w.loss = model.loss_and_grads(
                 &x[rows.start * d..rows.end * d],
                 &y[rows.clone()],
                 n,
                 &mut w.ws,
-                &mut w.grads,
+                grads,
             );
         })
     }
 
     /// `loss_and_grads` for the images `indices` of `data`, for a model that reads its input
-    /// sparsely: each thread lists its own rows' nonzero pixels straight from the dataset.
+    /// sparsely, with the first layer split by input columns (see the module's note): each
+    /// thread lists the nonzeros of its columns straight from the dataset's bytes.
+    /// `next` (may be empty) are the images of the following step, fetched into cache meanwhile.
     pub fn loss_and_grads_of(
         &mut self,
         model: &Sequential,
         data: &Dataset,
         indices: &[usize],
+        next: &[usize],
         scale: PixelScale,
     ) -> f32 {
+        assert!(model.sparse_input(), "the model reads dense inputs");
         let n = indices.len();
-        self.split(n, |w, rows| {
-            let k = rows.len();
-            data.fill_sparse(&indices[rows], scale, &mut w.ws.input, &mut w.y[..k]);
-            w.loss = model.loss_and_grads_prefilled(&w.y[..k], n, &mut w.ws, &mut w.grads);
-        })
+        assert!(
+            n <= self.batch,
+            "a batch of {n} rows, buffers for {}",
+            self.batch
+        );
+        let threads = self.workers.len();
+        let share = n.div_ceil(threads).max(1);
+        // Threads from `used` on have no rows above the first layer.
+        let used = n.div_ceil(share).max(1);
+        let (d, o) = (model.input_dim(), model.layers()[0].out_dim);
+        let cols = chunks(d, threads);
+        let params = model.params().len();
+        let small = model.first_layer_rows(0..d).end..params;
+        let grads: Vec<Shared> = self.grads.iter_mut().map(|g| Shared::of(g)).collect();
+        let (z1_parts, dz1) = (Shared::of(&mut self.z1_parts), Shared::of(&mut self.dz1));
+        let (workers, barrier, batch) = (&self.workers, &self.barrier, self.batch);
+        let finite = AtomicBool::new(true);
+        let job = |t: usize| {
+            let w = &mut *workers[t].lock().expect("worker buffers");
+            let rows = (t * share).min(n)..((t + 1) * share).min(n);
+            // 1. This thread's columns of every row, and their part of the first layer's sums.
+            data.fill_sparse_cols(indices, next, cols[t].clone(), scale, &mut w.x_cols);
+            for (label, &i) in w.y.iter_mut().zip(&indices[rows.clone()]) {
+                *label = data.labels[i];
+            }
+            // SAFETY: each thread writes its own block of z1_parts before the barrier; all only
+            // read them after it.
+            let part = unsafe { z1_parts.chunk(t * batch * o..(t * batch + n) * o) };
+            model.first_layer_part(&w.x_cols, cols[t].clone(), part);
+            barrier.wait();
+            // 2. The layers above for this thread's rows, into its own gradient buffer.
+            if rows.is_empty() {
+                w.loss = 0.0;
+            } else {
+                let mut parts: [&[f32]; MAX_THREADS] = [&[]; MAX_THREADS];
+                for (p, s) in parts.iter_mut().zip(0..threads) {
+                    // SAFETY: read-only between the barriers.
+                    *p = unsafe {
+                        z1_parts.chunk((s * batch + rows.start) * o..(s * batch + rows.end) * o)
+                    };
+                }
+                // SAFETY: thread t alone uses grads[t] until the next barrier, and writes only
+                // its rows of dz1.
+                let (mine, dz) = unsafe {
+                    (
+                        grads[t].chunk(0..params),
+                        dz1.chunk(rows.start * o..rows.end * o),
+                    )
+                };
+                w.loss = model.loss_and_grads_above_first(
+                    &parts[..threads],
+                    &w.y[..rows.len()],
+                    n,
+                    &mut w.ws,
+                    mine,
+                    dz,
+                );
+            }
+            barrier.wait();
+            // 3. dW1 for this thread's columns, from every row's dz1, into the total; the last
+            // thread also sums the other parameters' gradients over the threads.
+            // SAFETY: dz1 is read-only now; each thread writes its own rows of W1's gradient,
+            // and the last thread the disjoint rest (`small`), reading the others' buffers there.
+            let dw = unsafe { grads[0].chunk(model.first_layer_rows(cols[t].clone())) };
+            model.first_layer_grad_part(&w.x_cols, unsafe { dz1.chunk(0..n * o) }, dw);
+            let mut ok = all_finite(dw);
+            if t + 1 == threads {
+                let total = unsafe { grads[0].chunk(small.clone()) };
+                for g in &grads[1..used] {
+                    for (a, &b) in total.iter_mut().zip(unsafe { &*g.chunk(small.clone()) }) {
+                        *a += b;
+                    }
+                }
+                ok &= all_finite(total);
+            }
+            if !ok {
+                finite.store(false, Ordering::Relaxed);
+            }
+        };
+        match &self.pool {
+            Some(pool) => pool.run(&job),
+            None => job(0),
+        }
+        self.finite = finite.into_inner();
+        // Thread t updates the weights of its columns (the last thread also the rest).
+        self.adam_ranges = cols
+            .iter()
+            .map(|c| model.first_layer_rows(c.clone()))
+            .collect();
+        if let Some(last) = self.adam_ranges.last_mut() {
+            last.end = params;
+        }
+        let loss: f64 = self
+            .workers
+            .iter_mut()
+            .map(|w| w.get_mut().expect("worker buffers").loss)
+            .sum();
+        (loss / n as f64) as f32
     }
 
-    /// Runs `work(worker, rows)` on n rows split across the threads, then sums the gradients;
-    /// returns the mean loss.
-    fn split(
+    /// Runs `work(worker, its gradient buffer, rows)` on n rows split across the threads, then
+    /// sums the gradients; returns the mean loss.
+    fn split_rows(
         &mut self,
         n: usize,
-        work: impl Fn(&mut Worker, std::ops::Range<usize>) + Sync,
+        work: impl Fn(&mut Worker, &mut [f32], Range<usize>) + Sync,
     ) -> f32 {
         let threads = self.workers.len().min(n / self.min_rows_per_thread).max(1);
         let share = n.div_ceil(threads);
         // Threads past the last row (t * share >= n) have nothing to do.
         let used = n.div_ceil(share.max(1)).max(1);
+        let len = self.grads[0].len();
         match &self.pool {
             Some(pool) if used > 1 => {
                 let workers = &self.workers;
+                let grads: Vec<Shared> = self.grads.iter_mut().map(|g| Shared::of(g)).collect();
                 pool.run(&|t| {
                     if t < used {
+                        // SAFETY: thread t alone uses grads[t] during the run.
+                        let g = unsafe { grads[t].chunk(0..len) };
                         work(
                             &mut workers[t].lock().expect("worker buffers"),
+                            g,
                             t * share..((t + 1) * share).min(n),
                         );
                     }
                 });
             }
-            _ => work(self.workers[0].get_mut().expect("worker buffers"), 0..n),
+            _ => work(
+                self.workers[0].get_mut().expect("worker buffers"),
+                &mut self.grads[0],
+                0..n,
+            ),
         }
         (self.reduce(used) / n as f64) as f32
     }
 
-    /// Sums the first `used` workers' gradients into worker 0's and checks that the sum is
+    /// Sums the first `used` workers' gradients into the first buffer and checks that the sum is
     /// finite (in parallel chunks on the pool); returns the total loss.
     fn reduce(&mut self, used: usize) -> f64 {
         let mut loss = 0.0;
-        let mut bufs = [Shared(std::ptr::null_mut()); MAX_THREADS];
-        for (b, w) in bufs.iter_mut().zip(self.workers.iter_mut()) {
-            let w = w.get_mut().expect("worker buffers");
-            *b = Shared(w.grads.as_mut_ptr());
-        }
         for w in &mut self.workers[..used] {
             loss += w.get_mut().expect("worker buffers").loss;
         }
-        let len = self.workers[0]
-            .get_mut()
-            .expect("worker buffers")
-            .grads
-            .len();
+        let bufs: Vec<Shared> = self.grads.iter_mut().map(|g| Shared::of(g)).collect();
         let finite = AtomicBool::new(true);
-        let sum_chunk = |range: std::ops::Range<usize>| {
-            // SAFETY: each call gets its own range of worker 0's buffer to write; the other
-            // workers' buffers are only read.
+        let sum_chunk = |range: Range<usize>| {
+            // SAFETY: each call gets its own range of the first buffer to write; the other
+            // buffers are only read.
             let total = unsafe { bufs[0].chunk(range.clone()) };
             for b in &bufs[1..used] {
                 let part = unsafe { b.chunk(range.clone()) };
@@ -169,24 +298,21 @@ impl Stepper {
                     *g += o;
                 }
             }
-            // One pass: a NaN or an overflow anywhere makes the sum non-finite.
-            if !total.iter().sum::<f32>().is_finite() {
+            if !all_finite(total) {
                 finite.store(false, Ordering::Relaxed);
             }
         };
-        self.on_chunks(len, &sum_chunk);
+        self.adam_ranges = chunks(self.grads[0].len(), self.workers.len());
+        self.on_ranges(&sum_chunk);
         self.finite = finite.into_inner();
         loss
     }
 
-    /// Runs `f` on chunks of 0..len: one per thread of the pool, or the whole on this thread.
-    fn on_chunks(&self, len: usize, f: &(dyn Fn(std::ops::Range<usize>) + Sync)) {
+    /// Runs `f` on each of `adam_ranges`, range t on thread t.
+    fn on_ranges(&self, f: &(dyn Fn(Range<usize>) + Sync)) {
         match &self.pool {
-            Some(pool) => {
-                let chunk = len.div_ceil(pool.threads());
-                pool.run(&|t| f((t * chunk).min(len)..((t + 1) * chunk).min(len)));
-            }
-            None => f(0..len),
+            Some(pool) => pool.run(&|t| f(self.adam_ranges[t].clone())),
+            None => self.adam_ranges.iter().for_each(|r| f(r.clone())),
         }
     }
 
@@ -195,23 +321,17 @@ impl Stepper {
         self.finite
     }
 
-    /// Applies Adam with the last step's gradient, in parallel chunks of the parameters.
+    /// Applies Adam with the last step's gradient, in parallel over the parameter ranges.
     pub fn adam_step(&mut self, adam: &mut Adam, params: &mut [f32]) {
         let c = adam.begin_step();
-        let grads = Shared(
-            self.workers[0]
-                .get_mut()
-                .expect("worker buffers")
-                .grads
-                .as_mut_ptr(),
-        );
+        let grads = Shared::of(&mut self.grads[0]);
         let (p, m, v) = (
-            Shared(params.as_mut_ptr()),
-            Shared(adam.m.as_mut_ptr()),
-            Shared(adam.v.as_mut_ptr()),
+            Shared::of(params),
+            Shared::of(&mut adam.m),
+            Shared::of(&mut adam.v),
         );
-        self.on_chunks(params.len(), &|r| {
-            // SAFETY: each call gets its own range of each buffer (all params.len() long).
+        self.on_ranges(&|r| {
+            // SAFETY: the ranges are disjoint and inside each buffer (all params.len() long).
             unsafe {
                 adam_update(
                     p.chunk(r.clone()),
@@ -225,11 +345,14 @@ impl Stepper {
     }
 
     /// The gradient of the last `loss_and_grads`.
-    pub fn grads(&mut self) -> &[f32] {
-        self.workers[0]
-            .get_mut()
-            .expect("worker buffers")
-            .grads
-            .as_slice()
+    pub fn grads(&self) -> &[f32] {
+        &self.grads[0]
     }
+}
+
+/// 0..len in `parts` consecutive ranges of nearly equal size.
+fn chunks(len: usize, parts: usize) -> Vec<Range<usize>> {
+    (0..parts)
+        .map(|t| len * t / parts..len * (t + 1) / parts)
+        .collect()
 }
