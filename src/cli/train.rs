@@ -69,7 +69,7 @@ pub struct TrainArgs {
     /// Visit the images in file order every epoch.
     #[arg(long)]
     pub no_shuffle: bool,
-    /// Threads to split each batch across (default: up to 2).
+    /// Threads to split each batch across (default: up to 2; at most the cores available).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Weight initialisation (default: kaiming for MNIST as PyTorch, glorot for digits5000 as Keras).

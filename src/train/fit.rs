@@ -17,7 +17,7 @@ pub struct FitConfig {
     /// Seeds the shuffling (the weights are seeded when the model is built).
     pub seed: u64,
     pub scale: PixelScale,
-    /// Threads a batch is split across.
+    /// Threads a batch is split across (at most the cores available are used).
     pub threads: usize,
 }
 
@@ -85,7 +85,9 @@ pub struct Trainer {
 impl Trainer {
     pub fn new(model: &Sequential, config: FitConfig) -> Self {
         let adam = Adam::new(model.params().len(), config.lr);
-        let stepper = Stepper::new(model, config.batch_size.max(1), config.threads);
+        // More threads than cores only make the step's threads wait for each other.
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let stepper = Stepper::new(model, config.batch_size.max(1), config.threads.min(cores));
         Trainer {
             config,
             adam,

@@ -161,7 +161,9 @@ impl SpinBarrier {
         let mut spins = 0u32;
         while self.generation.load(Ordering::Acquire) == generation {
             spins += 1;
-            if spins < 10_000 {
+            // A phase's threads finish within microseconds of each other, unless one of them is
+            // not running (more threads than cores): then give the core away soon.
+            if spins < 2_000 {
                 std::hint::spin_loop();
             } else {
                 std::thread::yield_now();
