@@ -8,24 +8,26 @@
 
 use super::simd::dispatch;
 
-/// Calls `$fixed::<O>` for the layer widths worth a register-resident accumulator, else `$general`.
+/// Calls `$fixed::<O, R>` for the layer widths worth register-resident sums, else `$general`:
+/// O sums for each of R rows (or inputs) at once, about 8 vector registers, so that R
+/// independent chains of additions hide each other's latency.
 macro_rules! by_width {
     ($o:expr, $fixed:ident($($arg:expr),*), $general:expr) => {
         match $o {
-            10 => $fixed::<10>($($arg),*),
-            15 => $fixed::<15>($($arg),*),
-            16 => $fixed::<16>($($arg),*),
-            25 => $fixed::<25>($($arg),*),
-            32 => $fixed::<32>($($arg),*),
-            64 => $fixed::<64>($($arg),*),
-            128 => $fixed::<128>($($arg),*),
+            10 => $fixed::<10, 4>($($arg),*),
+            15 => $fixed::<15, 4>($($arg),*),
+            16 => $fixed::<16, 4>($($arg),*),
+            25 => $fixed::<25, 4>($($arg),*),
+            32 => $fixed::<32, 4>($($arg),*),
+            64 => $fixed::<64, 2>($($arg),*),
+            128 => $fixed::<128, 1>($($arg),*),
             _ => $general,
         }
     };
 }
 
 dispatch! {
-    /// y (n x o) = x (n x i) * w (i x o), row-major; zero entries of x are skipped.
+    /// y (n x o) = x (n x i) * w (i x o), row-major; zero entries of x may be skipped.
     pub fn matmul(x: &[f32], w: &[f32], y: &mut [f32], i: usize, o: usize) {
         by_width!(o, matmul_fixed(x, w, y, i), {
             for (xr, yr) in x.chunks_exact(i).zip(y.chunks_exact_mut(o)) {
@@ -42,16 +44,45 @@ dispatch! {
     }
 }
 
-/// `matmul` for a width known at compile time: the row's O sums stay in registers.
+/// `matmul` for a width known at compile time, R rows at a time: each row's O sums stay in
+/// registers (in the same order as one row at a time). Narrow rows multiply the zeros too:
+/// testing each input costs a mispredicted branch on ReLU outputs, more than it saves.
 #[inline(always)]
-fn matmul_fixed<const O: usize>(x: &[f32], w: &[f32], y: &mut [f32], i: usize) {
-    for (xr, yr) in x.chunks_exact(i).zip(y.chunks_exact_mut(O)) {
-        let mut acc = [0.0f32; O];
-        for (&a, wk) in xr.iter().zip(w.chunks_exact(O)) {
-            if a != 0.0 {
+fn matmul_fixed<const O: usize, const R: usize>(x: &[f32], w: &[f32], y: &mut [f32], i: usize) {
+    let n = x.len() / i;
+    let blocked = n - n % R;
+    for (xs, ys) in x[..blocked * i]
+        .chunks_exact(R * i)
+        .zip(y.chunks_exact_mut(R * O))
+    {
+        let mut acc = [[0.0f32; O]; R];
+        for (k, wk) in w.chunks_exact(O).take(i).enumerate() {
+            let wk: &[f32; O] = wk.try_into().expect("a row of O weights");
+            for (q, acc) in acc.iter_mut().enumerate() {
+                let a = xs[q * i + k];
+                if O > 32 && a == 0.0 {
+                    continue;
+                }
                 for j in 0..O {
                     acc[j] += a * wk[j];
                 }
+            }
+        }
+        for (yr, acc) in ys.chunks_exact_mut(O).zip(&acc) {
+            yr.copy_from_slice(acc);
+        }
+    }
+    for (xr, yr) in x[blocked * i..]
+        .chunks_exact(i)
+        .zip(y[blocked * O..].chunks_exact_mut(O))
+    {
+        let mut acc = [0.0f32; O];
+        for (&a, wk) in xr.iter().zip(w.chunks_exact(O)) {
+            if O > 32 && a == 0.0 {
+                continue;
+            }
+            for j in 0..O {
+                acc[j] += a * wk[j];
             }
         }
         yr.copy_from_slice(&acc);
@@ -59,7 +90,7 @@ fn matmul_fixed<const O: usize>(x: &[f32], w: &[f32], y: &mut [f32], i: usize) {
 }
 
 dispatch! {
-    /// dw (i x o) = x^T (i x n) * dz (n x o), for x (n x i) and dz (n x o); zero x skipped.
+    /// dw (i x o) = x^T (i x n) * dz (n x o), for x (n x i) and dz (n x o); zero x may be skipped.
     pub fn matmul_tn(x: &[f32], dz: &[f32], dw: &mut [f32], i: usize, o: usize) {
         by_width!(o, matmul_tn_fixed(x, dz, dw, i), {
             dw.fill(0.0);
@@ -76,21 +107,42 @@ dispatch! {
     }
 }
 
-/// `matmul_tn` for a width known at compile time: the dz row stays in registers while the rows
-/// of dw for the image's nonzero inputs are updated (row order keeps the zero test predictable:
-/// an image's background comes in runs).
+/// `matmul_tn` for a width known at compile time, R rows of dw at a time: their sums stay in
+/// registers while the rows of dz go by (each sum in row order, as one input at a time would).
 #[inline(always)]
-fn matmul_tn_fixed<const O: usize>(x: &[f32], dz: &[f32], dw: &mut [f32], i: usize) {
-    dw.fill(0.0);
-    for (xr, g) in x.chunks_exact(i).zip(dz.chunks_exact(O)) {
-        let g: &[f32; O] = g.try_into().expect("a row of O values");
-        for (&a, dwk) in xr.iter().zip(dw.chunks_exact_mut(O)) {
-            if a != 0.0 {
+fn matmul_tn_fixed<const O: usize, const R: usize>(
+    x: &[f32],
+    dz: &[f32],
+    dw: &mut [f32],
+    i: usize,
+) {
+    let n = x.len() / i;
+    let dz = &dz[..n * O];
+    let blocked = i - i % R;
+    for (b, dws) in dw[..blocked * O].chunks_exact_mut(R * O).enumerate() {
+        let mut acc = [[0.0f32; O]; R];
+        for (xr, g) in x.chunks_exact(i).zip(dz.chunks_exact(O)) {
+            let g: &[f32; O] = g.try_into().expect("a row of O values");
+            for (q, acc) in acc.iter_mut().enumerate() {
+                let a = xr[b * R + q];
                 for j in 0..O {
-                    dwk[j] += a * g[j];
+                    acc[j] += a * g[j];
                 }
             }
         }
+        for (dwk, acc) in dws.chunks_exact_mut(O).zip(&acc) {
+            dwk.copy_from_slice(acc);
+        }
+    }
+    for (k, dwk) in dw[blocked * O..i * O].chunks_exact_mut(O).enumerate() {
+        let mut acc = [0.0f32; O];
+        for (xr, g) in x.chunks_exact(i).zip(dz.chunks_exact(O)) {
+            let a = xr[blocked + k];
+            for j in 0..O {
+                acc[j] += a * g[j];
+            }
+        }
+        dwk.copy_from_slice(&acc);
     }
 }
 
@@ -320,7 +372,7 @@ dispatch! {
 }
 
 #[inline(always)]
-fn sparse_matmul_fixed<const O: usize>(x: &SparseRows, w: &[f32], y: &mut [f32]) {
+fn sparse_matmul_fixed<const O: usize, const R: usize>(x: &SparseRows, w: &[f32], y: &mut [f32]) {
     for (r, yr) in y.chunks_exact_mut(O).take(x.rows()).enumerate() {
         let mut acc = [0.0f32; O];
         let range = x.ptr[r]..x.ptr[r + 1];
@@ -354,7 +406,11 @@ dispatch! {
 }
 
 #[inline(always)]
-fn sparse_matmul_tn_fixed<const O: usize>(x: &SparseRows, dz: &[f32], dw: &mut [f32]) {
+fn sparse_matmul_tn_fixed<const O: usize, const R: usize>(
+    x: &SparseRows,
+    dz: &[f32],
+    dw: &mut [f32],
+) {
     dw.fill(0.0);
     for (r, g) in dz.chunks_exact(O).take(x.rows()).enumerate() {
         let g: &[f32; O] = g.try_into().expect("a row of O values");
