@@ -1,0 +1,210 @@
+//! Listing the nonzero inputs of a batch (images are mostly background).
+
+use crate::nn::simd::dispatch;
+
+/// The nonzero entries of a batch of input rows (compressed sparse rows): row r's entries are
+/// `idx[ptr[r]..ptr[r + 1]]` (column numbers) and the same range of `val`; entries past
+/// `ptr[rows]` are scratch.
+#[derive(Clone, Debug, Default)]
+pub struct SparseRows {
+    pub ptr: Vec<usize>,
+    pub idx: Vec<u32>,
+    pub val: Vec<f32>,
+}
+
+impl SparseRows {
+    /// Room for `rows` rows of `cols` values, so that `fill` never allocates.
+    pub fn with_capacity(rows: usize, cols: usize) -> Self {
+        let room = rows * cols + 16;
+        SparseRows {
+            ptr: Vec::with_capacity(rows + 1),
+            idx: vec![0; room],
+            val: vec![0.0; room],
+        }
+    }
+
+    /// Replaces the contents with the nonzeros of x (rows of `cols` values).
+    pub fn fill(&mut self, x: &[f32], cols: usize) {
+        self.clear();
+        for row in x.chunks_exact(cols) {
+            self.push_row(row);
+        }
+    }
+
+    /// Empties it (keeping the buffers).
+    pub fn clear(&mut self) {
+        self.ptr.clear();
+        self.ptr.push(0);
+    }
+
+    /// Room for one more row of `cols` values after the `used` entries (never shrinks).
+    fn reserve_row(&mut self, used: usize, cols: usize) {
+        // Every value may be written (then overwritten when zero): room for all + a block.
+        let room = used + cols + 16;
+        if self.idx.len() < room {
+            self.idx.resize(room, 0);
+            self.val.resize(room, 0.0);
+        }
+    }
+
+    /// Appends the nonzeros of one row.
+    pub fn push_row(&mut self, row: &[f32]) {
+        let used = *self.ptr.last().expect("cleared");
+        self.reserve_row(used, row.len());
+        #[cfg(target_arch = "x86_64")]
+        if crate::nn::simd::level() == crate::nn::simd::Level::Avx512 {
+            // SAFETY: level() reported AVX-512F; reserve_row made room for row.len() + 16 more.
+            let c = unsafe {
+                compress_row_avx512(row.len(), used, self, |k| row.as_ptr().add(k), false)
+            };
+            self.ptr.push(c);
+            return;
+        }
+        let c = compress_row(row, used, self);
+        self.ptr.push(c);
+    }
+
+    /// Appends the nonzeros of one row of 0..255 pixels, as `value / 255` when `unit` (exactly
+    /// what `x / 255` gives) or the raw value: an image goes from bytes to this list directly.
+    pub fn push_row_u8(&mut self, row: &[u8], unit: bool) {
+        let used = *self.ptr.last().expect("cleared");
+        self.reserve_row(used, row.len());
+        #[cfg(target_arch = "x86_64")]
+        if crate::nn::simd::level() == crate::nn::simd::Level::Avx512 {
+            // SAFETY: as in push_row; the byte loads are masked to the row.
+            let c = unsafe {
+                compress_row_avx512(row.len(), used, self, |k| row.as_ptr().add(k), unit)
+            };
+            self.ptr.push(c);
+            return;
+        }
+        let c = compress_row_u8(row, unit, used, self);
+        self.ptr.push(c);
+    }
+
+    pub fn rows(&self) -> usize {
+        self.ptr.len().saturating_sub(1)
+    }
+}
+
+dispatch! {
+    /// Writes the nonzeros of `row` after the first `used` entries; returns the new count.
+    /// Background comes in runs: 16 values are tested at once and all-zero blocks skipped (the
+    /// shift drops the sign bit, so -0.0 counts as zero too); the rest is compacted branch-free.
+    pub fn compress_row(row: &[f32], used: usize, s: &mut SparseRows) -> usize {
+        let mut c = used;
+        for (b, block) in row.chunks(16).enumerate() {
+            if block.iter().fold(0u32, |acc, v| acc | (v.to_bits() << 1)) == 0 {
+                continue;
+            }
+            let (idx, val) = (&mut s.idx[c..c + 16], &mut s.val[c..c + 16]);
+            let mut n = 0;
+            for (k, &v) in block.iter().enumerate() {
+                idx[n] = (b * 16 + k) as u32;
+                val[n] = v;
+                n += usize::from(v != 0.0);
+            }
+            c += n;
+        }
+        c
+    }
+}
+
+dispatch! {
+    /// `compress_row` for 0..255 pixels: 8 bytes tested at once, values converted as they are kept.
+    pub fn compress_row_u8(row: &[u8], unit: bool, used: usize, s: &mut SparseRows) -> usize {
+        let mut c = used;
+        for (b, block) in row.chunks(8).enumerate() {
+            if block.iter().all(|&v| v == 0) {
+                continue;
+            }
+            for (k, &v) in block.iter().enumerate() {
+                if v != 0 {
+                    s.idx[c] = (b * 8 + k) as u32;
+                    s.val[c] = if unit { v as f32 / 255.0 } else { v as f32 };
+                    c += 1;
+                }
+            }
+        }
+        c
+    }
+}
+
+/// One load of 16 lanes as f32: from f32 values, or from bytes (then divided by 255 if `unit`).
+#[cfg(target_arch = "x86_64")]
+trait Lanes: Copy {
+    /// # Safety
+    /// `p` must point at `n` <= 16 readable values; AVX-512F must be available.
+    unsafe fn load16(p: *const Self, n: usize, unit: bool) -> std::arch::x86_64::__m512;
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for f32 {
+    #[inline(always)]
+    unsafe fn load16(p: *const f32, n: usize, _unit: bool) -> std::arch::x86_64::__m512 {
+        use std::arch::x86_64::*;
+        let mask: __mmask16 = if n >= 16 { 0xffff } else { (1u16 << n) - 1 };
+        _mm512_maskz_loadu_ps(mask, p)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+impl Lanes for u8 {
+    #[inline(always)]
+    unsafe fn load16(p: *const u8, n: usize, unit: bool) -> std::arch::x86_64::__m512 {
+        use std::arch::x86_64::*;
+        let raw = if n >= 16 {
+            _mm_loadu_si128(p.cast())
+        } else {
+            // The row's last, partial block: copy it so nothing past the row is read.
+            let mut bytes = [0u8; 16];
+            std::ptr::copy_nonoverlapping(p, bytes.as_mut_ptr(), n);
+            _mm_loadu_si128(bytes.as_ptr().cast())
+        };
+        let v = _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(raw));
+        if unit {
+            _mm512_div_ps(v, _mm512_set1_ps(255.0))
+        } else {
+            v
+        }
+    }
+}
+
+/// `compress_row` with AVX-512's compress: 16 values tested and packed in a few instructions.
+/// Gives exactly the entries of the portable versions, in the same order.
+///
+/// # Safety
+/// AVX-512F must be available, `at(k)` must point at the row's value k, and `s` must have room
+/// for `cols + 16` entries after `used`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,popcnt")]
+unsafe fn compress_row_avx512<T: Lanes>(
+    cols: usize,
+    used: usize,
+    s: &mut SparseRows,
+    at: impl Fn(usize) -> *const T,
+    unit: bool,
+) -> usize {
+    use std::arch::x86_64::*;
+    let mut c = used;
+    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let mut k = 0;
+    while k < cols {
+        let n = (cols - k).min(16);
+        let v = T::load16(at(k), n, unit);
+        let nonzero = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(v, _mm512_setzero_ps())
+            & if n == 16 { 0xffff } else { (1u16 << n) - 1 };
+        if nonzero != 0 {
+            let vals = _mm512_maskz_compress_ps(nonzero, v);
+            let idx = _mm512_maskz_compress_epi32(
+                nonzero,
+                _mm512_add_epi32(lanes, _mm512_set1_epi32(k as i32)),
+            );
+            _mm512_storeu_ps(s.val.as_mut_ptr().add(c), vals);
+            _mm512_storeu_si512(s.idx.as_mut_ptr().add(c).cast(), idx);
+            c += nonzero.count_ones() as usize;
+        }
+        k += 16;
+    }
+    c
+}
