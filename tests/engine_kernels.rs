@@ -243,9 +243,14 @@ fn byte_rows_list_the_same_nonzeros_as_their_scaled_values_at_every_simd_level()
     use digits::nn::kernels::SparseRows;
     use digits::nn::simd::{detect, force, Level};
     let mut rng = ChaCha8Rng::seed_from_u64(14);
-    for cols in [5usize, 16, 37, 784] {
+    // Random rows, and one with every byte value (each must scale exactly as x / 255).
+    for cols in [5usize, 16, 37, 784, 256] {
         let row: Vec<u8> = (0..cols)
-            .map(|_| if rng.gen_bool(0.6) { 0 } else { rng.gen() })
+            .map(|i| match cols {
+                256 => i as u8,
+                _ if rng.gen_bool(0.6) => 0,
+                _ => rng.gen(),
+            })
             .collect();
         for unit in [true, false] {
             let scaled: Vec<f32> = row

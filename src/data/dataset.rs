@@ -230,17 +230,18 @@ impl EpochOrder {
     }
 }
 
-/// Prefetches every cache line of `values` into the L2 cache (x86_64; elsewhere nothing).
+/// Prefetches every cache line of `values` into all cache levels (x86_64; elsewhere nothing).
+/// Into L1 (T0) measured faster than into L2 only: the lines are read within a step.
 fn prefetch_range<T>(values: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         let bytes = std::mem::size_of_val(values);
         let start = values.as_ptr().cast::<i8>();
         // Every 64-byte line the range touches, the last one included.
         for offset in (0..bytes).step_by(64).chain(bytes.checked_sub(1)) {
             // SAFETY: the address lies inside `values`; a prefetch never faults anyway.
-            unsafe { _mm_prefetch::<_MM_HINT_T1>(start.add(offset)) };
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) };
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -134,7 +134,10 @@ fn parse(bytes: &[u8], name: &str, magic: u32) -> Result<(Vec<usize>, Vec<u8>)> 
         let (dims, data_len) = read_header(&mut reader, name, magic, false)?;
         // `reader` now holds exactly the bytes after the header.
         check_len(name, data_len, reader.len() as u64)?;
-        Ok((dims, reader.to_vec()))
+        let mut data = Vec::with_capacity(reader.len());
+        super::huge_pages::advise(data.spare_capacity_mut());
+        data.extend_from_slice(reader);
+        Ok((dims, data))
     }
 }
 
@@ -216,6 +219,7 @@ fn read_bounded(
     let mut data = Vec::new();
     data.try_reserve_exact(cap)
         .with_context(|| format!("{name}: cannot allocate {cap} bytes"))?;
+    super::huge_pages::advise(data.spare_capacity_mut());
     decoder
         .take(expected.saturating_add(1))
         .read_to_end(&mut data)

@@ -3,6 +3,7 @@
 pub mod dataset;
 pub mod digits5000;
 pub mod download;
+mod huge_pages;
 pub mod idx;
 pub mod mnist;
 pub mod npy;
