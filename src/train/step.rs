@@ -27,8 +27,9 @@ struct Worker {
     loss: f64,
     /// Labels of this worker's rows.
     y: Vec<u8>,
-    /// The nonzeros of this worker's input columns of every row (first layer split by columns).
-    x_cols: SparseRows,
+    /// The nonzeros of this worker's input columns of every row (first layer split by columns),
+    /// by blocks of columns: (nonzeros, the block's columns).
+    x_cols: Vec<(SparseRows, Range<usize>)>,
 }
 
 /// A buffer's start, shared with the pool's threads, each of which touches only its own chunk.
@@ -67,8 +68,11 @@ pub struct Stepper {
     min_rows_per_thread: usize,
     /// Whether the gradient of the last step is finite everywhere.
     finite: bool,
-    /// The parameters each thread updates in `adam_step`: those whose gradient it wrote last.
+    /// The parameters each thread updates in `adam_step`: those whose gradient it wrote last
+    /// (`by_columns` after a step split by columns, `by_rows` after one split by rows).
     adam_ranges: Vec<Range<usize>>,
+    by_rows: Vec<Range<usize>>,
+    by_columns: Vec<Range<usize>>,
 }
 
 impl Stepper {
@@ -77,21 +81,38 @@ impl Stepper {
         let threads = threads.clamp(1, MAX_THREADS);
         let batch = batch.max(1);
         let share = batch.div_ceil(threads);
-        let workers = (0..threads)
-            .map(|_| {
+        let (d, out1, params) = (
+            model.input_dim(),
+            model.layers()[0].out_dim,
+            model.params().len(),
+        );
+        let columns = chunks(d, threads);
+        let workers = columns
+            .iter()
+            .map(|cols| {
+                // This thread's input columns, in blocks that fit the L1 cache, each with room
+                // for a batch's nonzeros.
+                let x_cols = l1_blocks(cols.clone(), out1)
+                    .into_iter()
+                    .map(|c| (SparseRows::with_capacity(batch, c.len()), c))
+                    .collect();
                 Mutex::new(Worker {
                     ws: Workspace::new(model, share),
                     loss: 0.0,
                     y: vec![0; share],
-                    x_cols: if model.sparse_input() {
-                        SparseRows::with_capacity(batch, model.input_dim().div_ceil(threads))
-                    } else {
-                        SparseRows::default()
-                    },
+                    x_cols,
                 })
             })
             .collect();
-        let out1 = model.layers()[0].out_dim;
+        // After a step split by columns, thread t updates the weights of its columns (and the
+        // last thread the other layers too).
+        let mut by_columns: Vec<Range<usize>> = columns
+            .iter()
+            .map(|c| model.first_layer_rows(c.clone()))
+            .collect();
+        if let Some(last) = by_columns.last_mut() {
+            last.end = params;
+        }
         flush_denormals();
         let pool = (threads > 1).then(|| SpinPool::new(threads - 1, flush_denormals));
         Stepper {
@@ -104,7 +125,9 @@ impl Stepper {
             pool,
             min_rows_per_thread: 8,
             finite: true,
-            adam_ranges: chunks(model.params().len(), threads),
+            adam_ranges: chunks(params, threads),
+            by_rows: chunks(params, threads),
+            by_columns,
         }
     }
 
@@ -152,10 +175,9 @@ impl Stepper {
         // Threads from `used` on have no rows above the first layer.
         let used = n.div_ceil(share).max(1);
         let (d, o) = (model.input_dim(), model.layers()[0].out_dim);
-        let cols = chunks(d, threads);
         let params = model.params().len();
         let small = model.first_layer_rows(0..d).end..params;
-        let grads: Vec<Shared> = self.grads.iter_mut().map(|g| Shared::of(g)).collect();
+        let grads = shared_grads(&mut self.grads);
         let (z1_parts, dz1) = (Shared::of(&mut self.z1_parts), Shared::of(&mut self.dz1));
         let (workers, barrier, batch) = (&self.workers, &self.barrier, self.batch);
         let finite = AtomicBool::new(true);
@@ -163,14 +185,16 @@ impl Stepper {
             let w = &mut *workers[t].lock().expect("worker buffers");
             let rows = (t * share).min(n)..((t + 1) * share).min(n);
             // 1. This thread's columns of every row, and their part of the first layer's sums.
-            data.fill_sparse_cols(indices, next, cols[t].clone(), scale, &mut w.x_cols);
+            for (x, c) in &mut w.x_cols {
+                data.fill_sparse_cols(indices, next, c.clone(), scale, x);
+            }
             for (label, &i) in w.y.iter_mut().zip(&indices[rows.clone()]) {
                 *label = data.labels[i];
             }
             // SAFETY: each thread writes its own block of z1_parts before the barrier; all only
             // read them after it.
             let part = unsafe { z1_parts.chunk(t * batch * o..(t * batch + n) * o) };
-            model.first_layer_part(&w.x_cols, cols[t].clone(), part);
+            model.first_layer_part(&w.x_cols, part);
             barrier.wait();
             // 2. The layers above for this thread's rows, into its own gradient buffer.
             if rows.is_empty() {
@@ -205,7 +229,9 @@ impl Stepper {
             // thread also sums the other parameters' gradients over the threads.
             // SAFETY: dz1 is read-only now; each thread writes its own rows of W1's gradient,
             // and the last thread the disjoint rest (`small`), reading the others' buffers there.
-            let dw = unsafe { grads[0].chunk(model.first_layer_rows(cols[t].clone())) };
+            let mine =
+                w.x_cols.first().map_or(0, |b| b.1.start)..w.x_cols.last().map_or(0, |b| b.1.end);
+            let dw = unsafe { grads[0].chunk(model.first_layer_rows(mine)) };
             model.first_layer_grad_part(&w.x_cols, unsafe { dz1.chunk(0..n * o) }, dw);
             let mut ok = all_finite(dw);
             if t + 1 == threads {
@@ -226,14 +252,7 @@ impl Stepper {
             None => job(0),
         }
         self.finite = finite.into_inner();
-        // Thread t updates the weights of its columns (the last thread also the rest).
-        self.adam_ranges = cols
-            .iter()
-            .map(|c| model.first_layer_rows(c.clone()))
-            .collect();
-        if let Some(last) = self.adam_ranges.last_mut() {
-            last.end = params;
-        }
+        self.adam_ranges.clone_from(&self.by_columns);
         let loss: f64 = self
             .workers
             .iter_mut()
@@ -257,7 +276,7 @@ impl Stepper {
         match &self.pool {
             Some(pool) if used > 1 => {
                 let workers = &self.workers;
-                let grads: Vec<Shared> = self.grads.iter_mut().map(|g| Shared::of(g)).collect();
+                let grads = shared_grads(&mut self.grads);
                 pool.run(&|t| {
                     if t < used {
                         // SAFETY: thread t alone uses grads[t] during the run.
@@ -286,7 +305,7 @@ impl Stepper {
         for w in &mut self.workers[..used] {
             loss += w.get_mut().expect("worker buffers").loss;
         }
-        let bufs: Vec<Shared> = self.grads.iter_mut().map(|g| Shared::of(g)).collect();
+        let bufs = shared_grads(&mut self.grads);
         let finite = AtomicBool::new(true);
         let sum_chunk = |range: Range<usize>| {
             // SAFETY: each call gets its own range of the first buffer to write; the other
@@ -302,7 +321,7 @@ impl Stepper {
                 finite.store(false, Ordering::Relaxed);
             }
         };
-        self.adam_ranges = chunks(self.grads[0].len(), self.workers.len());
+        self.adam_ranges.clone_from(&self.by_rows);
         self.on_ranges(&sum_chunk);
         self.finite = finite.into_inner();
         loss
@@ -348,6 +367,30 @@ impl Stepper {
     pub fn grads(&self) -> &[f32] {
         &self.grads[0]
     }
+}
+
+/// The threads' gradient buffers, to be shared with the pool (no allocation: one per step).
+fn shared_grads(grads: &mut [Vec<f32>]) -> [Shared; MAX_THREADS] {
+    let mut out = [Shared(std::ptr::null_mut()); MAX_THREADS];
+    for (s, g) in out.iter_mut().zip(grads) {
+        *s = Shared::of(g);
+    }
+    out
+}
+
+/// Bytes of W1 rows (and as many of dW1) per block of input columns: half the 32 KB L1 data
+/// cache of common cores, so that a block's rows stay there while the batch goes by (measured:
+/// about a quarter faster per nonzero input than rows fetched from L2).
+const L1_BLOCK_BYTES: usize = 16 << 10;
+
+/// `cols` in consecutive blocks whose out-wide rows of f32 take at most L1_BLOCK_BYTES.
+fn l1_blocks(cols: Range<usize>, out: usize) -> Vec<Range<usize>> {
+    let per_block = (L1_BLOCK_BYTES / (4 * out.max(1))).max(1);
+    let blocks = cols.len().div_ceil(per_block).max(1);
+    chunks(cols.len(), blocks)
+        .into_iter()
+        .map(|r| cols.start + r.start..cols.start + r.end)
+        .collect()
 }
 
 /// 0..len in `parts` consecutive ranges of nearly equal size.
