@@ -47,7 +47,7 @@ impl Dense {
     /// `forward` for an input given by its nonzeros (the first layer, reading images).
     pub fn forward_sparse(&self, params: &[f32], x: &SparseRows, n: usize, a: &mut [f32]) {
         let a = &mut a[..n * self.out_dim];
-        sparse_matmul(x, self.w(params), a, self.out_dim, false);
+        sparse_matmul(x, self.w(params), a, self.out_dim);
         self.bias_and_activation(params, a);
     }
 

@@ -7,8 +7,7 @@
 //! the partial sums, and d loss / d z1. The layers above are split by batch rows as usual.
 //!
 //! The three pieces, in order, with a barrier between them:
-//! 1. `first_layer_part`: z_t = x[:, cols_t] W1[cols_t] for all rows (cols_t in blocks whose
-//!    rows of W1 and dW1 fit the core's L1 cache);
+//! 1. `first_layer_part`: z_t = x[:, cols_t] W1[cols_t] for all rows;
 //! 2. `loss_and_grads_above_first`: for the thread's rows, z1 = sum_t z_t + b1, the layers above,
 //!    the loss and the backward pass down to dz1, with db1 and the upper layers' gradients;
 //! 3. `first_layer_grad_part`: dW1[cols_t] = x[:, cols_t]^T dz1 for all rows.
@@ -26,15 +25,12 @@ impl Sequential {
         l.w_offset + cols.start * l.out_dim..l.w_offset + cols.end * l.out_dim
     }
 
-    /// z (rows x out1) = x * W1[cols], where the input columns `cols` come in consecutive blocks
-    /// `blocks[b]` = (the rows' nonzeros among the block's columns, column numbers counted from
-    /// the block's start; the block's columns). No bias: the parts are summed first.
-    pub fn first_layer_part(&self, blocks: &[(SparseRows, Range<usize>)], z: &mut [f32]) {
+    /// z (rows x out1) = x * W1[cols], where x lists each row's nonzeros among the input columns
+    /// `cols` (column numbers counted from `cols.start`). No bias: the parts are summed first.
+    pub fn first_layer_part(&self, x: &SparseRows, cols: Range<usize>, z: &mut [f32]) {
         let o = self.layers()[0].out_dim;
-        for (b, (x, cols)) in blocks.iter().enumerate() {
-            let w = &self.params()[self.first_layer_rows(cols.clone())];
-            sparse_matmul(x, w, &mut z[..x.rows() * o], o, b > 0);
-        }
+        let w = &self.params()[self.first_layer_rows(cols)];
+        sparse_matmul(x, w, &mut z[..x.rows() * o], o);
     }
 
     /// The step above the first layer's weights for n = y.len() rows, given their first-layer
@@ -88,20 +84,10 @@ impl Sequential {
         loss
     }
 
-    /// dW1's rows for the columns of `blocks` (as in `first_layer_part`; `dw` holds those rows,
-    /// from the first block's start) = x^T dz1, with dz1 (rows x out1) from
-    /// `loss_and_grads_above_first` for all the rows.
-    pub fn first_layer_grad_part(
-        &self,
-        blocks: &[(SparseRows, Range<usize>)],
-        dz1: &[f32],
-        dw: &mut [f32],
-    ) {
+    /// dW1's rows `cols` (`dw`, cols.len() x out1) = x^T dz1, for x as in `first_layer_part`
+    /// and dz1 (rows x out1) from `loss_and_grads_above_first` for all the rows.
+    pub fn first_layer_grad_part(&self, x: &SparseRows, dz1: &[f32], dw: &mut [f32]) {
         let o = self.layers()[0].out_dim;
-        let first = blocks.first().map_or(0, |(_, c)| c.start);
-        for (x, cols) in blocks {
-            let rows = &mut dw[(cols.start - first) * o..(cols.end - first) * o];
-            sparse_matmul_tn(x, &dz1[..x.rows() * o], rows, o);
-        }
+        sparse_matmul_tn(x, &dz1[..x.rows() * o], dw, o);
     }
 }

@@ -28,8 +28,8 @@ struct Worker {
     /// Labels of this worker's rows.
     y: Vec<u8>,
     /// The nonzeros of this worker's input columns of every row (first layer split by columns),
-    /// by blocks of columns: (nonzeros, the block's columns).
-    x_cols: Vec<(SparseRows, Range<usize>)>,
+    /// and those columns.
+    x_cols: (SparseRows, Range<usize>),
 }
 
 /// A buffer's start, shared with the pool's threads, each of which touches only its own chunk.
@@ -90,12 +90,7 @@ impl Stepper {
         let workers = columns
             .iter()
             .map(|cols| {
-                // This thread's input columns, in blocks that fit the L1 cache, each with room
-                // for a batch's nonzeros.
-                let x_cols = l1_blocks(cols.clone(), out1)
-                    .into_iter()
-                    .map(|c| (SparseRows::with_capacity(batch, c.len()), c))
-                    .collect();
+                let x_cols = (SparseRows::with_capacity(batch, cols.len()), cols.clone());
                 Mutex::new(Worker {
                     ws: Workspace::new(model, share),
                     loss: 0.0,
@@ -185,16 +180,15 @@ impl Stepper {
             let w = &mut *workers[t].lock().expect("worker buffers");
             let rows = (t * share).min(n)..((t + 1) * share).min(n);
             // 1. This thread's columns of every row, and their part of the first layer's sums.
-            for (x, c) in &mut w.x_cols {
-                data.fill_sparse_cols(indices, next, c.clone(), scale, x);
-            }
+            let (x, cols) = (&mut w.x_cols.0, w.x_cols.1.clone());
+            data.fill_sparse_cols(indices, next, cols.clone(), scale, x);
             for (label, &i) in w.y.iter_mut().zip(&indices[rows.clone()]) {
                 *label = data.labels[i];
             }
             // SAFETY: each thread writes its own block of z1_parts before the barrier; all only
             // read them after it.
             let part = unsafe { z1_parts.chunk(t * batch * o..(t * batch + n) * o) };
-            model.first_layer_part(&w.x_cols, part);
+            model.first_layer_part(x, cols.clone(), part);
             barrier.wait();
             // 2. The layers above for this thread's rows, into its own gradient buffer.
             if rows.is_empty() {
@@ -229,10 +223,8 @@ impl Stepper {
             // thread also sums the other parameters' gradients over the threads.
             // SAFETY: dz1 is read-only now; each thread writes its own rows of W1's gradient,
             // and the last thread the disjoint rest (`small`), reading the others' buffers there.
-            let mine =
-                w.x_cols.first().map_or(0, |b| b.1.start)..w.x_cols.last().map_or(0, |b| b.1.end);
-            let dw = unsafe { grads[0].chunk(model.first_layer_rows(mine)) };
-            model.first_layer_grad_part(&w.x_cols, unsafe { dz1.chunk(0..n * o) }, dw);
+            let dw = unsafe { grads[0].chunk(model.first_layer_rows(cols)) };
+            model.first_layer_grad_part(&w.x_cols.0, unsafe { dz1.chunk(0..n * o) }, dw);
             let mut ok = all_finite(dw);
             if t + 1 == threads {
                 let total = unsafe { grads[0].chunk(small.clone()) };
@@ -376,21 +368,6 @@ fn shared_grads(grads: &mut [Vec<f32>]) -> [Shared; MAX_THREADS] {
         *s = Shared::of(g);
     }
     out
-}
-
-/// Bytes of W1 rows (and as many of dW1) per block of input columns: half the 32 KB L1 data
-/// cache of common cores, so that a block's rows stay there while the batch goes by (measured:
-/// about a quarter faster per nonzero input than rows fetched from L2).
-const L1_BLOCK_BYTES: usize = 16 << 10;
-
-/// `cols` in consecutive blocks whose out-wide rows of f32 take at most L1_BLOCK_BYTES.
-fn l1_blocks(cols: Range<usize>, out: usize) -> Vec<Range<usize>> {
-    let per_block = (L1_BLOCK_BYTES / (4 * out.max(1))).max(1);
-    let blocks = cols.len().div_ceil(per_block).max(1);
-    chunks(cols.len(), blocks)
-        .into_iter()
-        .map(|r| cols.start + r.start..cols.start + r.end)
-        .collect()
 }
 
 /// 0..len in `parts` consecutive ranges of nearly equal size.

@@ -5,14 +5,10 @@ use crate::nn::simd::dispatch;
 
 dispatch! {
     /// y (n x o) = x * w for x given by its nonzeros; the same sums in the same order as `matmul`.
-    /// With `onto`, y's values are the start of the sums (y += x * w, continuing each sum as if
-    /// the entries had come in one list: for the input columns split into blocks).
-    pub fn sparse_matmul(x: &SparseRows, w: &[f32], y: &mut [f32], o: usize, onto: bool) {
-        by_width!(o, sparse_matmul_fixed(x, w, y, onto), {
+    pub fn sparse_matmul(x: &SparseRows, w: &[f32], y: &mut [f32], o: usize) {
+        by_width!(o, sparse_matmul_fixed(x, w, y), {
             for (r, yr) in y.chunks_exact_mut(o).take(x.rows()).enumerate() {
-                if !onto {
-                    yr.fill(0.0);
-                }
+                yr.fill(0.0);
                 let range = x.ptr[r]..x.ptr[r + 1];
                 for (&k, &a) in x.idx[range.clone()].iter().zip(&x.val[range]) {
                     let wk = &w[k as usize * o..][..o];
@@ -26,17 +22,9 @@ dispatch! {
 }
 
 #[inline(always)]
-fn sparse_matmul_fixed<const O: usize, const R: usize>(
-    x: &SparseRows,
-    w: &[f32],
-    y: &mut [f32],
-    onto: bool,
-) {
+fn sparse_matmul_fixed<const O: usize, const R: usize>(x: &SparseRows, w: &[f32], y: &mut [f32]) {
     for (r, yr) in y.chunks_exact_mut(O).take(x.rows()).enumerate() {
         let mut acc = [0.0f32; O];
-        if onto {
-            acc.copy_from_slice(yr);
-        }
         let range = x.ptr[r]..x.ptr[r + 1];
         for (&k, &a) in x.idx[range.clone()].iter().zip(&x.val[range]) {
             let wk: &[f32; O] = w[k as usize * O..][..O]
