@@ -79,23 +79,9 @@ impl Dataset {
         }
     }
 
-    /// Lists the nonzero inputs of the given images in `out` (one row each) and their labels in
-    /// `y`: for models whose first layer reads images sparsely, with no dense batch in between.
-    pub fn fill_sparse(
-        &self,
-        indices: &[usize],
-        scale: PixelScale,
-        out: &mut SparseRows,
-        y: &mut [u8],
-    ) {
-        self.fill_sparse_cols(indices, &[], 0..self.features(), scale, out);
-        for (label, &i) in y.iter_mut().zip(indices) {
-            *label = self.labels[i];
-        }
-    }
-
-    /// `fill_sparse` of the input columns `cols` alone (column numbers counted from
-    /// `cols.start`), without labels, also asking the CPU to fetch the same columns of the images
+    /// Lists the nonzeros of the input columns `cols` of the given images in `out`, one row each
+    /// (column numbers counted from `cols.start`): for models whose first layer reads images
+    /// sparsely, with no dense batch in between. Also asks the CPU to fetch the same columns of the images
     /// `ahead` (those of the next step) into cache meanwhile, one per image filled: shuffled
     /// images are scattered over the whole set, and waiting for each from memory cost a fifth of
     /// a training step.

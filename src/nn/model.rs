@@ -253,7 +253,7 @@ impl Sequential {
     }
 
     /// `loss_and_grads` for a model that reads its input sparsely (`sparse_input()`), with the
-    /// rows' nonzeros already in `ws.input` (see `Dataset::fill_sparse`): images go from bytes
+    /// rows' nonzeros already in `ws.input` (see `Dataset::fill_sparse_cols`): images go from bytes
     /// to the first layer without a dense batch in between.
     pub fn loss_and_grads_prefilled(
         &self,

@@ -61,24 +61,14 @@ impl Sequential {
         self.forward_layers(&[], n, ws, 1);
         let last = self.layers().len() - 1;
         let classes = self.output_dim();
-        let loss = if last == 0 {
-            // One layer: its output is the logits.
-            softmax_cross_entropy(
-                &ws.acts[0][..n * classes],
-                y,
-                classes,
-                Some((&mut ws.grads[0][..n * classes], 1.0 / total as f32)),
-            )
-        } else {
-            let loss = softmax_cross_entropy(
-                &ws.acts[last][..n * classes],
-                y,
-                classes,
-                Some((&mut ws.grads[last][..n * classes], 1.0 / total as f32)),
-            );
-            self.backward_layers(&[], n, ws, grads, 1);
-            loss
-        };
+        let loss = softmax_cross_entropy(
+            &ws.acts[last][..n * classes],
+            y,
+            classes,
+            Some((&mut ws.grads[last][..n * classes], 1.0 / total as f32)),
+        );
+        // Down to d loss / d a1 (nothing to do when the first layer is the only one).
+        self.backward_layers(&[], n, ws, grads, 1);
         first.dz_and_db(n, &ws.acts[0], &mut ws.grads[0], grads);
         dz1[..n * o].copy_from_slice(&ws.grads[0][..n * o]);
         loss

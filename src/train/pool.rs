@@ -73,15 +73,9 @@ impl SpinPool {
             }
         }
         job(0);
-        let mut spins = 0u32;
-        while s.done.load(Ordering::Acquire) < self.workers.len() {
-            spins += 1;
-            if spins < 10_000 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
-        }
+        spin_until(10_000, || {
+            s.done.load(Ordering::Acquire) >= self.workers.len()
+        });
         *s.job.lock().expect("pool lock") = None;
     }
 }
@@ -158,16 +152,24 @@ impl SpinBarrier {
             self.generation.fetch_add(1, Ordering::Release);
             return;
         }
-        let mut spins = 0u32;
-        while self.generation.load(Ordering::Acquire) == generation {
-            spins += 1;
-            // A phase's threads finish within microseconds of each other, unless one of them is
-            // not running (more threads than cores): then give the core away soon.
-            if spins < 2_000 {
-                std::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
+        // A phase's threads finish within microseconds of each other, unless one of them is
+        // not running (more threads than cores): then give the core away soon.
+        spin_until(2_000, || {
+            self.generation.load(Ordering::Acquire) != generation
+        });
+    }
+}
+
+/// Waits until `done()`: spinning for the first `spins` checks, then yielding the core between
+/// checks (for when the thread waited for is not running).
+fn spin_until(spins: u32, done: impl Fn() -> bool) {
+    let mut checks = 0u32;
+    while !done() {
+        checks += 1;
+        if checks < spins {
+            std::hint::spin_loop();
+        } else {
+            std::thread::yield_now();
         }
     }
 }

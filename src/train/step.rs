@@ -68,11 +68,13 @@ pub struct Stepper {
     min_rows_per_thread: usize,
     /// Whether the gradient of the last step is finite everywhere.
     finite: bool,
-    /// The parameters each thread updates in `adam_step`: those whose gradient it wrote last
-    /// (`by_columns` after a step split by columns, `by_rows` after one split by rows).
-    adam_ranges: Vec<Range<usize>>,
+    /// The parameters thread t sums and updates after a step split by rows (equal chunks), and
+    /// after one split by columns (its columns' weights; the last thread also the other layers).
     by_rows: Vec<Range<usize>>,
     by_columns: Vec<Range<usize>>,
+    /// Whether the last step was split by columns: then `adam_step` updates `by_columns`, the
+    /// weights whose gradient each thread wrote.
+    last_by_columns: bool,
 }
 
 impl Stepper {
@@ -120,9 +122,9 @@ impl Stepper {
             pool,
             min_rows_per_thread: 8,
             finite: true,
-            adam_ranges: chunks(params, threads),
             by_rows: chunks(params, threads),
             by_columns,
+            last_by_columns: false,
         }
     }
 
@@ -244,7 +246,7 @@ impl Stepper {
             None => job(0),
         }
         self.finite = finite.into_inner();
-        self.adam_ranges.clone_from(&self.by_columns);
+        self.last_by_columns = true;
         let loss: f64 = self
             .workers
             .iter_mut()
@@ -313,17 +315,22 @@ impl Stepper {
                 finite.store(false, Ordering::Relaxed);
             }
         };
-        self.adam_ranges.clone_from(&self.by_rows);
+        self.last_by_columns = false;
         self.on_ranges(&sum_chunk);
         self.finite = finite.into_inner();
         loss
     }
 
-    /// Runs `f` on each of `adam_ranges`, range t on thread t.
+    /// Runs `f` on each parameter range of the last step's split, range t on thread t.
     fn on_ranges(&self, f: &(dyn Fn(Range<usize>) + Sync)) {
+        let ranges = if self.last_by_columns {
+            &self.by_columns
+        } else {
+            &self.by_rows
+        };
         match &self.pool {
-            Some(pool) => pool.run(&|t| f(self.adam_ranges[t].clone())),
-            None => self.adam_ranges.iter().for_each(|r| f(r.clone())),
+            Some(pool) => pool.run(&|t| f(ranges[t].clone())),
+            None => ranges.iter().for_each(|r| f(r.clone())),
         }
     }
 

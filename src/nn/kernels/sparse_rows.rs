@@ -136,29 +136,21 @@ dispatch! {
 unsafe fn compress_floats_avx512(row: &[f32], used: usize, s: &mut SparseRows) -> usize {
     use std::arch::x86_64::*;
     let mut c = used;
-    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for k in (0..row.len()).step_by(16) {
         let n = (row.len() - k).min(16);
         let in_row: __mmask16 = if n == 16 { 0xffff } else { (1u16 << n) - 1 };
         let v = _mm512_maskz_loadu_ps(in_row, row.as_ptr().add(k));
         let nonzero = _mm512_cmp_ps_mask::<_CMP_NEQ_UQ>(v, _mm512_setzero_ps()) & in_row;
         if nonzero != 0 {
-            store_compressed(
-                s,
-                c,
-                nonzero,
-                v,
-                _mm512_add_epi32(lanes, _mm512_set1_epi32(k as i32)),
-            );
-            c += nonzero.count_ones() as usize;
+            c += store_compressed(s, c, nonzero, v, k);
         }
     }
     c
 }
 
-/// `compress_row_u8` with AVX-512: each 16 bytes are tested as bytes first (the background is
-/// skipped for a compare and a mask), and only the nonzero ones are widened, packed and then
-/// divided by 255 (the same division, lane by lane, as `x / 255`).
+/// `compress_row_u8` with AVX-512: each 16 bytes are tested as bytes first (blank background
+/// costs a compare and a mask), and only blocks with ink are widened, scaled (`unit_scale`: the
+/// same values as `x / 255`) and packed.
 ///
 /// # Safety
 /// AVX-512F must be available, and `s` must have room for `row.len() + 16` entries after `used`.
@@ -167,7 +159,6 @@ unsafe fn compress_floats_avx512(row: &[f32], used: usize, s: &mut SparseRows) -
 unsafe fn compress_bytes_avx512(row: &[u8], unit: bool, used: usize, s: &mut SparseRows) -> usize {
     use std::arch::x86_64::*;
     let mut c = used;
-    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for k in (0..row.len()).step_by(16) {
         let n = (row.len() - k).min(16);
         let raw = if n == 16 {
@@ -189,14 +180,7 @@ unsafe fn compress_bytes_avx512(row: &[u8], unit: bool, used: usize, s: &mut Spa
         } else {
             _mm512_cvtepi32_ps(ints)
         };
-        store_compressed(
-            s,
-            c,
-            nonzero,
-            v,
-            _mm512_add_epi32(lanes, _mm512_set1_epi32(k as i32)),
-        );
-        c += nonzero.count_ones() as usize;
+        c += store_compressed(s, c, nonzero, v, k);
     }
     c
 }
@@ -225,20 +209,24 @@ unsafe fn unit_scale(ints: std::arch::x86_64::__m512i) -> std::arch::x86_64::__m
     _mm512_castpd_ps(both)
 }
 
-/// Writes the lanes of `values` and `columns` picked by `keep`, packed, at entry `at` of `s`.
+/// Writes the lanes of `values` picked by `keep`, packed, at entry `at` of `s`, with their column
+/// numbers (lane + `first_column`); returns how many were written.
 ///
 /// # Safety
 /// AVX-512F must be available, and `s` must have room for 16 entries from `at`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f")]
+#[target_feature(enable = "avx512f,popcnt")]
+#[inline]
 unsafe fn store_compressed(
     s: &mut SparseRows,
     at: usize,
     keep: u16,
     values: std::arch::x86_64::__m512,
-    columns: std::arch::x86_64::__m512i,
-) {
+    first_column: usize,
+) -> usize {
     use std::arch::x86_64::*;
+    let lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    let columns = _mm512_add_epi32(lanes, _mm512_set1_epi32(first_column as i32));
     _mm512_storeu_ps(
         s.val.as_mut_ptr().add(at),
         _mm512_maskz_compress_ps(keep, values),
@@ -247,4 +235,5 @@ unsafe fn store_compressed(
         s.idx.as_mut_ptr().add(at).cast(),
         _mm512_maskz_compress_epi32(keep, columns),
     );
+    keep.count_ones() as usize
 }
