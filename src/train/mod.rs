@@ -4,6 +4,7 @@ pub mod checkpoint;
 pub mod fit;
 pub mod interrupt;
 pub mod observer;
+pub mod pace;
 pub mod pool;
 pub mod progress;
 pub mod step;
