@@ -12,9 +12,9 @@
 use std::time::Instant;
 
 /// Steps timed per window.
-const WINDOW: u32 = 16;
+const WINDOW: u32 = 8;
 /// Steps between probes of the other mode after a switch; doubled each time the probe loses.
-const FIRST_INTERVAL: u32 = 256;
+const FIRST_INTERVAL: u32 = 512;
 const MAX_INTERVAL: u32 = 8192;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
