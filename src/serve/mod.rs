@@ -3,7 +3,8 @@
 //! Routes:
 //! - `GET /`: a page with a canvas; draw a digit and see the prediction and its probabilities.
 //! - `POST /api/predict`: an image (`image/*` or `application/octet-stream`) or JSON
-//!   `{"pixels": [784 numbers in 0..1 or 0..255]}` (28x28, light ink on dark) →
+//!   `{"pixels": [784 numbers in 0..1 or 0..255]}` (28x28, light ink on dark; reframed the
+//!   MNIST way unless `"framed": true`, then read as given, like the exported ONNX model) →
 //!   `{"digit", "probabilities", "logits"}` (`?debug=1` adds `"preprocessed"`). Errors are
 //!   `{"error": "..."}`: 400 malformed, 413 body too large, 415 not an image, 422 blank or
 //!   unreadable image, 503 too many images decoding at once.
@@ -30,5 +31,6 @@ mod state;
 
 pub use api::{LayerInfo, ModelInfo, Prediction};
 pub use error::ApiError;
+pub use page::INDEX_HTML;
 pub use server::{bind, router, serve, serve_with_shutdown};
 pub use state::{AppState, INPUT_DIM};
