@@ -10,6 +10,11 @@
 //!   unreadable image, 503 too many images decoding at once.
 //! - `GET /api/model`: the model's summary, layers and parameter count.
 //! - `GET /healthz`: `ok`.
+//! - `GET /metrics`: Prometheus metrics (requests by route and status, in flight, prediction
+//!   latency, model info; see [`metrics`]).
+//!
+//! Request logs go through `tracing` (target `digits::serve::request`, INFO), quiet unless a
+//! subscriber asks for them (`digits serve` reads `RUST_LOG`, e.g. `RUST_LOG=digits=info`).
 //!
 //! ```no_run
 //! use digits::serve::{serve, AppState};
@@ -24,6 +29,7 @@ mod api;
 mod error;
 mod input;
 pub mod limits;
+pub mod metrics;
 mod page;
 mod pixels;
 mod server;
