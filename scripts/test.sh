@@ -3,15 +3,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# TensorBoard's own reader checks our event files (tests/tensorboard.rs).
+# TensorBoard's own reader checks our event files (tests/tensorboard.rs); onnx's checker and
+# ONNX Runtime check the exported ONNX models (tests/export_onnx.rs).
+PY_PACKAGES="tensorboard onnx onnxruntime numpy"
+PY_CHECK="import tensorboard, onnx, onnxruntime, numpy"
 if [ -z "${DIGITS_PYTHON:-}" ]; then
-    if python3 -c "import tensorboard" 2>/dev/null; then
+    if python3 -c "$PY_CHECK" 2>/dev/null; then
         export DIGITS_PYTHON=python3
     else
-        if [ ! -x target/pyenv/bin/python ] || ! target/pyenv/bin/python -c "import tensorboard" 2>/dev/null; then
-            echo "setting up target/pyenv with tensorboard"
+        if [ ! -x target/pyenv/bin/python ] || ! target/pyenv/bin/python -c "$PY_CHECK" 2>/dev/null; then
+            echo "setting up target/pyenv with $PY_PACKAGES"
             python3 -m venv target/pyenv
-            target/pyenv/bin/pip install --quiet tensorboard
+            target/pyenv/bin/pip install --quiet $PY_PACKAGES
         fi
         export DIGITS_PYTHON="$PWD/target/pyenv/bin/python"
     fi
@@ -27,8 +30,9 @@ if [ -z "${DIGITS_MNIST_DIR:-}" ]; then
     fi
 fi
 
-# The drawing page is tested in real headless Chromium, driven by playwright-core (no browser
-# download: it uses Debian's chromium). DIGITS_SKIP_BROWSER_TESTS=1 skips it.
+# The drawing page and the static site of `digits export --web` (with onnxruntime-web) are
+# tested in real headless Chromium, driven by playwright-core (no browser download: it uses
+# Debian's chromium). DIGITS_SKIP_BROWSER_TESTS=1 skips them.
 if [ "${DIGITS_SKIP_BROWSER_TESTS:-}" != 1 ]; then
     if ! command -v chromium >/dev/null; then
         if [ "$(id -u)" = 0 ]; then
@@ -37,7 +41,7 @@ if [ "${DIGITS_SKIP_BROWSER_TESTS:-}" != 1 ]; then
             echo "the browser test needs chromium: sudo apt-get install chromium (or set DIGITS_SKIP_BROWSER_TESTS=1)" >&2
         fi
     fi
-    [ -d tests/e2e/node_modules/playwright-core ] || (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+    [ -d tests/e2e/node_modules/playwright-core ] && [ -d tests/e2e/node_modules/onnxruntime-web ] || (cd tests/e2e && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
 fi
 
 cargo test "$@"

@@ -280,3 +280,134 @@ fn serve_names_a_missing_checkpoint() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("no/such/model.safetensors"), "{err}");
 }
+
+#[test]
+fn framed_pixels_are_read_as_given() {
+    let s = start();
+    // An MNIST-style input that reframing would change: off centre and small.
+    let mut px = vec![0.0f32; 784];
+    for y in 2..9 {
+        px[y * 28 + 3] = 1.0;
+        px[y * 28 + 4] = 0.5;
+    }
+    let body = format!(
+        "{{\"pixels\": {}, \"framed\": true}}",
+        serde_json::to_string(&px).unwrap()
+    );
+    let r = request(
+        s.addr,
+        "POST",
+        "/api/predict?debug=1",
+        Some("application/json"),
+        body.as_bytes(),
+    );
+    let p = probabilities(&r);
+    let seen: Vec<f32> = r.json()["preprocessed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect();
+    assert_eq!(seen, px);
+    let local = model().predict_proba(&px);
+    for (a, b) in p.iter().zip(&local) {
+        assert!((a - *b as f64).abs() < 1e-6, "{p:?} vs {local:?}");
+    }
+    let reframed = probabilities(&post_json(s.addr, &pixels_json(&px)));
+    assert!(
+        reframed.iter().zip(&p).any(|(a, b)| (a - b).abs() > 1e-4),
+        "reframing changed nothing"
+    );
+    let blank = format!("{{\"pixels\": {:?}, \"framed\": true}}", vec![0.0; 784]);
+    let r = post_json(s.addr, &blank);
+    assert_eq!(r.status, 422);
+    assert!(r.error().contains("blank"), "{}", r.error());
+}
+
+/// The value of the metric line `name` (with its labels, exactly as printed) in `text`.
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+#[test]
+fn metrics_count_requests_by_route_and_status_and_time_predictions() {
+    let s = start();
+    let px = pixels_json(&shrink(&seven()));
+    for _ in 0..3 {
+        assert_eq!(post_json(s.addr, &px).status, 200);
+    }
+    assert_eq!(post_json(s.addr, "{\"pixels\": [1, 2]}").status, 400);
+    assert_eq!(get(s.addr, "/no/such/page").status, 404);
+    assert_eq!(get(s.addr, "/healthz").status, 200);
+    let r = get(s.addr, "/metrics");
+    assert_eq!(r.status, 200);
+    assert!(
+        r.content_type.starts_with("text/plain; version=0.0.4"),
+        "{}",
+        r.content_type
+    );
+    let t = r.text();
+    let count = |route: &str, status: u16| {
+        metric(
+            &t,
+            &format!("digits_http_requests_total{{route=\"{route}\",status=\"{status}\"}}"),
+        )
+    };
+    assert_eq!(count("/api/predict", 200), Some(3.0), "{t}");
+    assert_eq!(count("/api/predict", 400), Some(1.0), "{t}");
+    assert_eq!(count("unmatched", 404), Some(1.0), "{t}");
+    assert_eq!(count("/healthz", 200), Some(1.0), "{t}");
+    // This request is the one in flight; it is counted once answered.
+    assert_eq!(
+        metric(&t, "digits_http_requests_in_flight"),
+        Some(1.0),
+        "{t}"
+    );
+    assert_eq!(count("/metrics", 200), None, "{t}");
+    assert_eq!(
+        metric(&t, "digits_predict_duration_seconds_count"),
+        Some(4.0),
+        "{t}"
+    );
+    let sum = metric(&t, "digits_predict_duration_seconds_sum").unwrap();
+    assert!(sum > 0.0 && sum < 4.0, "{sum}");
+    assert_eq!(
+        metric(&t, "digits_predict_duration_seconds_bucket{le=\"+Inf\"}"),
+        Some(4.0)
+    );
+    assert_eq!(
+        metric(
+            &t,
+            "digits_model_info{architecture=\"784-25-15-10 (relu)\",source=\"test model\"}"
+        ),
+        Some(1.0),
+        "{t}"
+    );
+    assert_eq!(metric(&t, "digits_model_parameters"), Some(20175.0));
+    let again = get(s.addr, "/metrics").text();
+    assert_eq!(
+        metric(
+            &again,
+            "digits_http_requests_total{route=\"/metrics\",status=\"200\"}"
+        ),
+        Some(1.0)
+    );
+}
+
+#[test]
+fn metrics_can_be_turned_off() {
+    use digits::data::PixelScale;
+    use digits::serve::AppState;
+    let state = AppState::new(model(), PixelScale::Unit, "m")
+        .unwrap()
+        .without_metrics();
+    let s = start_with(state);
+    assert_eq!(
+        post_json(s.addr, &pixels_json(&shrink(&seven()))).status,
+        200
+    );
+    let r = get(s.addr, "/metrics");
+    assert_eq!(r.status, 404);
+    assert!(r.error().contains("--no-metrics"), "{}", r.error());
+}

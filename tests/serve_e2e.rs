@@ -1,8 +1,10 @@
 //! The drawing page in real headless Chromium: `digits serve` is started, and
-//! tests/e2e/draw.mjs (Node + playwright-core) draws digits with the mouse and checks the page.
+//! tests/e2e/draw.mjs (Node + playwright-core) draws digits with the mouse and checks the page;
+//! then the same for the static site of `digits export --web` (the model run in the page by
+//! onnxruntime-web), whose probabilities must be the server's for the same pixels.
 //!
-//! Needs `chromium` (Debian package), `node`, and `npm ci` run in tests/e2e. Set
-//! DIGITS_SKIP_BROWSER_TESTS=1 to skip where they cannot be installed.
+//! Needs `chromium` (Debian package), `node`, and `npm ci` run in tests/e2e (playwright-core,
+//! onnxruntime-web). Set DIGITS_SKIP_BROWSER_TESTS=1 to skip where they cannot be installed.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -26,13 +28,67 @@ fn which(name: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+fn e2e_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e")
+}
+
+fn skipped() -> bool {
+    let skip = std::env::var("DIGITS_SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1");
+    if skip {
+        eprintln!("skipped: DIGITS_SKIP_BROWSER_TESTS=1");
+    }
+    skip
+}
+
 #[test]
 fn drawing_page_in_headless_chromium() {
-    if std::env::var("DIGITS_SKIP_BROWSER_TESTS").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: DIGITS_SKIP_BROWSER_TESTS=1");
+    if skipped() {
         return;
     }
-    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e");
+    draw("serve_e2e", None);
+}
+
+#[test]
+fn the_exported_static_site_reads_drawn_digits_as_the_server_does() {
+    if skipped() {
+        return;
+    }
+    let site = Path::new(env!("CARGO_TARGET_TMPDIR")).join("export_web_site");
+    let _ = std::fs::remove_dir_all(&site);
+    let dist = e2e_dir().join("node_modules/onnxruntime-web/dist");
+    assert!(
+        dist.is_dir(),
+        "onnxruntime-web missing: run `npm ci` in {}",
+        e2e_dir().display()
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_digits"))
+        .arg("export")
+        .arg("--web")
+        .arg(&site)
+        .arg("--ort-dist")
+        .arg(&dist)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for f in [
+        "index.html",
+        "model.onnx",
+        "ort.wasm.min.js",
+        "ort-wasm-simd-threaded.wasm",
+    ] {
+        assert!(site.join(f).is_file(), "the site has no {f}");
+    }
+    draw("export_web_e2e", Some(&site));
+}
+
+/// Starts `digits serve` (the built-in model) and runs draw.mjs against it, on the static
+/// `site` when given; screenshots go to CARGO_TARGET_TMPDIR/`name`.
+fn draw(name: &str, site: Option<&Path>) {
+    let e2e = e2e_dir();
     let chromium = std::env::var_os("CHROMIUM")
         .map(PathBuf::from)
         .or_else(|| which("chromium"))
@@ -61,15 +117,17 @@ fn drawing_page_in_headless_chromium() {
         .unwrap_or_else(|| panic!("unexpected first line from digits serve: {line:?}"))
         .to_string();
 
-    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join("serve_e2e");
-    let run = Command::new(node)
-        .arg(e2e.join("draw.mjs"))
+    let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let mut cmd = Command::new(node);
+    cmd.arg(e2e.join("draw.mjs"))
         .current_dir(&e2e)
         .env("DIGITS_URL", &url)
         .env("DIGITS_OUT", &out)
-        .env("CHROMIUM", &chromium)
-        .output()
-        .unwrap();
+        .env("CHROMIUM", &chromium);
+    if let Some(site) = site {
+        cmd.env("DIGITS_SITE", site);
+    }
+    let run = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
     let stderr = String::from_utf8_lossy(&run.stderr);
     println!("{stdout}");
@@ -78,6 +136,12 @@ fn drawing_page_in_headless_chromium() {
         "the browser test failed:\n{stdout}\n{stderr}"
     );
     assert!(stdout.contains("all checks passed"), "{stdout}");
+    if site.is_some() {
+        assert!(
+            stdout.contains("static site: the page fetched only"),
+            "{stdout}"
+        );
+    }
     for shot in ["one", "seven", "zero", "blank"] {
         assert!(out.join(format!("{shot}.png")).is_file(), "no {shot}.png");
     }

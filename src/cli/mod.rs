@@ -3,6 +3,7 @@
 mod data;
 mod errors;
 mod eval;
+mod export;
 mod model_arg;
 mod predict;
 mod serve;
@@ -42,6 +43,8 @@ enum Command {
     Errors(errors::ErrorsArgs),
     /// Serve the drawing page and the JSON prediction API.
     Serve(serve::ServeArgs),
+    /// Export a model as ONNX, or as a static page that reads digits in the browser.
+    Export(export::ExportArgs),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -54,5 +57,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Show(a) => show::run(a),
         Command::Errors(a) => errors::run(a),
         Command::Serve(a) => serve::run(a),
+        Command::Export(a) => export::run(a),
     }
 }

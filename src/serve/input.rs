@@ -47,10 +47,18 @@ impl BodyKind {
     }
 }
 
-/// 784 pixel values from JSON, framed the MNIST way (cropped, 20x20, centre of mass).
+/// 784 pixel values from JSON, framed the MNIST way (cropped, 20x20, centre of mass), or
+/// taken as given with `"framed": true` (blank still refused).
 /// Light ink on dark is expected; dark on light is detected from the border and inverted.
 pub fn from_json(body: &[u8]) -> Result<Vec<f32>, ApiError> {
-    let px = pixels::parse(body)?;
+    let (px, framed) = pixels::parse(body)?;
+    if framed {
+        return if px.iter().all(|&v| v == 0.0) {
+            Err(ApiError::blank())
+        } else {
+            Ok(px)
+        };
+    }
     preprocess::from_gray(&px, 28, 28, None).map_err(to_api)
 }
 

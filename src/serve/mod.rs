@@ -3,12 +3,18 @@
 //! Routes:
 //! - `GET /`: a page with a canvas; draw a digit and see the prediction and its probabilities.
 //! - `POST /api/predict`: an image (`image/*` or `application/octet-stream`) or JSON
-//!   `{"pixels": [784 numbers in 0..1 or 0..255]}` (28x28, light ink on dark) →
+//!   `{"pixels": [784 numbers in 0..1 or 0..255]}` (28x28, light ink on dark; reframed the
+//!   MNIST way unless `"framed": true`, then read as given, like the exported ONNX model) →
 //!   `{"digit", "probabilities", "logits"}` (`?debug=1` adds `"preprocessed"`). Errors are
 //!   `{"error": "..."}`: 400 malformed, 413 body too large, 415 not an image, 422 blank or
 //!   unreadable image, 503 too many images decoding at once.
 //! - `GET /api/model`: the model's summary, layers and parameter count.
 //! - `GET /healthz`: `ok`.
+//! - `GET /metrics`: Prometheus metrics (requests by route and status, in flight, prediction
+//!   latency, model info; see [`metrics`]).
+//!
+//! Request logs go through `tracing` (target `digits::serve::request`, INFO), quiet unless a
+//! subscriber asks for them (`digits serve` reads `RUST_LOG`, e.g. `RUST_LOG=digits=info`).
 //!
 //! ```no_run
 //! use digits::serve::{serve, AppState};
@@ -23,6 +29,7 @@ mod api;
 mod error;
 mod input;
 pub mod limits;
+pub mod metrics;
 mod page;
 mod pixels;
 mod server;
@@ -30,5 +37,6 @@ mod state;
 
 pub use api::{LayerInfo, ModelInfo, Prediction};
 pub use error::ApiError;
+pub use page::INDEX_HTML;
 pub use server::{bind, router, serve, serve_with_shutdown};
 pub use state::{AppState, INPUT_DIM};

@@ -1,4 +1,4 @@
-//! The JSON request `{"pixels": [784 numbers]}`: checked and brought to [0, 1].
+//! The JSON request `{"pixels": [784 numbers], "framed": false}`: checked and brought to [0, 1].
 
 use super::error::ApiError;
 use super::state::INPUT_DIM;
@@ -7,16 +7,22 @@ use serde::Deserialize;
 #[derive(Deserialize)]
 struct PixelsRequest {
     pixels: Vec<f32>,
+    /// The pixels are already an MNIST-style input (framed like `vision::preprocess` does, or
+    /// as the drawing page makes them): the model reads them as given, as the exported ONNX
+    /// model would.
+    #[serde(default)]
+    framed: bool,
 }
 
-/// Parses the body; values in 0..1, or in 0..255 when any exceeds 1 (then divided by 255).
-pub fn parse(body: &[u8]) -> Result<Vec<f32>, ApiError> {
+/// Parses the body: the pixels (values in 0..1, or in 0..255 when any exceeds 1, then divided
+/// by 255) and whether they are already framed.
+pub fn parse(body: &[u8]) -> Result<(Vec<f32>, bool), ApiError> {
     let req: PixelsRequest = serde_json::from_slice(body).map_err(|e| {
         ApiError::bad_request(format!(
             "malformed JSON: {e}; expected {{\"pixels\": [{INPUT_DIM} numbers in 0..1 or 0..255]}}"
         ))
     })?;
-    normalise(req.pixels)
+    Ok((normalise(req.pixels)?, req.framed))
 }
 
 /// Checks count and range, and scales 0..255 values to 0..1.

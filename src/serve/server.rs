@@ -1,9 +1,10 @@
 //! The router and the listening loop.
 
 use super::state::AppState;
-use super::{api, limits, page};
+use super::{api, limits, metrics, page};
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{get, post};
 use axum::Router;
 use std::future::Future;
@@ -11,16 +12,22 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// Every route, with the body size limit.
+/// Every route, with the body size limit, the metrics and the request log.
 pub fn router(state: AppState) -> Router {
+    let state = Arc::new(state);
     Router::new()
         .route("/", get(page::index))
         .route("/api/predict", post(api::predict))
         .route("/api/model", get(api::model))
         .route("/healthz", get(api::healthz))
+        .route("/metrics", get(metrics::metrics))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
-        .with_state(Arc::new(state))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::observe,
+        ))
+        .with_state(state)
 }
 
 /// Listens on `addr`, with a plain message when that fails ("address in use").

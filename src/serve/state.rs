@@ -1,6 +1,7 @@
 //! What every request shares: the model and how its inputs are scaled.
 
 use super::limits::DecodeSlots;
+use super::metrics::Metrics;
 use crate::data::PixelScale;
 use crate::nn::Sequential;
 use std::sync::Arc;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub source: String,
     /// Image decodes allowed at once.
     pub decode_slots: Arc<DecodeSlots>,
+    /// Counters for `GET /metrics`; None turns them off.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 impl AppState {
@@ -32,12 +35,20 @@ impl AppState {
                 model.input_dim()
             );
         }
+        let source = source.into();
         Ok(AppState {
+            metrics: Some(Arc::new(Metrics::new(&model, &source))),
             model,
             scale,
-            source: source.into(),
+            source,
             decode_slots: Arc::new(DecodeSlots::for_this_machine()),
         })
+    }
+
+    /// The same state without metrics (`/metrics` answers 404).
+    pub fn without_metrics(mut self) -> Self {
+        self.metrics = None;
+        self
     }
 
     /// The model's input for MNIST-style pixels in [0, 1].

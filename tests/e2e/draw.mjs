@@ -3,16 +3,42 @@
 //
 // Env: DIGITS_URL (the running server, e.g. http://127.0.0.1:8080), DIGITS_OUT (folder for
 // screenshots), CHROMIUM (default /usr/bin/chromium). Exits non-zero on the first failure.
+// With DIGITS_SITE=DIR (a site from `digits export --web`), the page is that static site, served
+// here by a plain file server, and the server at DIGITS_URL is only asked, for comparison, what
+// its API gives for the pixels the page's own model read ({"framed": true}).
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import { extname, join, normalize } from "node:path";
 
-const url = process.env.DIGITS_URL;
+const api = process.env.DIGITS_URL;
+const site = process.env.DIGITS_SITE;
 const out = process.env.DIGITS_OUT || ".";
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
-assert.ok(url, "set DIGITS_URL to the server's address");
+assert.ok(api, "set DIGITS_URL to the server's address");
 mkdirSync(out, { recursive: true });
+
+// A static file server for the exported site: files only, no API.
+async function serveStatic(dir) {
+  const types = { ".html": "text/html", ".js": "text/javascript", ".mjs": "text/javascript",
+    ".wasm": "application/wasm", ".onnx": "application/octet-stream" };
+  const server = createServer((req, res) => {
+    const path = normalize(decodeURIComponent(new URL(req.url, "http://x").pathname));
+    const file = join(dir, path === "/" ? "index.html" : path);
+    try {
+      const body = readFileSync(file);
+      res.writeHead(200, { "Content-Type": types[extname(file)] || "application/octet-stream" });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end("not found");
+    }
+  });
+  await new Promise(ok => server.listen(0, "127.0.0.1", ok));
+  return { server, url: `http://127.0.0.1:${server.address().port}/` };
+}
+const files = site ? await serveStatic(site) : null;
+const url = files ? files.url : api;
 
 const browser = await chromium.launch({
   executablePath,
@@ -28,6 +54,8 @@ try {
   const logs = [];
   page.on("console", m => logs.push(`console ${m.type()}: ${m.text()}`));
   page.on("pageerror", e => logs.push(`page error: ${e.message}`));
+  const asked = [];
+  page.on("request", r => asked.push(new URL(r.url()).pathname));
   await page.goto(url);
   await page.waitForFunction(() => document.querySelectorAll("#bars .bar").length === 10);
   assert.equal(await page.getAttribute("#digit", "data-state"), "empty");
@@ -61,11 +89,13 @@ try {
       pixels: window.digitsLastPixels,
     }));
   }
+  // What the server's API gives for the page's pixels: reframed as the server page's requests
+  // are, or read as given (the exported model's input).
   async function predict(pixels) {
-    const r = await fetch(new URL("/api/predict", url), {
+    const r = await fetch(new URL("/api/predict", api), {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ pixels }),
+      body: JSON.stringify(site ? { pixels, framed: true } : { pixels }),
     });
     assert.equal(r.status, 200);
     return r.json();
@@ -169,12 +199,19 @@ try {
   await page.setViewportSize({ width: 390, height: 800 });
   await page.screenshot({ path: join(out, "phone.png") });
 
+  if (site) {
+    const apiCalls = asked.filter(p => p.startsWith("/api"));
+    assert.deepEqual(apiCalls, [], "the static page asked for an API");
+    assert.ok(asked.includes("/model.onnx"), `the page did not load model.onnx: ${asked}`);
+    console.log(`static site: the page fetched only ${[...new Set(asked)].join(", ")}`);
+  }
   if (logs.some(l => l.startsWith("page error"))) throw new Error(logs.join("\n"));
 } catch (e) {
   failed = true;
   console.error(e);
 } finally {
   await browser.close();
+  if (files) files.server.close();
 }
 console.log(failed ? "e2e: FAILED" : "e2e: all checks passed");
 process.exit(failed ? 1 : 0);
