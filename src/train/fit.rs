@@ -1,10 +1,12 @@
 //! The fit loop: epochs of shuffled batches, Adam steps, evaluation, History.
 
+use super::augment::AugmentedBatch;
 use super::observer::{EpochReport, Observer};
 use super::step::Stepper;
 use crate::data::dataset::EpochOrder;
 use crate::data::{Dataset, PixelScale};
 use crate::nn::{Adam, Sequential};
+use crate::vision::augment::Augment;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -19,6 +21,10 @@ pub struct FitConfig {
     pub scale: PixelScale,
     /// Threads a batch is split across (at most the cores available are used).
     pub threads: usize,
+    /// Random distortions of each batch's images (seeded by `seed` and the step); None
+    /// trains on the images as they are.
+    #[serde(default)]
+    pub augment: Option<Augment>,
 }
 
 impl Default for FitConfig {
@@ -34,6 +40,7 @@ impl Default for FitConfig {
             threads: std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(2),
+            augment: None,
         }
     }
 }
@@ -160,6 +167,10 @@ impl Trainer {
         let (bs, n) = (self.config.batch_size, train.len());
         let steps = n.div_ceil(bs);
         let mut order = EpochOrder::new(n, self.config.shuffle, self.config.seed);
+        let mut augmented = match self.config.augment {
+            Some(a) => Some(AugmentedBatch::new(a, self.config.seed, train, bs)?),
+            None => None,
+        };
         // A run stopped part-way through an epoch (Ctrl-C) resumes at the batch it stopped
         // before: the batches of that epoch already applied are skipped, so the result equals an
         // uninterrupted run's.
@@ -174,7 +185,14 @@ impl Trainer {
             let order = order.epoch(self.epochs_done);
             for (s, idx) in order.chunks(bs).enumerate().skip(std::mem::take(&mut skip)) {
                 let next = order.get((s + 1) * bs..).unwrap_or(&[]);
-                let loss = self.train_step_on(model, train, idx, &next[..next.len().min(bs)]);
+                let loss = match &mut augmented {
+                    // The step reads the distorted copy of its batch.
+                    Some(a) => {
+                        let (batch, rows) = a.fill(train, idx, self.global_step);
+                        self.train_step_on(model, batch, rows, &[])
+                    }
+                    None => self.train_step_on(model, train, idx, &next[..next.len().min(bs)]),
+                };
                 if !loss.is_finite() {
                     return Err(TrainError::NonFiniteLoss {
                         epoch,
