@@ -160,6 +160,20 @@ impl Trainer {
         test: Option<&Dataset>,
         observer: &mut dyn Observer,
     ) -> Result<History, TrainError> {
+        self.fit_until(self.config.epochs, model, train, test, observer)
+    }
+
+    /// Trains until `until` epochs (at most `config.epochs`) are done in all, the epochs
+    /// reported out of `config.epochs`: a run of `config.epochs` taken a few epochs at a time,
+    /// as the PyTorch tutorial's loop does.
+    pub fn fit_until(
+        &mut self,
+        until: usize,
+        model: &mut Sequential,
+        train: &Dataset,
+        test: Option<&Dataset>,
+        observer: &mut dyn Observer,
+    ) -> Result<History, TrainError> {
         self.check(model, train)?;
         if let Some(t) = test {
             self.check(model, t)?;
@@ -177,7 +191,7 @@ impl Trainer {
         let mut skip = (self.global_step as usize)
             .saturating_sub(self.epochs_done * steps)
             .min(steps);
-        while self.epochs_done < self.config.epochs {
+        while self.epochs_done < until.min(self.config.epochs) {
             let epoch = self.epochs_done + 1;
             observer.on_epoch_begin(epoch, self.config.epochs, steps);
             let started = Instant::now();
