@@ -204,3 +204,108 @@ fn an_augmented_mnist_run_still_learns() {
     assert!(h.loss[1] < h.loss[0]);
     assert!(h.test_accuracy[1] > 0.92, "{:?}", h.test_accuracy);
 }
+
+fn digits_cli(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args(args)
+        .output()
+        .expect("run digits")
+}
+
+#[test]
+fn the_command_line_shows_and_trains_with_augmentation() {
+    let m = common::mnist_dir();
+    let m = m.to_str().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let png = |name: &str, seed: &str| {
+        let path = dir.path().join(name);
+        let out = digits_cli(&[
+            "show",
+            "--augment",
+            "--data-dir",
+            m,
+            "--seed",
+            seed,
+            "-o",
+            path.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read(path).unwrap()
+    };
+    let (a, b, c) = (png("a.png", "3"), png("b.png", "3"), png("c.png", "4"));
+    assert_eq!(a, b, "the same seed draws the same picture");
+    assert_ne!(a, c);
+    let img = image::load_from_memory(&a).unwrap();
+    assert!(img.width() >= 8 * 28 && img.height() >= 8 * 28);
+
+    let out = digits_cli(&[
+        "train",
+        "--augment",
+        "--data-dir",
+        m,
+        "--epochs",
+        "1",
+        "--layers",
+        "32",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let accuracy: f64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("test_accuracy: "))
+        .expect("a test_accuracy line")
+        .parse()
+        .unwrap();
+    assert!(accuracy > 0.85, "{stdout}");
+}
+
+#[test]
+fn augmented_mnist_digits_stay_inside_the_frame() {
+    let (train, _) = mnist::load_dir(&common::mnist_dir()).expect("MNIST (see tests/common)");
+    let Pixels::U8(p) = &train.pixels else {
+        unreachable!("MNIST is u8")
+    };
+    // The digits whose ink keeps 2 pixels from the edge (nearly nine in ten).
+    let inside: Vec<usize> = (0..6000)
+        .filter(|&i| {
+            digits::vision::augment::ink_box(&p[i * 784..(i + 1) * 784], 28, 28)
+                .is_some_and(|(x0, y0, x1, y1)| x0.min(y0) >= 2 && x1.max(y1) <= 25)
+        })
+        .collect();
+    assert!(inside.len() > 5000, "{}", inside.len());
+    let mut aug = AugmentedBatch::new(Augment::default(), 0, &train, 64).unwrap();
+    let mut ratios = Vec::new();
+    for (step, idx) in inside.chunks(64).enumerate() {
+        let (batch, rows) = aug.fill(&train, idx, step as u64);
+        let Pixels::U8(q) = &batch.pixels else {
+            unreachable!()
+        };
+        for (&k, &i) in rows.iter().zip(idx) {
+            let img = &q[k * 784..(k + 1) * 784];
+            let ring = (0..28).all(|j| {
+                img[j] == 0 && img[27 * 28 + j] == 0 && img[j * 28] == 0 && img[j * 28 + 27] == 0
+            });
+            assert!(ring, "training image {i} at step {step}: ink on the edge");
+            let ink = |v: &[u8]| v.iter().map(|&x| x as f64).sum::<f64>();
+            ratios.push(ink(img) / ink(&p[i * 784..(i + 1) * 784]));
+        }
+    }
+    ratios.sort_by(f64::total_cmp);
+    let n = ratios.len();
+    println!(
+        "ink after / before: min {:.2}, median {:.2}, max {:.2}",
+        ratios[0],
+        ratios[n / 2],
+        ratios[n - 1]
+    );
+    // Scaled, thickened or thinned, but never lost or cut to a fragment.
+    assert!(ratios[0] > 0.3 && ratios[n / 2] > 0.8 && ratios[n / 2] < 1.3);
+}
