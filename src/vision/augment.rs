@@ -2,10 +2,12 @@
 //! (rotation, scale, aspect change, shear, translation), an elastic distortion and a change of
 //! stroke thickness, on u8 images, written into a caller's buffer with no allocation.
 //!
-//! [`Augment`] holds the ranges; [`Params::sample`] draws one image's distortion from them;
-//! [`apply`] distorts an image. The parameters are then fitted to the picture
-//! ([`Params::fit_in_frame`]) so that no ink leaves the frame: the digit is moved back (and
-//! shrunk if need be) rather than cut off.
+//! [`Augment`] holds the ranges; [`Params::sample`] draws one image's distortion from them,
+//! which is then fitted to the picture: the stroke change so that strokes stay between
+//! [`STROKE_WIDTH_RANGE`] ([`Params::fit_stroke`]), the scale and shift so that no ink leaves the
+//! frame, the digit moved back (and shrunk if need be) rather than cut off
+//! ([`Params::fit_in_frame`]); [`apply`] distorts an image as the parameters say.
+//! [`augment_image`] does all of it for one image (about 13 µs on one core for 28x28).
 
 use rand::Rng;
 use serde::{Deserialize, Serialize};
@@ -355,27 +357,51 @@ pub fn stroke(src: &[u8], w: usize, h: usize, amount: f32, out: &mut [u8]) {
         (x1 + 1).min(w - 1),
         (y1 + 1).min(h - 1),
     );
+    let blend = |v: u8, m: u8| (v as i32 + ((t * (m as i32 - v as i32) + 128) >> 8)) as u8;
+    let slow = |x: usize, y: usize| {
+        let v = src[y * w + x];
+        let n = [
+            at(x, y, -1, 0),
+            at(x, y, 1, 0),
+            at(x, y, 0, -1),
+            at(x, y, 0, 1),
+        ];
+        let m = if dilate {
+            n.into_iter().fold(v, u8::max)
+        } else {
+            n.into_iter().fold(v, u8::min)
+        };
+        // Between v and m, rounded half up.
+        blend(v, m)
+    };
     for y in y0..=y1 {
-        for x in x0..=x1 {
-            let i = y * w + x;
-            let v = src[i];
-            let (l, r, u, d) = if x > 0 && x + 1 < w && y > 0 && y + 1 < h {
-                (src[i - 1], src[i + 1], src[i - w], src[i + w])
-            } else {
-                (
-                    at(x, y, -1, 0),
-                    at(x, y, 1, 0),
-                    at(x, y, 0, -1),
-                    at(x, y, 0, 1),
-                )
-            };
+        // Pixels with all four neighbours inside the frame, a row's run at a time (which the
+        // compiler vectorises); the frame's edge pixels one by one.
+        let (xa, xb) = (x0.max(1), x1.min(w.saturating_sub(2)));
+        if y == 0 || y + 1 >= h || xa > xb {
+            for x in x0..=x1 {
+                out[y * w + x] = slow(x, y);
+            }
+            continue;
+        }
+        for x in (x0..xa).chain(xb + 1..=x1) {
+            out[y * w + x] = slow(x, y);
+        }
+        let i = y * w;
+        let (c, l, r) = (
+            &src[i + xa..=i + xb],
+            &src[i + xa - 1..i + xb],
+            &src[i + xa + 1..=i + xb + 1],
+        );
+        let (u, d) = (&src[i - w + xa..=i - w + xb], &src[i + w + xa..=i + w + xb]);
+        let o = &mut out[i + xa..=i + xb];
+        for k in 0..o.len() {
             let m = if dilate {
-                v.max(l).max(r).max(u).max(d)
+                c[k].max(l[k]).max(r[k]).max(u[k]).max(d[k])
             } else {
-                v.min(l).min(r).min(u).min(d)
+                c[k].min(l[k]).min(r[k]).min(u[k]).min(d[k])
             };
-            // Between v and m, rounded half up.
-            out[i] = (v as i32 + ((t * (m as i32 - v as i32) + 128) >> 8)) as u8;
+            o[k] = blend(c[k], m);
         }
     }
 }
