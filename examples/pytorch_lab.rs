@@ -54,7 +54,7 @@ fn main() -> anyhow::Result<()> {
     let mut trainer = Trainer::new(
         &model,
         FitConfig {
-            epochs: 1,
+            epochs: 10,
             batch_size: 64,
             lr: 1e-3,
             shuffle,
@@ -63,8 +63,8 @@ fn main() -> anyhow::Result<()> {
         },
     );
     for epoch in 1..=10 {
-        trainer.config.epochs = epoch;
-        trainer.fit(&mut model, &train, None, &mut Progress::new())?;
+        // One epoch of the ten, printed as `Epoch 3/10`.
+        trainer.fit_until(epoch, &mut model, &train, None, &mut Progress::new())?;
         let (loss_sum, accuracy) = test_loop(&model, &test, scale);
         println!(
             "Test Error: Accuracy: {:.1}%, test loss (sum over batches): {loss_sum:.3}",

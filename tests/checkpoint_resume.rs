@@ -43,6 +43,7 @@ fn config(epochs: usize) -> FitConfig {
         seed: 11,
         scale: PixelScale::Unit,
         threads: 1,
+        augment: None,
     }
 }
 

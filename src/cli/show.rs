@@ -3,11 +3,13 @@
 
 use super::eval::DataArgs;
 use anyhow::{bail, Context};
-use digits::data::{Dataset, DatasetKind};
+use digits::data::{Dataset, DatasetKind, Pixels};
 use digits::default_model;
+use digits::train::augment::AugmentedBatch;
 use digits::train::checkpoint;
 use digits::train::tensorboard::read_scalars;
 use digits::train::History;
+use digits::vision::augment::Augment;
 use digits::vision::plot::{
     confusion_counts, confusion_matrix, dataset_grid, loss_curve, save_png, titled,
 };
@@ -39,7 +41,11 @@ pub struct ShowArgs {
     /// Draw the confusion matrix of --model (default: the built-in model) on the test images.
     #[arg(long)]
     pub confusion: bool,
-    /// The PNG file to write (default: digits.png, loss.png or confusion.png).
+    /// Draw training digits as `digits train --augment` distorts them: each row one digit, then
+    /// distortions of it (with --model, its predictions of them).
+    #[arg(long, conflicts_with_all = ["loss", "confusion"])]
+    pub augment: bool,
+    /// The PNG file to write (default: digits.png, loss.png, confusion.png or augment.png).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
 }
@@ -49,6 +55,8 @@ pub fn run(args: ShowArgs) -> anyhow::Result<()> {
         (loss_picture(run)?, "loss.png")
     } else if args.confusion {
         (confusion_picture(&args)?, "confusion.png")
+    } else if args.augment {
+        (augment_picture(&args)?, "augment.png")
     } else {
         (grid_picture(&args)?, "digits.png")
     };
@@ -79,25 +87,71 @@ fn grid_picture(args: &ShowArgs) -> anyhow::Result<image::RgbImage> {
     let count = args.count.clamp(1, data.len());
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let idx: Vec<usize> = sample(&mut rng, data.len(), count).into_vec();
+    captioned_grid(&data, &idx, args, "")
+}
+
+/// Rows of one training digit followed by its distortions under `--augment` (those of steps
+/// 0, 1, ... with --seed), as a grid with labels (and predictions with --model).
+fn augment_picture(args: &ShowArgs) -> anyhow::Result<image::RgbImage> {
+    let data = load_split(&args.data, args.test)?;
+    let count = args.count.clamp(2, 1024);
+    // As many per row as the grid's columns: the original, then its distortions.
+    let cols = (count as f64).sqrt().ceil() as usize;
+    let rows = count.div_ceil(cols).min(data.len());
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let chosen = sample(&mut rng, data.len(), rows).into_vec();
+    let mut batch = AugmentedBatch::new(Augment::default(), args.seed, &data, cols - 1)?;
+    let f = data.features();
+    let (mut pixels, mut labels) = (Vec::with_capacity(rows * cols * f), Vec::new());
+    for (r, &i) in chosen.iter().enumerate() {
+        let (aug, _) = batch.fill(&data, &vec![i; cols - 1], r as u64);
+        let (Pixels::U8(src), Pixels::U8(distorted)) = (&data.pixels, &aug.pixels) else {
+            unreachable!("AugmentedBatch::new accepts only u8 images");
+        };
+        pixels.extend_from_slice(&src[i * f..(i + 1) * f]);
+        pixels.extend_from_slice(distorted);
+        labels.extend(std::iter::repeat_n(data.labels[i], cols));
+    }
+    let tiles = Dataset {
+        pixels: Pixels::U8(pixels),
+        labels,
+        ..data.select(&[])
+    };
+    let all: Vec<usize> = (0..tiles.len()).collect();
+    captioned_grid(
+        &tiles,
+        &all,
+        args,
+        "; each row: a digit, then --augment's distortions",
+    )
+}
+
+fn captioned_grid(
+    data: &Dataset,
+    idx: &[usize],
+    args: &ShowArgs,
+    note: &str,
+) -> anyhow::Result<image::RgbImage> {
+    let count = idx.len();
     let (preds, title) = match &args.model {
         Some(path) => {
             let ckpt = checkpoint::load(path)?;
-            check_inputs(ckpt.model.input_dim(), &data, path)?;
+            check_inputs(ckpt.model.input_dim(), data, path)?;
             let scale = args.data.scale.unwrap_or(ckpt.meta.scale);
-            let p = ckpt.model.predict_digits(&data.batch_x(&idx, scale));
+            let p = ckpt.model.predict_digits(&data.batch_x(idx, scale));
             let wrong = p
                 .iter()
-                .zip(&idx)
+                .zip(idx)
                 .filter(|(p, &i)| **p != data.labels[i] as usize)
                 .count();
             (
                 Some(p),
-                format!("label,prediction  ({wrong} wrong of {count})"),
+                format!("label,prediction  ({wrong} wrong of {count}){note}"),
             )
         }
-        None => (None, "label".to_string()),
+        None => (None, format!("label{note}")),
     };
-    Ok(titled(&dataset_grid(&data, &idx, preds.as_deref()), &title))
+    Ok(titled(&dataset_grid(data, idx, preds.as_deref()), &title))
 }
 
 fn check_inputs(inputs: usize, data: &Dataset, model: &Path) -> anyhow::Result<()> {

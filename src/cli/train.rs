@@ -8,6 +8,7 @@ use digits::train::checkpoint::{self, CheckpointMeta, CheckpointSaver};
 use digits::train::interrupt::StopOnInterrupt;
 use digits::train::progress::Progress;
 use digits::train::{FitConfig, Observer, Trainer};
+use digits::vision::augment::Augment;
 use std::path::{Path, PathBuf};
 
 /// The network's shape, shared by the commands that build one.
@@ -91,6 +92,13 @@ pub struct TrainArgs {
     /// Write the History (per-epoch loss, test loss and accuracy, seconds) to this JSON file.
     #[arg(long)]
     pub history: Option<PathBuf>,
+    /// Distort each batch's images at random, seeded by --seed and the step (MNIST; u8 images):
+    /// rotation ±12°, scale ×(1±0.12), aspect ×(1±0.15), shear ±0.25, translation ±2.5 px,
+    /// elastic ±1.5 px, strokes thickened up to 1 or thinned up to 0.6 px; the digit is kept
+    /// inside the frame. See `digits show --augment`. Costs about 13 µs per image on one core:
+    /// little beside a CNN's epoch, several times the default MLP's.
+    #[arg(long)]
+    pub augment: bool,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -137,6 +145,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             PixelScale::Unit
         },
         threads: args.threads.unwrap_or(defaults.threads),
+        augment: args.augment.then(Augment::default),
     };
     let (mut model, mut trainer) = match &args.resume {
         Some(path) => {

@@ -1,10 +1,12 @@
 //! The fit loop: epochs of shuffled batches, Adam steps, evaluation, History.
 
+use super::augment::AugmentedBatch;
 use super::observer::{EpochReport, Observer};
 use super::step::Stepper;
 use crate::data::dataset::EpochOrder;
 use crate::data::{Dataset, PixelScale};
 use crate::nn::{Adam, Sequential};
+use crate::vision::augment::Augment;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -19,6 +21,10 @@ pub struct FitConfig {
     pub scale: PixelScale,
     /// Threads a batch is split across (at most the cores available are used).
     pub threads: usize,
+    /// Random distortions of each batch's images (seeded by `seed` and the step); None
+    /// trains on the images as they are.
+    #[serde(default)]
+    pub augment: Option<Augment>,
 }
 
 impl Default for FitConfig {
@@ -34,6 +40,7 @@ impl Default for FitConfig {
             threads: std::thread::available_parallelism()
                 .map_or(1, |n| n.get())
                 .min(2),
+            augment: None,
         }
     }
 }
@@ -153,6 +160,20 @@ impl Trainer {
         test: Option<&Dataset>,
         observer: &mut dyn Observer,
     ) -> Result<History, TrainError> {
+        self.fit_until(self.config.epochs, model, train, test, observer)
+    }
+
+    /// Trains until `until` epochs (at most `config.epochs`) are done in all, the epochs
+    /// reported out of `config.epochs`: a run of `config.epochs` taken a few epochs at a time,
+    /// as the PyTorch tutorial's loop does.
+    pub fn fit_until(
+        &mut self,
+        until: usize,
+        model: &mut Sequential,
+        train: &Dataset,
+        test: Option<&Dataset>,
+        observer: &mut dyn Observer,
+    ) -> Result<History, TrainError> {
         self.check(model, train)?;
         if let Some(t) = test {
             self.check(model, t)?;
@@ -160,13 +181,17 @@ impl Trainer {
         let (bs, n) = (self.config.batch_size, train.len());
         let steps = n.div_ceil(bs);
         let mut order = EpochOrder::new(n, self.config.shuffle, self.config.seed);
+        let mut augmented = match self.config.augment {
+            Some(a) => Some(AugmentedBatch::new(a, self.config.seed, train, bs)?),
+            None => None,
+        };
         // A run stopped part-way through an epoch (Ctrl-C) resumes at the batch it stopped
         // before: the batches of that epoch already applied are skipped, so the result equals an
         // uninterrupted run's.
         let mut skip = (self.global_step as usize)
             .saturating_sub(self.epochs_done * steps)
             .min(steps);
-        while self.epochs_done < self.config.epochs {
+        while self.epochs_done < until.min(self.config.epochs) {
             let epoch = self.epochs_done + 1;
             observer.on_epoch_begin(epoch, self.config.epochs, steps);
             let started = Instant::now();
@@ -174,7 +199,14 @@ impl Trainer {
             let order = order.epoch(self.epochs_done);
             for (s, idx) in order.chunks(bs).enumerate().skip(std::mem::take(&mut skip)) {
                 let next = order.get((s + 1) * bs..).unwrap_or(&[]);
-                let loss = self.train_step_on(model, train, idx, &next[..next.len().min(bs)]);
+                let loss = match &mut augmented {
+                    // The step reads the distorted copy of its batch.
+                    Some(a) => {
+                        let (batch, rows) = a.fill(train, idx, self.global_step);
+                        self.train_step_on(model, batch, rows, &[])
+                    }
+                    None => self.train_step_on(model, train, idx, &next[..next.len().min(bs)]),
+                };
                 if !loss.is_finite() {
                     return Err(TrainError::NonFiniteLoss {
                         epoch,

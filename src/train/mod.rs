@@ -1,5 +1,6 @@
 //! Training: the fit loop, its observers (progress, TensorBoard, checkpoints) and History.
 
+pub mod augment;
 pub mod checkpoint;
 pub mod fit;
 pub mod interrupt;

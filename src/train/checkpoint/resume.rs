@@ -104,6 +104,15 @@ impl Resumed {
             format!("{:?}", saved.scale),
             format!("{:?}", now.scale),
         );
+        let augment = |a: &Option<crate::vision::augment::Augment>| match a {
+            Some(a) => format!("on ({})", a.describe()),
+            None => "off".to_string(),
+        };
+        check(
+            "augmentation",
+            augment(&saved.augment),
+            augment(&now.augment),
+        );
         out
     }
 }

@@ -52,6 +52,19 @@ impl Axis {
         }
     }
 
+    /// Like `new`, for values counted in whole units (epochs): the ticks fall on whole numbers
+    /// (1, 2, 3, not 1.0, 1.5, 2.0).
+    pub fn whole(min: f64, max: f64, round_out: bool) -> Axis {
+        let mut a = Axis::new(min, max, round_out);
+        if a.step < 1.0 {
+            a.step = 1.0;
+            if round_out {
+                (a.lo, a.hi) = (a.lo.floor(), a.hi.ceil());
+            }
+        }
+        a
+    }
+
     /// Tick values inside the axis.
     pub fn ticks(&self) -> Vec<f64> {
         let first = (self.lo / self.step - 1e-9).ceil() as i64;
@@ -92,5 +105,20 @@ mod tests {
         assert_eq!(x.label(4.0), "4");
         let flat = Axis::new(3.0, 3.0, false);
         assert!(flat.lo < 3.0 && flat.hi > 3.0);
+    }
+
+    #[test]
+    fn whole_units_get_whole_ticks() {
+        // Three epochs: 1.0, 1.5, ... with `new`; 1, 2, 3 with `whole`.
+        assert_eq!(Axis::new(1.0, 3.0, false).step, 0.5);
+        let a = Axis::whole(1.0, 3.0, false);
+        assert_eq!(a.ticks(), vec![1.0, 2.0, 3.0]);
+        let labels: Vec<String> = a.ticks().iter().map(|&v| a.label(v)).collect();
+        assert_eq!(labels, ["1", "2", "3"]);
+        assert_eq!(Axis::whole(1.0, 2.0, false).ticks(), vec![1.0, 2.0]);
+        // Longer runs keep the round steps of `new`.
+        assert_eq!(Axis::whole(1.0, 40.0, false), Axis::new(1.0, 40.0, false));
+        // One epoch: a whole tick on it.
+        assert_eq!(Axis::whole(1.0, 1.0, false).ticks(), vec![1.0]);
     }
 }

@@ -43,7 +43,7 @@ pub fn loss_curve(series: &[(&str, Vec<(f64, f64)>)], title: &str) -> RgbImage {
         y0 = y0.min(y);
         y1 = y1.max(y);
     }
-    let xa = Axis::new(x0, x1, false);
+    let xa = x_axis(x0, x1, points().all(|(x, _)| x.fract() == 0.0));
     let ya = Axis::new(y0, y1, true);
     let (pw, ph) = (
         (WIDTH - LEFT - RIGHT) as f64,
@@ -132,6 +132,15 @@ pub fn loss_curve(series: &[(&str, Vec<(f64, f64)>)], title: &str) -> RgbImage {
     img
 }
 
+/// The epoch axis from `x0` to `x1`: whole ticks when every point is at a whole epoch.
+fn x_axis(x0: f64, x1: f64, whole: bool) -> Axis {
+    if whole {
+        Axis::whole(x0, x1, false)
+    } else {
+        Axis::new(x0, x1, false)
+    }
+}
+
 /// A framed box in the upper right: a colour sample and the name of each series.
 fn legend(img: &mut RgbImage, series: &[(&str, Vec<(f64, f64)>)]) {
     if series.is_empty() {
@@ -161,5 +170,30 @@ fn legend(img: &mut RgbImage, series: &[(&str, Vec<(f64, f64)>)]) {
             color,
         );
         draw_text(img, x + 48, ry, name, ts, TEXT);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn per_epoch_curves_get_whole_epoch_ticks() {
+        let per_epoch = vec![(1.0, 0.5), (2.0, 0.3), (3.0, 0.2)];
+        let series = [("training loss", per_epoch.clone())];
+        // The loss curve of 3 epochs, and its axis: ticks at 1, 2, 3 only.
+        let xa = x_axis(1.0, 3.0, true);
+        assert_eq!(xa.ticks(), vec![1.0, 2.0, 3.0]);
+        let img = loss_curve(&series, "t");
+        let (left, top, width, height) = plot_area();
+        // A grid line at epoch 2 (the middle), none at 1.5 or 2.5.
+        let grid_at = |epoch: f64| {
+            let x = (left as f64 + xa.frac(epoch) * width as f64).round() as u32;
+            *img.get_pixel(x, top + height / 3) == GRID
+        };
+        assert!(grid_at(2.0));
+        assert!(!grid_at(1.5) && !grid_at(2.5));
+        // Per-step points keep fractional ticks.
+        assert_eq!(x_axis(1.0, 3.0, false).step, 0.5);
     }
 }

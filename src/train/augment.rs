@@ -1,0 +1,100 @@
+//! The augmented copy of each training batch (`FitConfig::augment`): the batch's images,
+//! distorted by `vision::augment`, in a batch-sized dataset the step reads instead of the
+//! training set. Each image's distortion depends only on (seed, global step, place in the
+//! batch), so a resumed run sees the same distortions as an uninterrupted one.
+
+use super::fit::TrainError;
+use crate::data::{Dataset, PixelLayout, Pixels};
+use crate::vision::augment::{augment_image, Augment};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+/// Buffers for one augmented batch, allocated once.
+pub struct AugmentedBatch {
+    aug: Augment,
+    seed: u64,
+    /// `batch_size` images of the training set's shape; the first `indices.len()` hold the
+    /// current batch.
+    batch: Dataset,
+    /// 0..batch_size: the images of `batch` as the step's indices.
+    all: Vec<usize>,
+    tmp: Vec<u8>,
+}
+
+impl AugmentedBatch {
+    /// Buffers for batches of up to `batch_size` images like those of `train`, which must be
+    /// stored as u8 (the distortions work on pixels as they were scanned).
+    pub fn new(
+        aug: Augment,
+        seed: u64,
+        train: &Dataset,
+        batch_size: usize,
+    ) -> Result<Self, TrainError> {
+        if !matches!(train.pixels, Pixels::U8(_)) {
+            return Err(TrainError::Invalid(
+                "augmentation needs images stored as 0..255 bytes (as MNIST's); this training set holds floating-point pixels".into(),
+            ));
+        }
+        let f = train.features();
+        Ok(AugmentedBatch {
+            aug,
+            seed,
+            batch: Dataset {
+                pixels: Pixels::U8(vec![0; batch_size * f]),
+                labels: vec![0; batch_size],
+                rows: train.rows,
+                cols: train.cols,
+                layout: train.layout,
+            },
+            all: (0..batch_size).collect(),
+            tmp: vec![0; f],
+        })
+    }
+
+    /// Distorts the images `indices` of `train` for step `global_step`; returns the dataset
+    /// and indices the step should read instead. No allocation.
+    pub fn fill(
+        &mut self,
+        train: &Dataset,
+        indices: &[usize],
+        global_step: u64,
+    ) -> (&Dataset, &[usize]) {
+        let (Pixels::U8(src), Pixels::U8(dst)) = (&train.pixels, &mut self.batch.pixels) else {
+            unreachable!("checked in new: both hold u8 pixels");
+        };
+        let f = train.features();
+        // Stored by column, an image is the transpose of the picture: distort the transpose
+        // (the random ranges are symmetric, so the distribution of distortions is the same).
+        let (w, h) = match train.layout {
+            PixelLayout::RowMajor => (train.cols, train.rows),
+            PixelLayout::ColumnMajor => (train.rows, train.cols),
+        };
+        for (k, &i) in indices.iter().enumerate() {
+            let mut rng = ChaCha8Rng::seed_from_u64(image_seed(self.seed, global_step, k));
+            augment_image(
+                &src[i * f..(i + 1) * f],
+                w,
+                h,
+                &self.aug,
+                &mut rng,
+                &mut self.tmp,
+                &mut dst[k * f..(k + 1) * f],
+            );
+            self.batch.labels[k] = train.labels[i];
+        }
+        (&self.batch, &self.all[..indices.len()])
+    }
+}
+
+/// The seed of image `k` of step `step`: one mixing (splitmix64's finaliser) of all three, so
+/// neighbouring steps and images get unrelated streams.
+pub fn image_seed(seed: u64, step: u64, k: usize) -> u64 {
+    let mut z = seed ^ 0xa06e_0000_0000_0000;
+    for v in [step, k as u64] {
+        z = z.wrapping_add(v).wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^= z >> 31;
+    }
+    z
+}
