@@ -28,6 +28,7 @@ macro_rules! by_width {
 
 mod conv;
 mod conv_reference;
+mod conv_tile;
 mod dense;
 mod pool2d;
 mod sparse;
