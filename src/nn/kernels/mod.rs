@@ -26,11 +26,17 @@ macro_rules! by_width {
     };
 }
 
+mod conv;
+mod conv_reference;
+mod conv_tile;
 mod dense;
+mod pool2d;
 mod sparse;
 mod sparse_rows;
 
+pub use conv::{conv2d_backward, conv2d_forward, ConvShape};
 pub use dense::{matmul, matmul_tn};
+pub use pool2d::{maxpool2_backward, maxpool2_forward};
 pub use sparse::{sparse_matmul, sparse_matmul_tn};
 pub use sparse_rows::{compress_row, compress_row_u8, SparseRows};
 
@@ -120,6 +126,10 @@ pub fn sum_rows(dz: &[f32], db: &mut [f32]) {
 
 /// Slow, obvious versions of the kernels, in f64, for tests.
 pub mod reference {
+    pub use super::conv_reference::{
+        conv2d_backward, conv2d_forward, maxpool2_backward, maxpool2_forward,
+    };
+
     /// y = x * w (see `super::matmul`).
     pub fn matmul(x: &[f32], w: &[f32], y: &mut [f32], i: usize, o: usize) {
         let n = x.len() / i;
