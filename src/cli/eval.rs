@@ -102,7 +102,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             data.len()
         );
     }
-    let (loss, accuracy) = ckpt.model.evaluate(&data, scale);
+    let (loss, accuracy) = digits::train::evaluate(&ckpt.model, &data, scale);
     println!("{split}_loss: {loss:.4}\n{split}_accuracy: {accuracy:.4}");
     Ok(())
 }

@@ -24,6 +24,19 @@ macro_rules! by_width {
             _ => $general,
         }
     };
+    // The same widths for kernels that work one row at a time (no R).
+    (rows $o:expr, $fixed:ident($($arg:expr),*), $general:expr) => {
+        match $o {
+            10 => $fixed::<10>($($arg),*),
+            15 => $fixed::<15>($($arg),*),
+            16 => $fixed::<16>($($arg),*),
+            25 => $fixed::<25>($($arg),*),
+            32 => $fixed::<32>($($arg),*),
+            64 => $fixed::<64>($($arg),*),
+            128 => $fixed::<128>($($arg),*),
+            _ => $general,
+        }
+    };
 }
 
 mod conv;
@@ -57,10 +70,11 @@ pub fn transpose(w: &[f32], i: usize, o: usize, wt: &mut [f32]) {
     }
 }
 
-/// A general matrix product through `matrixmultiply`, the yardstick for large GEMMs (the layers
-/// use the kernels above).
+/// A general matrix product through `matrixmultiply`: not used by the engine, only by tests,
+/// benchmarks and examples as the yardstick for large GEMMs.
 /// C (m x n) = A (m x k) * B (k x n) + beta * C, all row-major; `a_t`/`b_t` read A or B transposed
 /// (then A is stored k x m, B is stored n x k).
+#[doc(hidden)]
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
     m: usize,
