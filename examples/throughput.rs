@@ -3,6 +3,7 @@
 //! the 10,000 test images batched, and the time a wider MLP takes to reach 0.97 test accuracy.
 //!
 //!     cargo run --release --example throughput -- MNIST_DIR [--epochs 3] [--skip-wide]
+//!     cargo run --release --example throughput -- --simd-level   # prints the SIMD level in use
 
 use digits::data::{mnist, PixelScale};
 use digits::nn::{argmax, simd, Init, ModelSpec, Sequential};
@@ -17,6 +18,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--simd-level") {
+        // The instruction set the kernels use here (bench/compare.sh asks).
+        println!("{:?}", simd::level());
+        return Ok(());
+    }
     let dir = args
         .iter()
         .find(|a| !a.starts_with("--"))

@@ -5,6 +5,7 @@ pub mod evaluate;
 pub mod fit;
 pub mod interrupt;
 pub mod observer;
+pub mod pace;
 pub mod pool;
 pub mod progress;
 pub mod step;
