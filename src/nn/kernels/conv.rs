@@ -101,7 +101,37 @@ pub fn conv2d_forward(
 ) {
     s.check(x, w, b, z);
     assert!(scratch.len() >= s.scratch_len(), "conv scratch length");
-    let avx2 = level() >= Level::Avx2;
+    #[cfg(target_arch = "x86_64")]
+    if level() >= Level::Avx2 {
+        /// The whole walk compiled for AVX2, so that every tile is inlined into it.
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(
+            s: &ConvShape,
+            x: &[f32],
+            w: &[f32],
+            b: &[f32],
+            z: &mut [f32],
+            sc: &mut [f32],
+        ) {
+            forward_body(s, x, w, b, z, sc, true)
+        }
+        // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
+        return unsafe { avx2(s, x, w, b, z, scratch) };
+    }
+    forward_body(s, x, w, b, z, scratch, false)
+}
+
+/// `conv2d_forward` after its checks; `avx2` says which tile to run.
+#[inline(always)]
+fn forward_body(
+    s: &ConvShape,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    z: &mut [f32],
+    scratch: &mut [f32],
+    avx2: bool,
+) {
     let (pad_x, rest) = scratch.split_at_mut(if s.pad > 0 { s.padded_len() } else { 0 });
     let xp: &[f32] = if s.pad > 0 {
         pad_into(s, x, pad_x);
@@ -141,7 +171,46 @@ pub fn conv2d_backward(
     s.check(x, w, db, dz);
     assert_eq!(dw.len(), s.weight_len(), "conv dw length");
     assert!(scratch.len() >= s.scratch_len(), "conv scratch length");
-    let avx2 = level() >= Level::Avx2;
+    if let Some(dx) = &dx {
+        assert_eq!(dx.len(), s.in_len(), "conv dx length");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if level() >= Level::Avx2 {
+        /// The whole walk compiled for AVX2, so that every tile is inlined into it.
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx2(
+            s: &ConvShape,
+            x: &[f32],
+            dz: &[f32],
+            w: &[f32],
+            dw: &mut [f32],
+            db: &mut [f32],
+            dx: Option<&mut [f32]>,
+            sc: &mut [f32],
+        ) {
+            backward_body(s, x, dz, w, dw, db, dx, sc, true)
+        }
+        // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
+        return unsafe { avx2(s, x, dz, w, dw, db, dx, scratch) };
+    }
+    backward_body(s, x, dz, w, dw, db, dx, scratch, false)
+}
+
+/// `conv2d_backward` after its checks; `avx2` says which tile to run.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn backward_body(
+    s: &ConvShape,
+    x: &[f32],
+    dz: &[f32],
+    w: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dx: Option<&mut [f32]>,
+    scratch: &mut [f32],
+    avx2: bool,
+) {
     db.fill(0.0);
     let plen = if s.pad > 0 { s.padded_len() } else { 0 };
     let (pad_x, rest) = scratch.split_at_mut(plen);
@@ -154,7 +223,6 @@ pub fn conv2d_backward(
     };
     weight_grad(s, xp, dz, dw, db, avx2);
     let Some(dx) = dx else { return };
-    assert_eq!(dx.len(), s.in_len(), "conv dx length");
     if s.pad > 0 {
         input_grad(s, dz, w, pad_dx, packed, avx2);
         crop_from(s, pad_dx, dx);
@@ -320,6 +388,7 @@ fn crop_from(s: &ConvShape, dxp: &[f32], dx: &mut [f32]) {
 
 /// z rows r0..r0+MR = bias + their patches times every panel of W.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn forward_rows<const MR: usize>(
     s: &ConvShape,
     xp: &[f32],
@@ -360,6 +429,7 @@ fn forward_rows<const MR: usize>(
 
 /// dw (kk x cout) = A^T dZ and db += the sums of dZ's rows, image by image (while its dZ is
 /// in cache).
+#[inline(always)]
 fn weight_grad(s: &ConvShape, xp: &[f32], dz: &[f32], dw: &mut [f32], db: &mut [f32], avx2: bool) {
     dw.fill(0.0);
     check_patches(s, xp.len());
@@ -394,6 +464,7 @@ dispatch! {
 
 /// dw rows p0..p0+MR, columns j0..j0+16 += image img's A columns p0.. times its dZ.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn weight_tile<const MR: usize>(
     s: &ConvShape,
     xp: &[f32],
@@ -431,6 +502,7 @@ fn weight_tile<const MR: usize>(
 }
 
 /// dxp (n, hp, wp, cin) = col2im(dZ W^T), dxp overwritten.
+#[inline(always)]
 fn input_grad(
     s: &ConvShape,
     dz: &[f32],
@@ -457,6 +529,7 @@ fn input_grad(
 
 /// Rows r0..r0+MR of dA = dZ W^T, added into dxp at their patches.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn input_rows<const MR: usize>(
     s: &ConvShape,
     dz: &[f32],
