@@ -7,6 +7,7 @@ use digits::nn::kernels::{
 use digits::nn::simd::{detect, force, Level};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use std::sync::Mutex;
 
 fn random(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
     (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect()
@@ -78,6 +79,10 @@ fn shapes(rng: &mut ChaCha8Rng) -> Vec<ConvShape> {
     v
 }
 
+/// The SIMD level is process-wide: tests that force it hold this lock, so that another test
+/// cannot switch it between the two calls a test compares.
+static LEVEL: Mutex<()> = Mutex::new(());
+
 fn levels() -> Vec<Level> {
     [Level::Portable, Level::Avx2, Level::Avx512]
         .into_iter()
@@ -124,6 +129,7 @@ fn close(a: f32, b: f64, tol: f64) -> bool {
 
 #[test]
 fn conv_forward_matches_its_definition_at_every_simd_level() {
+    let _level = LEVEL.lock().unwrap_or_else(|e| e.into_inner());
     let mut rng = ChaCha8Rng::seed_from_u64(11);
     for s in shapes(&mut rng) {
         let x = random(&mut rng, s.in_len());
@@ -164,6 +170,7 @@ fn central(f: impl Fn(f32) -> f64, v: f32) -> f64 {
 
 #[test]
 fn conv_backward_matches_finite_differences_and_its_twin_at_every_simd_level() {
+    let _level = LEVEL.lock().unwrap_or_else(|e| e.into_inner());
     let mut rng = ChaCha8Rng::seed_from_u64(12);
     for s in shapes(&mut rng).into_iter().skip(2) {
         let x = random(&mut rng, s.in_len());
@@ -253,6 +260,7 @@ fn coarse(rng: &mut ChaCha8Rng, n: usize) -> Vec<f32> {
 
 #[test]
 fn maxpool_matches_its_definition_with_ties_and_odd_sizes_at_every_simd_level() {
+    let _level = LEVEL.lock().unwrap_or_else(|e| e.into_inner());
     let mut rng = ChaCha8Rng::seed_from_u64(13);
     let mut cases = vec![(2, 26, 26, 32), (2, 11, 11, 64), (1, 2, 2, 1), (3, 5, 4, 3)];
     for _ in 0..10 {

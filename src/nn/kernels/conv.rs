@@ -14,7 +14,7 @@
 //! Every product runs on the register tile of `conv_tile` (6 x 16 floats).
 
 use super::conv_tile::{run, Init, Tile};
-use crate::nn::simd::{level, Level};
+use crate::nn::simd::{dispatch, level, Level};
 
 /// The shape of one convolution call: a batch of n images h x w with cin channels, a k x k
 /// kernel (odd k), `pad` zero rows/columns on each side (0 = valid, (k-1)/2 = same), cout outputs.
@@ -101,7 +101,37 @@ pub fn conv2d_forward(
 ) {
     s.check(x, w, b, z);
     assert!(scratch.len() >= s.scratch_len(), "conv scratch length");
-    let avx2 = level() >= Level::Avx2;
+    #[cfg(target_arch = "x86_64")]
+    if level() >= Level::Avx2 {
+        /// The whole walk compiled for AVX2, so that every tile is inlined into it.
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(
+            s: &ConvShape,
+            x: &[f32],
+            w: &[f32],
+            b: &[f32],
+            z: &mut [f32],
+            sc: &mut [f32],
+        ) {
+            forward_body(s, x, w, b, z, sc, true)
+        }
+        // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
+        return unsafe { avx2(s, x, w, b, z, scratch) };
+    }
+    forward_body(s, x, w, b, z, scratch, false)
+}
+
+/// `conv2d_forward` after its checks; `avx2` says which tile to run.
+#[inline(always)]
+fn forward_body(
+    s: &ConvShape,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    z: &mut [f32],
+    scratch: &mut [f32],
+    avx2: bool,
+) {
     let (pad_x, rest) = scratch.split_at_mut(if s.pad > 0 { s.padded_len() } else { 0 });
     let xp: &[f32] = if s.pad > 0 {
         pad_into(s, x, pad_x);
@@ -113,11 +143,13 @@ pub fn conv2d_forward(
     let panels = s.cout.div_ceil(16);
     let packed = &mut rest[..panels * kk * 16];
     pack_columns(w, kk, s.cout, packed);
+    check_patches(s, xp.len());
     let m = s.n * s.oh() * s.ow();
+    let mut rows = Rows::new(s);
     let mut r0 = 0;
     while r0 < m {
         let mr = (m - r0).min(6);
-        let bases = row_bases(s, r0, mr);
+        let bases = rows.next(mr);
         by_rows!(mr, forward_rows(s, xp, packed, b, z, r0, &bases, avx2));
         r0 += mr;
     }
@@ -139,8 +171,47 @@ pub fn conv2d_backward(
     s.check(x, w, db, dz);
     assert_eq!(dw.len(), s.weight_len(), "conv dw length");
     assert!(scratch.len() >= s.scratch_len(), "conv scratch length");
-    let avx2 = level() >= Level::Avx2;
-    super::sum_rows(dz, db);
+    if let Some(dx) = &dx {
+        assert_eq!(dx.len(), s.in_len(), "conv dx length");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if level() >= Level::Avx2 {
+        /// The whole walk compiled for AVX2, so that every tile is inlined into it.
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx2(
+            s: &ConvShape,
+            x: &[f32],
+            dz: &[f32],
+            w: &[f32],
+            dw: &mut [f32],
+            db: &mut [f32],
+            dx: Option<&mut [f32]>,
+            sc: &mut [f32],
+        ) {
+            backward_body(s, x, dz, w, dw, db, dx, sc, true)
+        }
+        // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
+        return unsafe { avx2(s, x, dz, w, dw, db, dx, scratch) };
+    }
+    backward_body(s, x, dz, w, dw, db, dx, scratch, false)
+}
+
+/// `conv2d_backward` after its checks; `avx2` says which tile to run.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn backward_body(
+    s: &ConvShape,
+    x: &[f32],
+    dz: &[f32],
+    w: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dx: Option<&mut [f32]>,
+    scratch: &mut [f32],
+    avx2: bool,
+) {
+    db.fill(0.0);
     let plen = if s.pad > 0 { s.padded_len() } else { 0 };
     let (pad_x, rest) = scratch.split_at_mut(plen);
     let (pad_dx, packed) = rest.split_at_mut(plen);
@@ -150,9 +221,8 @@ pub fn conv2d_backward(
     } else {
         x
     };
-    weight_grad(s, xp, dz, dw, avx2);
+    weight_grad(s, xp, dz, dw, db, avx2);
     let Some(dx) = dx else { return };
-    assert_eq!(dx.len(), s.in_len(), "conv dx length");
     if s.pad > 0 {
         input_grad(s, dz, w, pad_dx, packed, avx2);
         crop_from(s, pad_dx, dx);
@@ -176,29 +246,96 @@ macro_rules! by_rows {
 }
 use by_rows;
 
-/// Offsets in the padded input (n, hp, wp, cin) of the patches under output rows r0..r0+mr
-/// (row r = output pixel (img, oy, ox) in NHWC order).
-fn row_bases(s: &ConvShape, r0: usize, mr: usize) -> [usize; 6] {
-    let (oh, ow) = (s.oh(), s.ow());
-    let (mut img, rem) = (r0 / (oh * ow), r0 % (oh * ow));
-    let (mut oy, mut ox) = (rem / ow, rem % ow);
-    let mut bases = [0; 6];
-    for b in bases.iter_mut().take(mr) {
-        *b = ((img * s.hp() + oy) * s.wp() + ox) * s.cin;
-        ox += 1;
-        if ox == ow {
-            ox = 0;
-            oy += 1;
-            if oy == oh {
-                oy = 0;
-                img += 1;
-            }
-        }
-    }
-    bases
+/// Walks the output rows (row r = output pixel (img, oy, ox) in NHWC order), giving the
+/// offsets of their patches in the padded input (n, hp, wp, cin) without divisions.
+struct Rows<'a> {
+    s: &'a ConvShape,
+    oy: usize,
+    ox: usize,
+    base: usize,
 }
 
-/// Offset within a patch of column p of A: tap (ky, kx) = (p / cin) / k, (p / cin) % k.
+impl<'a> Rows<'a> {
+    fn new(s: &'a ConvShape) -> Self {
+        Rows {
+            s,
+            oy: 0,
+            ox: 0,
+            base: 0,
+        }
+    }
+
+    /// The next mr rows' patch offsets.
+    fn next(&mut self, mr: usize) -> [usize; 6] {
+        let s = self.s;
+        let mut bases = [0; 6];
+        for b in bases.iter_mut().take(mr) {
+            *b = self.base;
+            self.base += s.cin;
+            self.ox += 1;
+            if self.ox == s.ow() {
+                // Skip the k - 1 columns of the padded row that start no patch.
+                (self.ox, self.oy) = (0, self.oy + 1);
+                self.base += (s.k - 1) * s.cin;
+                if self.oy == s.oh() {
+                    self.oy = 0;
+                    self.base += (s.k - 1) * s.wp() * s.cin;
+                }
+            }
+        }
+        bases
+    }
+}
+
+/// Walks the columns p of A (tap (ky, kx), then channel ci), giving each one's offset within
+/// a patch: (ky * wp + kx) * cin + ci.
+struct Cols<'a> {
+    s: &'a ConvShape,
+    kx: usize,
+    ci: usize,
+    off: usize,
+}
+
+impl<'a> Cols<'a> {
+    fn new(s: &'a ConvShape) -> Self {
+        Cols {
+            s,
+            kx: 0,
+            ci: 0,
+            off: 0,
+        }
+    }
+
+    /// The current column's offset, then moves `by` columns on (by <= cin - ci: no tap skipped
+    /// past).
+    fn take(&mut self, by: usize) -> usize {
+        let (s, at) = (self.s, self.off);
+        self.ci += by;
+        self.off += by;
+        if self.ci == s.cin {
+            self.ci = 0;
+            self.kx += 1;
+            if self.kx == s.k {
+                self.kx = 0;
+                self.off += (s.wp() - s.k) * s.cin;
+            }
+        }
+        at
+    }
+}
+
+/// Checks once per call what the tiles' pointers rely on: the last output row's patch ends
+/// inside the padded input of length `len` (the row walks only go up from there).
+fn check_patches(s: &ConvShape, len: usize) {
+    let last = ((s.n * s.hp() - s.k) * s.wp() + s.ow() - 1) * s.cin;
+    let kk = s.k * s.k * s.cin;
+    assert!(
+        last + patch_offset(s, kk - 1) < len,
+        "conv patches out of the input"
+    );
+}
+
+/// Offset within a patch of column p of A (the slow way, for the odd-shaped paths).
 fn patch_offset(s: &ConvShape, p: usize) -> usize {
     let (tap, ci) = (p / s.cin, p % s.cin);
     ((tap / s.k) * s.wp() + tap % s.k) * s.cin + ci
@@ -251,6 +388,7 @@ fn crop_from(s: &ConvShape, dxp: &[f32], dx: &mut [f32]) {
 
 /// z rows r0..r0+MR = bias + their patches times every panel of W.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn forward_rows<const MR: usize>(
     s: &ConvShape,
     xp: &[f32],
@@ -264,9 +402,6 @@ fn forward_rows<const MR: usize>(
     let kk = s.k * s.k * s.cin;
     let xo = xp.as_ptr();
     let zo = z.as_mut_ptr();
-    // The last row's patch ends inside xp; the tile's rows end inside z.
-    debug_assert!(bases[MR - 1] + patch_offset(s, kk - 1) < xp.len());
-    debug_assert!((r0 + MR) * s.cout <= z.len());
     for (pn, panel) in packed.chunks_exact(kk * 16).enumerate() {
         let j0 = pn * 16;
         let nr = (s.cout - j0).min(16);
@@ -292,26 +427,44 @@ fn forward_rows<const MR: usize>(
     }
 }
 
-/// dw (kk x cout) = A^T dZ, summed image by image.
-fn weight_grad(s: &ConvShape, xp: &[f32], dz: &[f32], dw: &mut [f32], avx2: bool) {
+/// dw (kk x cout) = A^T dZ and db += the sums of dZ's rows, image by image (while its dZ is
+/// in cache).
+#[inline(always)]
+fn weight_grad(s: &ConvShape, xp: &[f32], dz: &[f32], dw: &mut [f32], db: &mut [f32], avx2: bool) {
     dw.fill(0.0);
+    check_patches(s, xp.len());
     let kk = s.k * s.k * s.cin;
     let rows = s.oh() * s.ow();
-    for img in 0..s.n {
+    for (img, dzi) in dz.chunks_exact(rows * s.cout).enumerate() {
+        add_rows(dzi, db);
         for j0 in (0..s.cout).step_by(16) {
+            let mut cols = Cols::new(s);
             let mut p0 = 0;
             while p0 < kk {
                 let mr = (kk - p0).min(6);
-                by_rows!(mr, weight_tile(s, xp, dz, dw, img, p0, j0, avx2));
+                let offs: [usize; 6] =
+                    std::array::from_fn(|i| if i < mr { cols.take(1) } else { 0 });
+                by_rows!(mr, weight_tile(s, xp, dz, dw, img, p0, j0, &offs, avx2));
                 p0 += mr;
             }
         }
-        debug_assert!((img + 1) * rows * s.cout <= dz.len());
+    }
+}
+
+dispatch! {
+    /// acc (n) += the sum of the rows of m (rows x n).
+    pub fn add_rows(m: &[f32], acc: &mut [f32]) {
+        for row in m.chunks_exact(acc.len()) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v;
+            }
+        }
     }
 }
 
 /// dw rows p0..p0+MR, columns j0..j0+16 += image img's A columns p0.. times its dZ.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn weight_tile<const MR: usize>(
     s: &ConvShape,
     xp: &[f32],
@@ -320,6 +473,7 @@ fn weight_tile<const MR: usize>(
     img: usize,
     p0: usize,
     j0: usize,
+    offs: &[usize; 6],
     avx2: bool,
 ) {
     let (oh, ow) = (s.oh(), s.ow());
@@ -330,7 +484,7 @@ fn weight_tile<const MR: usize>(
     // columns j0..j0+nr; C row i = dw[(p0 + i) * cout + j0..][..nr].
     unsafe {
         let t = Tile::<MR> {
-            a: std::array::from_fn(|i| xo.add(base + patch_offset(s, p0 + i))),
+            a: std::array::from_fn(|i| xo.add(base + offs[i])),
             a_step: s.cin,
             n1: oh,
             a1: s.wp() * s.cin,
@@ -348,6 +502,7 @@ fn weight_tile<const MR: usize>(
 }
 
 /// dxp (n, hp, wp, cin) = col2im(dZ W^T), dxp overwritten.
+#[inline(always)]
 fn input_grad(
     s: &ConvShape,
     dz: &[f32],
@@ -360,11 +515,13 @@ fn input_grad(
     let kk = s.k * s.k * s.cin;
     let packed = &mut packed[..kk.div_ceil(16) * s.cout * 16];
     pack_transposed(w, kk, s.cout, packed);
+    check_patches(s, dxp.len());
     let m = s.n * s.oh() * s.ow();
+    let mut rows = Rows::new(s);
     let mut r0 = 0;
     while r0 < m {
         let mr = (m - r0).min(6);
-        let bases = row_bases(s, r0, mr);
+        let bases = rows.next(mr);
         by_rows!(mr, input_rows(s, dz, packed, dxp, r0, &bases, avx2));
         r0 += mr;
     }
@@ -372,6 +529,7 @@ fn input_grad(
 
 /// Rows r0..r0+MR of dA = dZ W^T, added into dxp at their patches.
 #[allow(clippy::too_many_arguments)]
+#[inline(always)]
 fn input_rows<const MR: usize>(
     s: &ConvShape,
     dz: &[f32],
@@ -388,11 +546,11 @@ fn input_rows<const MR: usize>(
     let mut tile = [[0.0f32; 16]; MR];
     let dzo = dz.as_ptr();
     let dxo = dxp.as_mut_ptr();
-    debug_assert!((r0 + MR) * s.cout <= dz.len());
-    debug_assert!(bases[MR - 1] + patch_offset(s, kk - 1) < dxp.len());
+    let mut cols = Cols::new(s);
     for (pn, panel) in packed.chunks_exact(s.cout * 16).enumerate() {
         let p0 = pn * 16;
         let nr = (kk - p0).min(16);
+        let off = if in_place { cols.take(16) } else { 0 };
         let tp = tile.as_mut_ptr() as *mut f32;
         // SAFETY: a_i walks dz row r0 + i (cout floats); b the cout rows of 16 in this panel;
         // C row i is dxp at row i's patch, columns p0..p0+16 of one tap (in place), or the
@@ -410,7 +568,7 @@ fn input_rows<const MR: usize>(
                 b_step: 16,
                 c: std::array::from_fn(|i| {
                     if in_place {
-                        dxo.add(bases[i] + patch_offset(s, p0))
+                        dxo.add(bases[i] + off)
                     } else {
                         tp.add(i * 16)
                     }

@@ -45,7 +45,7 @@ pub(super) struct Tile<const MR: usize> {
 /// # Safety
 /// Every address the walk reads or writes must be valid (see `Tile`), and `avx2` only when
 /// the CPU has AVX2 and FMA.
-#[inline]
+#[inline(always)]
 pub(super) unsafe fn run<const MR: usize>(t: &Tile<MR>, avx2: bool) {
     #[cfg(target_arch = "x86_64")]
     if avx2 {
@@ -57,6 +57,7 @@ pub(super) unsafe fn run<const MR: usize>(t: &Tile<MR>, avx2: bool) {
 
 /// # Safety
 /// As `run`.
+#[inline(always)]
 unsafe fn tile_portable<const MR: usize>(t: &Tile<MR>) {
     let mut acc = [[0.0f32; 16]; MR];
     for (i, row) in acc.iter_mut().enumerate() {
@@ -96,10 +97,13 @@ unsafe fn tile_portable<const MR: usize>(t: &Tile<MR>) {
     }
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
+/// Inlined into the callers' walks, which are compiled with AVX2 and FMA enabled (see
+/// `conv.rs`), so the intrinsics compile to single instructions.
+///
 /// # Safety
 /// As `run`, on a CPU with AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
 unsafe fn tile_avx2<const MR: usize>(t: &Tile<MR>) {
     use std::arch::x86_64::*;
     // Lane masks for columns 0..nr of the two halves.
