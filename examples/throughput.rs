@@ -6,7 +6,6 @@
 //!     cargo run --release --example throughput -- --simd-level   # prints the SIMD level in use
 
 use digits::data::{mnist, PixelScale};
-use digits::nn::workspace::Workspace;
 use digits::nn::{argmax, simd, Init, ModelSpec, Sequential};
 use digits::train::{FitConfig, Trainer};
 use std::hint::black_box;
@@ -71,7 +70,7 @@ fn main() -> anyhow::Result<()> {
     .fit(&mut model, &train, None, &mut ())?;
     let all: Vec<usize> = (0..test.len()).collect();
     let x = test.batch_x(&all, PixelScale::Unit);
-    let mut ws = Workspace::new(&model, 1);
+    let mut ws = model.workspace(1);
     let mut lat = Vec::with_capacity(10_000);
     for r in 0..10_000 {
         let xi = &x[(r % test.len()) * 784..][..784];

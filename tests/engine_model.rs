@@ -1,7 +1,6 @@
 //! Model API: summary counts, layer weights, init, Adam, threads, fit on separable data.
 
 use digits::data::{Dataset, PixelLayout, Pixels};
-use digits::nn::workspace::Workspace;
 use digits::nn::{Activation, Adam, Init, LayerSpec, ModelSpec, Sequential};
 use digits::train::step::Stepper;
 use digits::train::{fit, FitConfig};
@@ -102,7 +101,7 @@ fn split_batch_gives_the_same_gradient_as_one_thread() {
         two.loss_and_grads(&model, &x[..37 * 50], &y[..37]),
     );
     assert!((l1b - l2b).abs() < 1e-5);
-    let mut ws = Workspace::new(&model, n);
+    let mut ws = model.workspace(n);
     let mut g = vec![0.0; model.params().len()];
     model.loss_and_grads(&x[..37 * 50], &y[..37], 37, &mut ws, &mut g);
     for ((a, b), c) in one.grads().iter().zip(two.grads()).zip(&g) {

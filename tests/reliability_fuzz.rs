@@ -799,7 +799,8 @@ fn a_checkpoint_whose_metadata_claims_a_huge_model_is_refused_without_allocating
         let (r, peak) = largest_alloc(|| checkpoint::load(&path));
         let e = format!("{:#}", r.unwrap_err());
         assert!(
-            e.contains("huge.safetensors") && e.contains("has shape"),
+            // Refused by the tensor shapes, or by the layer walk when the sizes overflow.
+            e.contains("huge.safetensors") && (e.contains("has shape") || e.contains("overflows")),
             "{spec}: {e}"
         );
         assert!(peak < 1 << 20, "{spec}: allocated {peak} bytes");

@@ -2,6 +2,7 @@
 
 pub mod augment;
 pub mod checkpoint;
+pub mod evaluate;
 pub mod fit;
 pub mod interrupt;
 pub mod observer;
@@ -11,5 +12,6 @@ pub mod progress;
 pub mod step;
 pub mod tensorboard;
 
+pub use evaluate::{evaluate, evaluate_counts};
 pub use fit::{fit, FitConfig, History, TrainError, Trainer};
 pub use observer::{EpochReport, Observer};

@@ -17,7 +17,7 @@ use crate::nn::kernels::SparseRows;
 use crate::nn::kernels::{all_finite, flush_denormals};
 use crate::nn::optim::adam_update;
 use crate::nn::workspace::Workspace;
-use crate::nn::{Adam, Sequential};
+use crate::nn::{Adam, DropoutKey, Sequential};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -81,6 +81,8 @@ pub struct Stepper {
     /// Whether the last step was split by columns: then `adam_step` updates `by_columns`, the
     /// weights whose gradient each thread wrote.
     last_by_columns: bool,
+    /// What the next step's dropout masks are drawn from (row0 is set per thread).
+    dropout: DropoutKey,
 }
 
 impl Stepper {
@@ -89,18 +91,24 @@ impl Stepper {
         let threads = threads.clamp(1, MAX_THREADS);
         let batch = batch.max(1);
         let share = batch.div_ceil(threads);
+        // Only a model whose first layer is Dense on sparse pixels is split by columns.
+        let by_cols = model.sparse_input();
         let (d, out1, params) = (
             model.input_dim(),
-            model.layers()[0].out_dim,
+            model
+                .first_dense()
+                .filter(|_| by_cols)
+                .map_or(0, |l| l.out_dim),
             model.params().len(),
         );
         let columns = chunks(d, threads);
         let workers = columns
             .iter()
             .map(|cols| {
-                let x_cols = (SparseRows::with_capacity(batch, cols.len()), cols.clone());
+                let cap = if by_cols { batch } else { 0 };
+                let x_cols = (SparseRows::with_capacity(cap, cols.len()), cols.clone());
                 Mutex::new(Worker {
-                    ws: Workspace::new(model, share),
+                    ws: model.workspace(share),
                     loss: 0.0,
                     y: vec![0; share],
                     x_cols,
@@ -109,10 +117,14 @@ impl Stepper {
             .collect();
         // After a step split by columns, thread t updates the weights of its columns (and the
         // last thread the other layers too).
-        let mut by_columns: Vec<Range<usize>> = columns
-            .iter()
-            .map(|c| model.first_layer_rows(c.clone()))
-            .collect();
+        let mut by_columns: Vec<Range<usize>> = if by_cols {
+            columns
+                .iter()
+                .map(|c| model.first_layer_rows(c.clone()))
+                .collect()
+        } else {
+            chunks(params, threads)
+        };
         if let Some(last) = by_columns.last_mut() {
             last.end = params;
         }
@@ -131,11 +143,18 @@ impl Stepper {
             by_rows: chunks(params, threads),
             by_columns,
             last_by_columns: false,
+            dropout: DropoutKey::default(),
         }
     }
 
-    pub fn threads(&self) -> usize {
-        self.workers.len()
+    /// Keys the dropout masks of the following steps (a run's seed and the step number, so
+    /// that a resumed run draws the masks the uninterrupted run drew).
+    pub fn set_dropout_key(&mut self, seed: u64, step: u64) {
+        self.dropout = DropoutKey {
+            seed,
+            step,
+            row0: 0,
+        };
     }
 
     /// Computes the mean loss over the batch and leaves its gradient in `self.grads()`.
@@ -143,7 +162,12 @@ impl Stepper {
     pub fn loss_and_grads(&mut self, model: &Sequential, x: &[f32], y: &[u8]) -> f32 {
         let d = model.input_dim();
         let n = y.len();
+        let key = self.dropout;
         self.split_rows(n, |w, grads, rows| {
+            w.ws.dropout = DropoutKey {
+                row0: rows.start,
+                ..key
+            };
             w.loss = model.loss_and_grads(
                 &x[rows.start * d..rows.end * d],
                 &y[rows.clone()],
@@ -177,13 +201,17 @@ impl Stepper {
         let share = n.div_ceil(threads).max(1);
         // Threads from `used` on have no rows above the first layer.
         let used = n.div_ceil(share).max(1);
-        let (d, o) = (model.input_dim(), model.layers()[0].out_dim);
+        let (d, o) = (
+            model.input_dim(),
+            model.first_dense().expect("a Dense first layer").out_dim,
+        );
         let params = model.params().len();
         let small = model.first_layer_rows(0..d).end..params;
         let grads = shared_grads(&mut self.grads);
         let (z1_parts, dz1) = (Shared::of(&mut self.z1_parts), Shared::of(&mut self.dz1));
         let (workers, batch) = (&self.workers, self.batch);
         let finite = AtomicBool::new(true);
+        let key = self.dropout;
         let rows_of = |t: usize| (t * share).min(n)..((t + 1) * share).min(n);
         // 1. Part t's columns of every row, and their part of the first layer's sums.
         let first_layer = |t: usize| {
@@ -219,6 +247,10 @@ impl Stepper {
                     grads[t].chunk(0..params),
                     dz1.chunk(rows.start * o..rows.end * o),
                 )
+            };
+            w.ws.dropout = DropoutKey {
+                row0: rows.start,
+                ..key
             };
             w.loss = model.loss_and_grads_above_first(
                 &parts[..threads],
