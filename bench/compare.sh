@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs PyTorch (the reference programs in ../shared/baselines) and digits alternately, several
 # times, on this machine, and prints medians and ratios. Usage: bench/compare.sh [RUNS]
+# Also: the same with one core kept busy by a bounded busy loop (as a user's browser or compiler
+# would), and, on a CPU with AVX-512, digits again on its AVX2 path (DIGITS_SIMD=avx2).
 #   REFVENV   the Python environment with torch (created here if missing; about 2 minutes)
 #   DATA_ROOT the folder holding mnist/ (default ../shared/data)
 set -euo pipefail
@@ -16,6 +18,16 @@ if ! "$REFVENV/bin/python" -c "import torch" 2>/dev/null; then
     "$REFVENV/bin/pip" install --quiet numpy torch
 fi
 cargo build --release --quiet --example throughput --bin digits
+SIMD=$(target/release/examples/throughput --simd-level)
+BUSY_PID=
+trap '[ -n "$BUSY_PID" ] && kill "$BUSY_PID" 2>/dev/null || true' EXIT
+# One core busy, for at most 15 minutes whatever happens to this script.
+start_busy() { timeout 900 bash -c 'while :; do :; done' & BUSY_PID=$!; }
+stop_busy() { kill "$BUSY_PID" 2>/dev/null || true; wait "$BUSY_PID" 2>/dev/null || true; BUSY_PID=; }
+epochs_json() { # digits train epoch times as JSON: epochs_json OUT [train args]
+    local out=$1; shift
+    target/release/digits train --data-dir "$DATA_ROOT/mnist" --epochs 3 --history "$out" "$@" > /dev/null
+}
 
 for r in $(seq "$RUNS"); do
     echo "run $r/$RUNS: PyTorch" >&2
@@ -24,12 +36,24 @@ for r in $(seq "$RUNS"); do
     "$REFVENV/bin/python" bench/torch_wide.py > "$OUT/torch_wide_$r.json"
     echo "run $r/$RUNS: digits" >&2
     target/release/examples/throughput "$DATA_ROOT/mnist" --epochs 3 > "$OUT/digits_$r.json"
+    if [ "$SIMD" = Avx512 ]; then
+        DIGITS_SIMD=avx2 target/release/examples/throughput "$DATA_ROOT/mnist" --epochs 3 --skip-wide > "$OUT/digitsavx2_$r.json"
+    fi
     /usr/bin/time -f "%M" -o "$OUT/rss_$r.txt" target/release/digits train --data-dir "$DATA_ROOT/mnist" --epochs 1 > /dev/null
 done
 
-python3 - "$OUT" "$RUNS" <<'PY'
+for r in $(seq "$RUNS"); do
+    echo "run $r/$RUNS with one core busy" >&2
+    start_busy
+    "$REFVENV/bin/python" "$BASE/torch_mnist.py" --threads 1 --scaled --shuffle --loader tensor --epochs 3 --seed "$r" --out "$OUT/busytorch_$r.json" > /dev/null
+    epochs_json "$OUT/busy1_$r.json" --threads 1
+    epochs_json "$OUT/busydefault_$r.json"
+    stop_busy
+done
+
+python3 - "$OUT" "$RUNS" "$SIMD" <<'PY'
 import json, os, statistics, sys
-out, runs = sys.argv[1], int(sys.argv[2])
+out, runs, simd = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 load = lambda name: [json.load(open(os.path.join(out, f"{name}_{r}.json"))) for r in range(1, runs + 1)]
 torch, torchdl, wide, ours = load("torch"), load("torchdl"), load("torch_wide"), load("digits")
 rss = [int(open(os.path.join(out, f"rss_{r}.txt")).read().split()[-1]) / 1024 for r in range(1, runs + 1)]
@@ -46,7 +70,9 @@ rows = [
 ]
 flops = 81550
 sps2 = med([o["samples_per_s_threads2"] for o in ours])
-print(f"\n{runs} alternating runs, medians; PyTorch {torch[0]['torch']} on 1 thread (--loader tensor unless said), digits SIMD {ours[0]['simd']}")
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "unknown CPU")
+print(f"\nCPU: {cpu}, {os.cpu_count()} cores")
+print(f"{runs} alternating runs, medians; PyTorch {torch[0]['torch']} on 1 thread (--loader tensor unless said), digits SIMD {ours[0]['simd']}")
 print(f"| measure | PyTorch | digits | ratio |\n|---|---|---|---|")
 for name, t, o in rows:
     if t is None or o is None:
@@ -62,5 +88,26 @@ useful = sps2 * flops / 1e9
 print(f"\nuseful GFLOP/s of digits training on 2 threads: {useful:.2f} ({flops} FLOP per sample); "
       f"large SGEMM (768^3, matrixmultiply) on 1 thread: {gemm:.1f} GFLOP/s, x2 cores = {2 * gemm:.1f}; "
       f"fraction: {useful / (2 * gemm):.1%}")
+if simd == "Avx512":
+    avx2 = load("digitsavx2")
+    print("\ndigits on its AVX2 path (DIGITS_SIMD=avx2), same runs:")
+    print("| measure | PyTorch | digits AVX2 | ratio |\n|---|---|---|---|")
+    for name, key in [("train samples/s, 1 thread", "samples_per_s_threads1"), ("train samples/s, 2 threads", "samples_per_s_threads2"), ("inference, 10,000 images batched, images/s", "infer_full10000_img_per_s")]:
+        t = t_sps if "train" in name else med([t["infer_full10000_img_per_s"] for t in torch])
+        o = med([a[key] for a in avx2])
+        print(f"| {name} | {t:,.0f} | {o:,.0f} | {o / t:.1f}x |")
+    print(f"two threads / one thread (AVX2): {med([a['samples_per_s_threads2'] for a in avx2]) / med([a['samples_per_s_threads1'] for a in avx2]):.2f}x")
+print(f"two threads / one thread ({simd}): {med([o['samples_per_s_threads2'] for o in ours]) / med([o['samples_per_s_threads1'] for o in ours]):.2f}x")
+# One core busy: epoch seconds (median over runs of each run's median epoch).
+epoch = lambda h: statistics.median(h["epoch_seconds"])
+b1 = med([epoch(h) for h in load("busy1")])
+bd = med([epoch(h) for h in load("busydefault")])
+bt = med([t["median_epoch_train_s"] for t in load("busytorch")])
+print("\nwith one core busy (a busy loop), epoch seconds, medians:")
+print("| measure | seconds | PyTorch / this |\n|---|---|---|")
+print(f"| PyTorch, 1 thread | {bt:.3f} | 1.0x |")
+print(f"| digits --threads 1 | {b1:.3f} | {bt / b1:.1f}x |")
+print(f"| digits default threads | {bd:.3f} | {bt / bd:.1f}x |")
+print(f"default / --threads 1: {bd / b1:.2f} (at most 1.1 wanted)")
 print(f"test accuracy after 3 epochs: PyTorch {med([t['final_test_acc'] for t in torch]):.4f}, digits {med([o['test_accuracy_threads2'] for o in ours]):.4f}")
 PY

@@ -4,7 +4,6 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use digits::data::{Dataset, PixelLayout, PixelScale, Pixels};
-use digits::nn::workspace::Workspace;
 use digits::nn::{Init, ModelSpec, Sequential};
 use digits::train::{FitConfig, Trainer};
 use rand::{Rng, SeedableRng};
@@ -97,7 +96,7 @@ fn inference(c: &mut Criterion) {
     let data = images(10_000);
     let all: Vec<usize> = (0..10_000).collect();
     let x = data.batch_x(&all, PixelScale::Unit);
-    let mut ws = Workspace::new(&m, 1);
+    let mut ws = m.workspace(1);
     c.bench_function("predict_one_image_workspace", |b| {
         b.iter(|| black_box(m.forward(black_box(&x[..784]), 1, &mut ws)[0]))
     });

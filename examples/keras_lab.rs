@@ -62,10 +62,10 @@ fn main() -> anyhow::Result<()> {
         println!(
             "W{} shape = ({}, {}), b{} shape = ({},)",
             k + 1,
-            layer.in_dim,
-            layer.out_dim,
+            layer.in_len(),
+            layer.out_len(),
             k + 1,
-            layer.out_dim
+            layer.out_len()
         );
     }
 

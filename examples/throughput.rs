@@ -3,9 +3,9 @@
 //! the 10,000 test images batched, and the time a wider MLP takes to reach 0.97 test accuracy.
 //!
 //!     cargo run --release --example throughput -- MNIST_DIR [--epochs 3] [--skip-wide]
+//!     cargo run --release --example throughput -- --simd-level   # prints the SIMD level in use
 
 use digits::data::{mnist, PixelScale};
-use digits::nn::workspace::Workspace;
 use digits::nn::{argmax, simd, Init, ModelSpec, Sequential};
 use digits::train::{FitConfig, Trainer};
 use std::hint::black_box;
@@ -18,6 +18,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--simd-level") {
+        // The instruction set the kernels use here (bench/compare.sh asks).
+        println!("{:?}", simd::level());
+        return Ok(());
+    }
     let dir = args
         .iter()
         .find(|a| !a.starts_with("--"))
@@ -65,7 +70,7 @@ fn main() -> anyhow::Result<()> {
     .fit(&mut model, &train, None, &mut ())?;
     let all: Vec<usize> = (0..test.len()).collect();
     let x = test.batch_x(&all, PixelScale::Unit);
-    let mut ws = Workspace::new(&model, 1);
+    let mut ws = model.workspace(1);
     let mut lat = Vec::with_capacity(10_000);
     for r in 0..10_000 {
         let xi = &x[(r % test.len()) * 784..][..784];

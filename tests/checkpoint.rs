@@ -300,7 +300,7 @@ fn another_architecture_is_refused_clearly() {
         "runs/m.safetensors was saved for 784-25-15-10 (relu) but this run builds 784-64-10 (relu)"
     );
     let mut sig = saved.clone();
-    sig.layers[0].activation = Activation::Sigmoid;
+    sig.layers[0] = LayerSpec::dense(25, Activation::Sigmoid);
     let e = checkpoint::check_compatible(&sig, &saved, path)
         .unwrap_err()
         .to_string();

@@ -1,7 +1,7 @@
 //! Checkpoints are interchangeable with PyTorch: a state dict saved by PyTorch predicts the same
 //! logits here, and ours loads in PyTorch with strict=True and predicts the same logits there.
 
-use digits::nn::{Activation, Init, LayerSpec, ModelSpec, Sequential};
+use digits::nn::{syntax, Activation, Init, LayerSpec, ModelSpec, Padding, Sequential};
 use digits::train::checkpoint::{self, CheckpointMeta};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -14,9 +14,10 @@ fn fixture(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Loads a PyTorch fixture and returns the largest |logit difference| over its inputs.
-fn max_diff_against_torch(name: &str, spec: ModelSpec) -> f32 {
-    let ckpt = checkpoint::load(&fixture(&format!("{name}.safetensors"))).unwrap();
+/// Loads a PyTorch fixture and returns the largest |logit difference| over its inputs; `arch`
+/// is given for a CNN (a state dict alone cannot tell its pooling, flatten and dropout layers).
+fn max_diff_against_torch(name: &str, spec: ModelSpec, arch: Option<&ModelSpec>) -> f32 {
+    let ckpt = checkpoint::load_as(&fixture(&format!("{name}.safetensors")), arch).unwrap();
     assert!(ckpt.meta.inferred, "a PyTorch file has no digits.spec");
     assert_eq!(ckpt.model.spec(), &spec);
     let json: serde_json::Value =
@@ -51,16 +52,50 @@ fn max_diff_against_torch(name: &str, spec: ModelSpec) -> f32 {
 
 #[test]
 fn pytorch_fixture_small_gives_the_same_logits() {
-    let d = max_diff_against_torch("mlp_64_16_10", ModelSpec::mlp(64, &[16], 10));
+    let d = max_diff_against_torch("mlp_64_16_10", ModelSpec::mlp(64, &[16], 10), None);
     println!("mlp_64_16_10: max |logit diff| vs PyTorch = {d:e}");
     assert!(d <= TOL, "max |logit diff| {d}");
 }
 
 #[test]
 fn pytorch_fixture_tutorial_gives_the_same_logits() {
-    let d = max_diff_against_torch("mlp_784_25_15_10", ModelSpec::mlp(784, &[25, 15], 10));
+    let d = max_diff_against_torch("mlp_784_25_15_10", ModelSpec::mlp(784, &[25, 15], 10), None);
     println!("mlp_784_25_15_10: max |logit diff| vs PyTorch = {d:e}");
     assert!(d <= TOL, "max |logit diff| {d}");
+}
+
+/// The architecture of the CNN fixture (see tests/fixtures/make_torch_cnn_fixture.py).
+fn small_cnn() -> ModelSpec {
+    let mut layers =
+        syntax::parse_layers("c4k3,p2,c4k3s,p2,flatten,drop0.5", Activation::Relu).unwrap();
+    layers.push(LayerSpec::dense(10, Activation::Linear));
+    ModelSpec::new(784, layers)
+}
+
+#[test]
+fn pytorch_cnn_fixture_gives_the_same_logits() {
+    // Conv2d weights [cout, cin, k, k], `same` padding, and a Linear after Flatten whose inputs
+    // PyTorch counts channel-first.
+    let name = "cnn_c4k3_p2_c4k3s_p2_10";
+    let d = max_diff_against_torch(name, small_cnn(), Some(&small_cnn()));
+    println!("{name}: max |logit diff| vs PyTorch = {d:e}");
+    assert!(d <= TOL, "max |logit diff| {d}");
+    // Without the architecture the file is refused with a way out.
+    let e = format!(
+        "{:#}",
+        checkpoint::load(&fixture(&format!("{name}.safetensors"))).unwrap_err()
+    );
+    assert!(
+        e.contains("model.0.weight") && e.contains("--arch cnn"),
+        "{e}"
+    );
+    // A wrong architecture names the tensor that does not fit.
+    let wrong = ModelSpec::mnist_convnet(784, 10);
+    let e = format!(
+        "{:#}",
+        checkpoint::load_as(&fixture(&format!("{name}.safetensors")), Some(&wrong)).unwrap_err()
+    );
+    assert!(e.contains("model.0.weight has shape [4, 1, 3, 3]"), "{e}");
 }
 
 fn python() -> String {
@@ -105,7 +140,18 @@ fn our_checkpoints_load_in_pytorch() {
             ),
         ),
     ];
-    for (k, (name, spec)) in specs.into_iter().enumerate() {
+    let specs = specs.into_iter().chain([
+        // Every layer type; a sigmoid convolution; Flatten's order (channel-first in PyTorch).
+        ("cnn", {
+            let mut layers =
+                syntax::parse_layers("c3k3s,p2,c4k3,flatten,drop0.3,7", Activation::Relu).unwrap();
+            layers[2] = LayerSpec::conv2d(4, 3, Padding::Valid, Activation::Sigmoid);
+            layers.push(LayerSpec::dense(10, Activation::Linear));
+            ModelSpec::new(100, layers)
+        }),
+        ("convnet", ModelSpec::mnist_convnet(784, 10)),
+    ]);
+    for (k, (name, spec)) in specs.enumerate() {
         let model = Sequential::new(spec, Init::KaimingUniform, 7 + k as u64);
         let d = model.input_dim();
         let inputs: Vec<f32> = (0..4 * d)
@@ -135,5 +181,5 @@ fn our_checkpoints_load_in_pytorch() {
         "PyTorch check failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(stdout.matches("strict load ok").count(), 2, "{stdout}");
+    assert_eq!(stdout.matches("strict load ok").count(), 4, "{stdout}");
 }

@@ -1,31 +1,107 @@
 //! Every layer's gradient and the loss's agree with finite differences of an independent f64
-//! reference forward pass, on random small networks.
+//! reference forward pass, on random small networks: MLPs, and CNNs with valid and same
+//! padding, pooling (with ties), flatten and dropout (the engine's mask, held fixed).
 
-use digits::nn::workspace::Workspace;
-use digits::nn::{Activation, Init, LayerSpec, ModelSpec, Sequential};
+use digits::nn::{Activation, DropoutKey, Init, Layer, LayerSpec, ModelSpec, Padding, Sequential};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// Mean cross-entropy of the network in f64, written out with plain loops.
-fn reference_loss(model: &Sequential, params: &[f64], x: &[f64], y: &[u8]) -> f64 {
+/// One example through one layer in f64, written out with plain loops; `mask` is the dropout
+/// mask the engine drew for this example (1 keeps).
+fn reference_layer(layer: &Layer, p: &[f64], a: &[f64], mask: &[u8]) -> Vec<f64> {
+    let act = |s: f64, f: Activation| match f {
+        Activation::Relu => s.max(0.0),
+        Activation::Sigmoid => 1.0 / (1.0 + (-s).exp()),
+        Activation::Linear => s,
+    };
+    match layer {
+        Layer::Dense(l) => (0..l.out_dim)
+            .map(|j| {
+                let mut s = p[l.b_offset + j];
+                for (i, ai) in a.iter().enumerate() {
+                    s += ai * p[l.w_offset + i * l.out_dim + j];
+                }
+                act(s, l.activation)
+            })
+            .collect(),
+        Layer::Conv2d(c) => {
+            let (oh, ow) = (c.h + 2 * c.pad + 1 - c.k, c.w + 2 * c.pad + 1 - c.k);
+            let mut out = vec![0.0; oh * ow * c.cout];
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for co in 0..c.cout {
+                        let mut s = p[c.b_offset + co];
+                        for ky in 0..c.k {
+                            for kx in 0..c.k {
+                                let (iy, ix) = (oy + ky, ox + kx);
+                                if iy < c.pad
+                                    || ix < c.pad
+                                    || iy - c.pad >= c.h
+                                    || ix - c.pad >= c.w
+                                {
+                                    continue; // zero padding
+                                }
+                                let (iy, ix) = (iy - c.pad, ix - c.pad);
+                                for ci in 0..c.cin {
+                                    let wi = ((ky * c.k + kx) * c.cin + ci) * c.cout + co;
+                                    s += a[(iy * c.w + ix) * c.cin + ci] * p[c.w_offset + wi];
+                                }
+                            }
+                        }
+                        out[(oy * ow + ox) * c.cout + co] = act(s, c.activation);
+                    }
+                }
+            }
+            out
+        }
+        Layer::MaxPool2d(m) => {
+            let (oh, ow) = (m.h / 2, m.w / 2);
+            let mut out = vec![f64::NEG_INFINITY; oh * ow * m.c];
+            for oy in 0..oh {
+                for ox in 0..ow {
+                    for ch in 0..m.c {
+                        for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                            let v = a[((2 * oy + dy) * m.w + 2 * ox + dx) * m.c + ch];
+                            let o = &mut out[(oy * ow + ox) * m.c + ch];
+                            *o = o.max(v);
+                        }
+                    }
+                }
+            }
+            out
+        }
+        Layer::Flatten { .. } => a.to_vec(),
+        Layer::Dropout(d) => a
+            .iter()
+            .zip(mask)
+            .map(|(&v, &m)| {
+                if m != 0 {
+                    v / (1.0 - d.rate as f64)
+                } else {
+                    0.0
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Mean cross-entropy of the network in f64; `masks[l]` holds layer l's dropout masks (rows x
+/// width; empty for other layers).
+fn reference_loss(
+    model: &Sequential,
+    params: &[f64],
+    x: &[f64],
+    y: &[u8],
+    masks: &[Vec<u8>],
+) -> f64 {
     let n = y.len();
     let mut total = 0.0;
     for r in 0..n {
         let mut a: Vec<f64> = x[r * model.input_dim()..(r + 1) * model.input_dim()].to_vec();
-        for l in model.layers() {
-            let mut z = vec![0.0; l.out_dim];
-            for (j, zj) in z.iter_mut().enumerate() {
-                let mut s = params[l.b_offset + j];
-                for (i, ai) in a.iter().enumerate() {
-                    s += ai * params[l.w_offset + i * l.out_dim + j];
-                }
-                *zj = match l.activation {
-                    Activation::Relu => s.max(0.0),
-                    Activation::Sigmoid => 1.0 / (1.0 + (-s).exp()),
-                    Activation::Linear => s,
-                };
-            }
-            a = z;
+        for (l, layer) in model.layers().iter().enumerate() {
+            let width = layer.cache_len();
+            let mask = masks[l].get(r * width..(r + 1) * width).unwrap_or(&[]);
+            a = reference_layer(layer, params, &a, mask);
         }
         let max = a.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let lse = a.iter().map(|v| (v - max).exp()).sum::<f64>().ln() + max;
@@ -54,13 +130,28 @@ fn random_network(rng: &mut ChaCha8Rng) -> Sequential {
 /// differences, parameter by parameter.
 fn check_against_finite_differences(model: &Sequential, x: &[f32], y: &[u8], case: usize) {
     let n = y.len();
-    let mut ws = Workspace::new(model, n);
+    let mut ws = model.workspace(n);
+    ws.dropout = DropoutKey {
+        seed: case as u64,
+        step: 3,
+        row0: 0,
+    };
     let mut grads = vec![0.0f32; model.params().len()];
     let loss = model.loss_and_grads(x, y, n, &mut ws, &mut grads) / n as f64;
+    // The masks the engine drew, for the reference to apply too.
+    let masks: Vec<Vec<u8>> = model
+        .layers()
+        .iter()
+        .zip(&ws.caches)
+        .map(|(l, c)| match l {
+            Layer::Dropout(_) => c[..n * l.cache_len()].to_vec(),
+            _ => Vec::new(),
+        })
+        .collect();
 
     let p64: Vec<f64> = model.params().iter().map(|&v| v as f64).collect();
     let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
-    let ref_loss = reference_loss(model, &p64, &x64, y);
+    let ref_loss = reference_loss(model, &p64, &x64, y, &masks);
     assert!(
         (loss - ref_loss).abs() < 1e-5 * (1.0 + ref_loss.abs()),
         "case {case}: loss {loss} vs {ref_loss}"
@@ -70,9 +161,9 @@ fn check_against_finite_differences(model: &Sequential, x: &[f32], y: &[u8], cas
     for k in 0..p64.len() {
         let mut p = p64.clone();
         p[k] += h;
-        let up = reference_loss(model, &p, &x64, y);
+        let up = reference_loss(model, &p, &x64, y, &masks);
         p[k] -= 2.0 * h;
-        let down = reference_loss(model, &p, &x64, y);
+        let down = reference_loss(model, &p, &x64, y, &masks);
         let fd = (up - down) / (2.0 * h);
         let g = grads[k] as f64;
         assert!(
@@ -136,11 +227,162 @@ fn gradients_accumulate_nothing_between_steps() {
         .map(|_| rng.gen_range(-1.0..1.0))
         .collect();
     let y = vec![0u8, 1, 1, 0];
-    let mut ws = Workspace::new(&model, 4);
+    let mut ws = model.workspace(4);
     let mut g1 = vec![0.0f32; model.params().len()];
     model.loss_and_grads(&x, &y, 4, &mut ws, &mut g1);
     let mut g2 = g1.clone();
     model.loss_and_grads(&x, &y, 4, &mut ws, &mut g2);
     assert_eq!(g1, g2);
     assert!(g1.iter().any(|&g| g != 0.0));
+}
+
+/// A random small CNN on s x s one-channel images: one or two convolutions (1x1, 3x3 or 5x5,
+/// valid or same), maybe pooling, flatten, maybe dropout, maybe a hidden Dense layer.
+fn random_cnn(rng: &mut ChaCha8Rng) -> Sequential {
+    let acts = [Activation::Relu, Activation::Sigmoid, Activation::Linear];
+    loop {
+        let side = rng.gen_range(4..8);
+        let mut layers = Vec::new();
+        for _ in 0..rng.gen_range(1..3) {
+            let k = [1, 3, 3, 5][rng.gen_range(0..4)];
+            let pad = if rng.gen_bool(0.5) {
+                Padding::Same
+            } else {
+                Padding::Valid
+            };
+            layers.push(LayerSpec::conv2d(
+                rng.gen_range(1..4),
+                k,
+                pad,
+                acts[rng.gen_range(0..3)],
+            ));
+            if rng.gen_bool(0.5) {
+                layers.push(LayerSpec::maxpool2d());
+            }
+        }
+        if rng.gen_bool(0.3) {
+            layers.push(LayerSpec::dropout(0.4)); // on an image
+        }
+        layers.push(LayerSpec::flatten());
+        if rng.gen_bool(0.5) {
+            layers.push(LayerSpec::dropout(rng.gen_range(0.1..0.6)));
+        }
+        if rng.gen_bool(0.5) {
+            layers.push(LayerSpec::dense(
+                rng.gen_range(2..5),
+                acts[rng.gen_range(0..3)],
+            ));
+        }
+        layers.push(LayerSpec::dense(rng.gen_range(2..4), Activation::Linear));
+        let spec = ModelSpec::new(side * side, layers);
+        if spec.param_count().is_ok_and(|p| p < 400) {
+            return Sequential::new(spec, Init::KaimingUniform, rng.gen());
+        }
+    }
+}
+
+#[test]
+fn cnn_gradients_match_finite_differences() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (mut same, mut pooled, mut dropped) = (0, 0, 0);
+    for case in 0..30 {
+        let model = random_cnn(&mut rng);
+        for l in model.layers() {
+            match l {
+                Layer::Conv2d(c) if c.pad > 0 => same += 1,
+                Layer::MaxPool2d(_) => pooled += 1,
+                Layer::Dropout(_) => dropped += 1,
+                _ => {}
+            }
+        }
+        let n = rng.gen_range(1..4);
+        let x: Vec<f32> = (0..n * model.input_dim())
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        let y: Vec<u8> = (0..n)
+            .map(|_| rng.gen_range(0..model.output_dim()) as u8)
+            .collect();
+        check_against_finite_differences(&model, &x, &y, case);
+    }
+    assert!(
+        same > 3 && pooled > 3 && dropped > 3,
+        "{same} {pooled} {dropped}"
+    );
+}
+
+#[test]
+fn pooling_ties_send_the_gradient_to_one_value() {
+    // 1x1 convolution then pooling on images made of 2x2 blocks of equal pixels: every window
+    // is a tie, and the finite differences see all the tied values move together.
+    let spec = ModelSpec::new(
+        36,
+        vec![
+            LayerSpec::conv2d(2, 1, Padding::Valid, Activation::Linear),
+            LayerSpec::maxpool2d(),
+            LayerSpec::flatten(),
+            LayerSpec::dense(3, Activation::Linear),
+        ],
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let model = Sequential::new(spec, Init::KaimingUniform, 2);
+    let n = 2;
+    let mut x = vec![0.0f32; n * 36];
+    for r in 0..n {
+        for by in 0..3 {
+            for bx in 0..3 {
+                let v = rng.gen_range(-1.0..1.0);
+                for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
+                    x[r * 36 + (2 * by + dy) * 6 + 2 * bx + dx] = v;
+                }
+            }
+        }
+    }
+    check_against_finite_differences(&model, &x, &[0, 2], 0);
+    // And the pool's input gradient has one nonzero per window and channel, not four.
+    let mut ws = model.workspace(n);
+    let mut grads = vec![0.0f32; model.params().len()];
+    model.loss_and_grads(&x, &[0, 2], n, &mut ws, &mut grads);
+    let dz = &ws.grads[0][..n * 36 * 2];
+    let nonzero = dz.iter().filter(|&&g| g != 0.0).count();
+    assert_eq!(nonzero, n * 9 * 2, "{dz:?}");
+}
+
+#[test]
+fn dropout_masks_follow_the_step_and_not_the_thread_split() {
+    let model = Sequential::new(
+        ModelSpec::new(
+            8,
+            vec![
+                LayerSpec::dense(50, Activation::Relu),
+                LayerSpec::dropout(0.5),
+                LayerSpec::dense(2, Activation::Linear),
+            ],
+        ),
+        Init::KaimingUniform,
+        1,
+    );
+    let x: Vec<f32> = (0..4 * 8).map(|i| (i as f32 * 0.37).sin()).collect();
+    let y = [0u8, 1, 1, 0];
+    let masks = |rows: std::ops::Range<usize>, step: u64| {
+        let mut ws = model.workspace(4);
+        ws.dropout = DropoutKey {
+            seed: 9,
+            step,
+            row0: rows.start,
+        };
+        let mut g = vec![0.0; model.params().len()];
+        model.loss_and_grads(
+            &x[rows.start * 8..rows.end * 8],
+            &y[rows.clone()],
+            4,
+            &mut ws,
+            &mut g,
+        );
+        ws.caches[1][..rows.len() * 50].to_vec()
+    };
+    let whole = masks(0..4, 1);
+    assert_eq!([masks(0..2, 1), masks(2..4, 1)].concat(), whole);
+    assert_ne!(masks(0..4, 2), whole);
+    let kept = whole.iter().filter(|&&m| m != 0).count();
+    assert!((60..140).contains(&kept), "{kept} of 200 kept");
 }

@@ -1,7 +1,6 @@
 //! Model API: summary counts, layer weights, init, Adam, threads, fit on separable data.
 
 use digits::data::{Dataset, PixelLayout, Pixels};
-use digits::nn::workspace::Workspace;
 use digits::nn::{Activation, Adam, Init, LayerSpec, ModelSpec, Sequential};
 use digits::train::step::Stepper;
 use digits::train::{fit, FitConfig};
@@ -102,7 +101,7 @@ fn split_batch_gives_the_same_gradient_as_one_thread() {
         two.loss_and_grads(&model, &x[..37 * 50], &y[..37]),
     );
     assert!((l1b - l2b).abs() < 1e-5);
-    let mut ws = Workspace::new(&model, n);
+    let mut ws = model.workspace(n);
     let mut g = vec![0.0; model.params().len()];
     model.loss_and_grads(&x[..37 * 50], &y[..37], 37, &mut ws, &mut g);
     for ((a, b), c) in one.grads().iter().zip(two.grads()).zip(&g) {
@@ -250,4 +249,62 @@ fn predicting_a_large_batch_across_threads_equals_predicting_it_in_parts() {
     let parts: Vec<f32> = x.chunks(500 * 50).flat_map(|c| model.predict(c)).collect();
     assert_eq!(all.len(), n * 10);
     assert_eq!(all, parts);
+}
+
+#[test]
+fn a_step_run_on_one_thread_or_on_its_threads_gives_the_same_weights_bit_for_bit() {
+    // Under load the step's parts may run on the calling thread alone (see train::pace); that
+    // must not change the result of a given thread count.
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let n = 256;
+    let pixels: Vec<u8> = (0..n * 784)
+        .map(|_| if rng.gen_bool(0.8) { 0 } else { rng.gen() })
+        .collect();
+    let labels: Vec<u8> = (0..n).map(|_| rng.gen_range(0..10)).collect();
+    let data = Dataset {
+        pixels: Pixels::U8(pixels),
+        labels,
+        rows: 28,
+        cols: 28,
+        layout: PixelLayout::RowMajor,
+    };
+    let dense = blobs(256, 3);
+    let run = |sparse: bool, mode: Option<bool>, threads: usize| {
+        let spec = ModelSpec::mlp(if sparse { 784 } else { dense.features() }, &[25, 15], 10);
+        let mut model = Sequential::new(spec, Init::KaimingUniform, 4);
+        let mut s = Stepper::new(&model, 64, threads);
+        if let Some(parallel) = mode {
+            s.fix_mode(parallel);
+        }
+        let mut adam = Adam::new(model.params().len(), 1e-3);
+        for step in 0..12 {
+            let idx: Vec<usize> = (0..64).map(|i| (step * 64 + i * 5) % n).collect();
+            if sparse {
+                s.loss_and_grads_of(&model, &data, &idx, &[], digits::data::PixelScale::Unit);
+            } else {
+                let x = dense.batch_x(&idx, digits::data::PixelScale::Unit);
+                let y: Vec<u8> = idx.iter().map(|&i| dense.labels[i]).collect();
+                s.loss_and_grads(&model, &x, &y);
+            }
+            s.adam_step(&mut adam, model.params_mut());
+        }
+        model.params().to_vec()
+    };
+    for sparse in [true, false] {
+        for threads in [2, 3] {
+            let parallel = run(sparse, Some(true), threads);
+            assert_eq!(
+                parallel,
+                run(sparse, Some(false), threads),
+                "{threads} threads"
+            );
+            assert_eq!(
+                parallel,
+                run(sparse, None, threads),
+                "{threads} threads, timed"
+            );
+        }
+    }
+    // The parts really differ from one thread's split (else the test would show nothing).
+    assert_ne!(run(true, None, 1), run(true, Some(true), 2));
 }

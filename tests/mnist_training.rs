@@ -79,3 +79,26 @@ fn keras_lab_network_fits_the_20x20_set() {
         history.loss[39]
     );
 }
+
+#[test]
+fn keras_convnet_passes_0_985_after_two_epochs() {
+    // Keras' mnist_convnet (torch_cnn.py's ConvNet) as `digits train --arch cnn` trains it.
+    let (train, test) = mnist::load_dir(&common::mnist_dir()).unwrap();
+    let mut model = Sequential::new(ModelSpec::mnist_convnet(784, 10), Init::KaimingUniform, 1);
+    let config = FitConfig {
+        epochs: 2,
+        batch_size: 128,
+        seed: 1,
+        ..FitConfig::default()
+    };
+    let history = fit(&mut model, &train, Some(&test), &config, &mut ()).unwrap();
+    println!(
+        "convnet: test accuracy {:?}, epoch seconds {:?}",
+        history.test_accuracy, history.epoch_seconds
+    );
+    assert!(
+        history.test_accuracy[1] > 0.985,
+        "{:?}",
+        history.test_accuracy
+    );
+}

@@ -85,9 +85,14 @@ pub fn load_images(
     }
     if ckpt.meta.inferred && args.scale.is_none() {
         eprintln!(
-            "note: {} has no digits metadata (saved from PyTorch?): architecture {} read from its tensors, inputs scaled to 0..1 (use --scale raw for 0..255)",
+            "note: {} has no digits metadata (saved from PyTorch?): architecture {} {}, inputs scaled to 0..1 (use --scale raw for 0..255)",
             path.display(),
-            checkpoint::describe(model.spec())
+            checkpoint::describe(model.spec()),
+            if model.spec().has_image_layers() {
+                "as given"
+            } else {
+                "read from its tensors"
+            }
         );
     }
     Ok((data, split, args.scale.unwrap_or(ckpt.meta.scale)))
@@ -102,7 +107,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             data.len()
         );
     }
-    let (loss, accuracy) = ckpt.model.evaluate(&data, scale);
+    let (loss, accuracy) = digits::train::evaluate(&ckpt.model, &data, scale);
     println!("{split}_loss: {loss:.4}\n{split}_accuracy: {accuracy:.4}");
     Ok(())
 }

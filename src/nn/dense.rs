@@ -16,6 +16,9 @@ pub struct Dense {
     pub w_offset: usize,
     /// Offset of b (out_dim) in the parameter buffer; directly after W.
     pub b_offset: usize,
+    /// The image (h, w, c) its input was flattened from, if any: W's rows are then in that
+    /// image's HWC order (PyTorch's Linear after Flatten counts them CHW).
+    pub in_image: Option<(usize, usize, usize)>,
 }
 
 impl Dense {

@@ -1,29 +1,33 @@
-//! Sequential: a stack of Dense layers over one flat parameter buffer.
+//! Sequential: a stack of layers (see `layer`) over one flat parameter buffer.
 
 use super::dense::Dense;
 use super::kernels::flush_denormals;
+use super::layer::{build, Layer};
 use super::loss::{argmax, softmax_cross_entropy, softmax_in_place};
 use super::workspace::Workspace;
 use super::{Init, ModelSpec};
-use crate::data::{Dataset, PixelScale};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sequential {
     spec: ModelSpec,
-    layers: Vec<Dense>,
+    layers: Vec<Layer>,
     params: Vec<f32>,
 }
 
-/// Inputs from which the first layer reads them sparsely (see `sparse_input`).
+/// Inputs from which a first Dense layer reads them sparsely (see `sparse_input`).
 const SPARSE_INPUT_MIN: usize = 64;
 
 /// Rows per thread below which predicting is not split across threads.
 const PARALLEL_ROWS: usize = 2048;
 
-/// Rows per block when predicting or evaluating many images (bounds the buffers).
+/// Most rows per block when predicting or evaluating many images.
 const EVAL_BLOCK: usize = 1024;
+
+/// Activation floats of one block (bounds the buffers of convolutional models, whose
+/// activations per image are large: 16 MB).
+const EVAL_FLOATS: usize = 4 << 20;
 
 impl Sequential {
     /// Builds the layers and initialises the weights from `seed`.
@@ -43,35 +47,11 @@ impl Sequential {
 
     /// The layers with all parameters zero (to be filled, e.g. from a checkpoint).
     pub fn zeros(spec: ModelSpec) -> Result<Self, String> {
-        spec.validate()?;
-        let mut layers = Vec::with_capacity(spec.layers.len());
-        let mut offset = 0;
-        let mut fan_in = spec.input_dim;
-        for (k, l) in spec.layers.iter().enumerate() {
-            let name = l.name.clone().unwrap_or_else(|| {
-                if k == 0 {
-                    "dense".into()
-                } else {
-                    format!("dense_{k}")
-                }
-            });
-            let w_offset = offset;
-            let b_offset = w_offset + fan_in * l.units;
-            offset = b_offset + l.units;
-            layers.push(Dense {
-                name,
-                in_dim: fan_in,
-                out_dim: l.units,
-                activation: l.activation,
-                w_offset,
-                b_offset,
-            });
-            fan_in = l.units;
-        }
+        let (layers, count) = build(&spec)?;
         Ok(Sequential {
             spec,
             layers,
-            params: vec![0.0; offset],
+            params: vec![0.0; count],
         })
     }
 
@@ -79,7 +59,7 @@ impl Sequential {
         &self.spec
     }
 
-    pub fn layers(&self) -> &[Dense] {
+    pub fn layers(&self) -> &[Layer] {
         &self.layers
     }
 
@@ -88,10 +68,10 @@ impl Sequential {
     }
 
     pub fn output_dim(&self) -> usize {
-        self.spec.output_dim()
+        self.layers.last().map_or(0, Layer::out_len)
     }
 
-    /// Every parameter, layer after layer, W (in, out) then b (out,).
+    /// Every parameter, layer after layer, weights then bias.
     pub fn params(&self) -> &[f32] {
         &self.params
     }
@@ -100,108 +80,132 @@ impl Sequential {
         &mut self.params
     }
 
-    /// Layer `i`'s W, (in, out) row-major, and b, (out,).
+    /// Layer `i`'s weights and bias: Dense W (in, out) row-major and b (out,); Conv2d W
+    /// (k, k, cin, cout) and b (cout,). Empty for layers without parameters.
     pub fn weights(&self, i: usize) -> (&[f32], &[f32]) {
-        let l = &self.layers[i];
-        (l.w(&self.params), l.b(&self.params))
+        match &self.layers[i] {
+            Layer::Dense(l) => (l.w(&self.params), l.b(&self.params)),
+            Layer::Conv2d(l) => (l.w(&self.params), l.b(&self.params)),
+            _ => (&[], &[]),
+        }
     }
 
-    /// Replaces layer `i`'s W (in*out values, (in, out) row-major) and b (out values).
+    /// Replaces layer `i`'s weights and bias (in the layouts of [`Sequential::weights`]).
     pub fn set_weights(&mut self, i: usize, w: &[f32], b: &[f32]) -> Result<(), String> {
         let l = &self.layers[i];
-        if w.len() != l.in_dim * l.out_dim || b.len() != l.out_dim {
+        let (wo, wl, bo, bl) = match l {
+            Layer::Dense(d) => (d.w_offset, d.in_dim * d.out_dim, d.b_offset, d.out_dim),
+            Layer::Conv2d(c) => (c.w_offset, c.weight_len(), c.b_offset, c.cout),
+            _ => return Err(format!("layer {} has no weights", l.name())),
+        };
+        if w.len() != wl || b.len() != bl {
             return Err(format!(
-                "layer {} expects W ({}, {}) and b ({},), got {} and {} values",
-                l.name,
-                l.in_dim,
-                l.out_dim,
-                l.out_dim,
+                "layer {} expects {wl} weights and {bl} biases, got {} and {}",
+                l.name(),
                 w.len(),
                 b.len()
             ));
         }
-        let (wo, bo) = (l.w_offset, l.b_offset);
-        self.params[wo..wo + w.len()].copy_from_slice(w);
-        self.params[bo..bo + b.len()].copy_from_slice(b);
+        self.params[wo..wo + wl].copy_from_slice(w);
+        self.params[bo..bo + bl].copy_from_slice(b);
         Ok(())
     }
 
-    /// Keras-style summary: layer name and type, output shape, parameter count, total.
-    pub fn summary(&self) -> String {
-        let rule = "=".repeat(65);
-        let thin = "-".repeat(65);
-        let mut s = String::from("Model: \"sequential\"\n");
-        s += &format!(
-            "{thin}\n{:<29}{:<26}{:>10}\n{rule}\n",
-            "Layer (type)", "Output Shape", "Param #"
-        );
-        for (k, l) in self.layers.iter().enumerate() {
-            let name = format!("{} (Dense)", l.name);
-            s += &format!(
-                "{:<29}{:<26}{:>10}\n",
-                name,
-                format!("(None, {})", l.out_dim),
-                group(l.param_count())
-            );
-            if k + 1 < self.layers.len() {
-                s += "\n";
-            }
-        }
-        let total = group(self.params.len());
-        s += &format!("{rule}\nTotal params: {total}\nTrainable params: {total}\nNon-trainable params: 0\n{thin}\n");
-        s
-    }
-
-    /// Whether the first layer reads its input as a list of nonzeros (images: mostly background).
-    /// Worth it for wide inputs, where skipping the zeros saves more than listing them costs.
+    /// Whether the first layer is Dense and reads its input as a list of nonzeros (images:
+    /// mostly background). Worth it for wide inputs, where skipping the zeros saves more than
+    /// listing them costs.
     pub fn sparse_input(&self) -> bool {
-        self.input_dim() >= SPARSE_INPUT_MIN
+        self.input_dim() >= SPARSE_INPUT_MIN && self.first_dense().is_some()
     }
 
-    /// Forward pass of n rows of `x` into the workspace; returns the logits (n x classes).
+    /// The first layer, when it is Dense.
+    pub fn first_dense(&self) -> Option<&Dense> {
+        self.layers.first().and_then(Layer::as_dense)
+    }
+
+    /// Buffers to train on batches of up to `capacity` rows.
+    pub fn workspace(&self, capacity: usize) -> Workspace {
+        Workspace::new(
+            &self.layers,
+            self.input_dim(),
+            self.sparse_input(),
+            capacity,
+            true,
+        )
+    }
+
+    /// Buffers to run `forward` on batches of up to `capacity` rows (no gradients).
+    pub fn inference_workspace(&self, capacity: usize) -> Workspace {
+        Workspace::new(
+            &self.layers,
+            self.input_dim(),
+            self.sparse_input(),
+            capacity,
+            false,
+        )
+    }
+
+    /// Rows per block when running many examples forward: at most 1024, fewer when the
+    /// activations of one example are large.
+    pub fn eval_block(&self) -> usize {
+        let per_row: usize = self.layers.iter().map(Layer::out_len).sum();
+        (EVAL_FLOATS / per_row.max(1)).clamp(1, EVAL_BLOCK)
+    }
+
+    /// Forward pass (inference: no dropout) of n rows of `x` into the workspace; returns the
+    /// logits (n x classes).
     pub fn forward<'w>(&self, x: &[f32], n: usize, ws: &'w mut Workspace) -> &'w [f32] {
         debug_assert!(n <= ws.capacity && x.len() >= n * self.input_dim());
         let x = &x[..n * self.input_dim()];
         if self.sparse_input() {
             ws.input.fill(x, self.input_dim());
         }
-        self.forward_filled(x, n, ws)
+        self.forward_layers(x, n, ws, 0, false)
     }
 
-    /// `forward` with the first layer's input already listed in `ws.input` when the model reads
-    /// it sparsely (then `x` is not read and may be empty).
-    fn forward_filled<'w>(&self, x: &[f32], n: usize, ws: &'w mut Workspace) -> &'w [f32] {
-        self.forward_layers(x, n, ws, 0)
-    }
-
-    /// The forward pass through layers `first..`, reading `ws.acts[first - 1]` (or the input).
+    /// The forward pass through layers `first..`, reading `ws.acts[first - 1]` (or the input;
+    /// a sparse first layer reads `ws.input`). `training` applies dropout (keyed by `ws.dropout`).
     pub(crate) fn forward_layers<'w>(
         &self,
         x: &[f32],
         n: usize,
         ws: &'w mut Workspace,
         first: usize,
+        training: bool,
     ) -> &'w [f32] {
+        let key = training.then_some(ws.dropout);
         for (k, l) in self.layers.iter().enumerate().skip(first) {
             let (before, rest) = ws.acts.split_at_mut(k);
-            if k == 0 && self.sparse_input() {
-                l.forward_sparse(&self.params, &ws.input, n, &mut rest[0]);
-            } else {
-                let input = if k == 0 { x } else { &before[k - 1][..] };
-                l.forward(&self.params, input, n, &mut rest[0]);
+            match l {
+                Layer::Dense(d) if k == 0 && self.sparse_input() => {
+                    d.forward_sparse(&self.params, &ws.input, n, &mut rest[0])
+                }
+                _ => {
+                    let input = if k == 0 { x } else { &before[k - 1][..] };
+                    l.forward(
+                        &self.params,
+                        input,
+                        n,
+                        &mut rest[0],
+                        &mut ws.caches[k],
+                        &mut ws.scratch,
+                        key,
+                    );
+                }
             }
         }
         ws.logits(n, self.output_dim())
     }
 
-    /// Backward pass after `forward` on the same x, with d loss / d logits already in
-    /// `ws.grads[last]`; writes the parameter gradients into `grads` (same layout as params).
+    /// Backward pass after a training forward pass on the same x, with d loss / d logits
+    /// already in `ws.grads[last]`; writes the parameter gradients into `grads` (same layout as
+    /// params).
     pub fn backward(&self, x: &[f32], n: usize, ws: &mut Workspace, grads: &mut [f32]) {
         self.backward_layers(x, n, ws, grads, 0);
     }
 
-    /// `backward` through the layers from the last down to `lowest` (dW and db of each, and d loss
-    /// / d input of each above `lowest`, or of `lowest` too when it is not the first layer).
+    /// `backward` through the layers from the last down to `lowest` (the parameter gradients of
+    /// each, and d loss / d input of each above the lowest layer with parameters).
     pub(crate) fn backward_layers(
         &self,
         x: &[f32],
@@ -210,33 +214,44 @@ impl Sequential {
         grads: &mut [f32],
         lowest: usize,
     ) {
+        // Below the first layer with parameters no gradient is needed.
+        let needs_dx_above = self
+            .layers
+            .iter()
+            .position(|l| l.param_count() > 0)
+            .unwrap_or(self.layers.len());
         for k in (lowest..self.layers.len()).rev() {
             let l = &self.layers[k];
             let (g_before, g_rest) = ws.grads.split_at_mut(k);
-            if k == 0 && self.sparse_input() {
-                l.backward_sparse(&ws.input, n, &ws.acts[0], &mut g_rest[0], grads);
-                continue;
+            match l {
+                Layer::Dense(d) if k == 0 && self.sparse_input() => {
+                    d.backward_sparse(&ws.input, n, &ws.acts[0], &mut g_rest[0], grads)
+                }
+                _ => {
+                    let input = if k == 0 { x } else { &ws.acts[k - 1][..] };
+                    let dx = (k > needs_dx_above).then(|| &mut g_before[k - 1][..]);
+                    l.backward(
+                        &self.params,
+                        input,
+                        n,
+                        &ws.acts[k],
+                        &mut g_rest[0],
+                        grads,
+                        dx,
+                        &ws.caches[k],
+                        &mut ws.scratch,
+                    );
+                }
             }
-            let input = if k == 0 { x } else { &ws.acts[k - 1][..] };
-            let dx = if k == 0 {
-                None
-            } else {
-                Some((&mut g_before[k - 1][..], &mut ws.scratch[..]))
-            };
-            l.backward(
-                &self.params,
-                input,
-                n,
-                &ws.acts[k],
-                &mut g_rest[0],
-                grads,
-                dx,
-            );
+            if k <= needs_dx_above && k > lowest {
+                break;
+            }
         }
     }
 
     /// Loss (sum over rows) and parameter gradients of the mean loss over `total` rows, for the
-    /// n rows given here (a share of a batch of `total`); the core of a training step.
+    /// n rows given here (a share of a batch of `total`); the core of a training step. Dropout
+    /// masks are keyed by `ws.dropout`.
     pub fn loss_and_grads(
         &self,
         x: &[f32],
@@ -245,39 +260,13 @@ impl Sequential {
         ws: &mut Workspace,
         grads: &mut [f32],
     ) -> f64 {
-        if self.sparse_input() {
-            ws.input
-                .fill(&x[..y.len() * self.input_dim()], self.input_dim());
-        }
-        self.loss_and_grads_filled(x, y, total, ws, grads)
-    }
-
-    /// `loss_and_grads` for a model that reads its input sparsely (`sparse_input()`), with the
-    /// rows' nonzeros already in `ws.input` (see `Dataset::fill_sparse_cols`): images go from bytes
-    /// to the first layer without a dense batch in between.
-    pub fn loss_and_grads_prefilled(
-        &self,
-        y: &[u8],
-        total: usize,
-        ws: &mut Workspace,
-        grads: &mut [f32],
-    ) -> f64 {
-        assert!(self.sparse_input(), "the model reads dense inputs");
-        assert_eq!(ws.input.rows(), y.len(), "ws.input holds one row per label");
-        self.loss_and_grads_filled(&[], y, total, ws, grads)
-    }
-
-    fn loss_and_grads_filled(
-        &self,
-        x: &[f32],
-        y: &[u8],
-        total: usize,
-        ws: &mut Workspace,
-        grads: &mut [f32],
-    ) -> f64 {
         let n = y.len();
+        let x = &x[..n * self.input_dim()];
+        if self.sparse_input() {
+            ws.input.fill(x, self.input_dim());
+        }
         let classes = self.output_dim();
-        self.forward_filled(x, n, ws);
+        self.forward_layers(x, n, ws, 0, true);
         let last = self.layers.len() - 1;
         let loss = softmax_cross_entropy(
             &ws.acts[last][..n * classes],
@@ -294,7 +283,8 @@ impl Sequential {
         let (d, classes) = (self.input_dim(), self.output_dim());
         let n = x.len() / d;
         let mut out = vec![0.0; n * classes];
-        // Large batches are split across the cores; each part runs in blocks of EVAL_BLOCK rows.
+        let block = self.eval_block();
+        // Large batches are split across the cores; each part runs in blocks of `block` rows.
         let threads = std::thread::available_parallelism()
             .map_or(1, |t| t.get())
             .min(n / PARALLEL_ROWS)
@@ -308,11 +298,8 @@ impl Sequential {
             {
                 let mut work = move || {
                     flush_denormals();
-                    let mut ws = Workspace::new(self, (xs.len() / d).clamp(1, EVAL_BLOCK));
-                    for (xb, ob) in xs
-                        .chunks(EVAL_BLOCK * d)
-                        .zip(os.chunks_mut(EVAL_BLOCK * classes))
-                    {
+                    let mut ws = self.inference_workspace((xs.len() / d).clamp(1, block));
+                    for (xb, ob) in xs.chunks(block * d).zip(os.chunks_mut(block * classes)) {
                         ob.copy_from_slice(self.forward(xb, xb.len() / d, &mut ws));
                     }
                 };
@@ -341,55 +328,4 @@ impl Sequential {
             .map(argmax)
             .collect()
     }
-
-    /// Mean loss and accuracy over a dataset.
-    pub fn evaluate(&self, data: &Dataset, scale: PixelScale) -> (f64, f64) {
-        let (loss, correct) = self.evaluate_counts(data, scale, |_, _| {});
-        (
-            loss / data.len().max(1) as f64,
-            correct as f64 / data.len().max(1) as f64,
-        )
-    }
-
-    /// Sum of losses and number correct; `each(i, logits)` sees every image's logits.
-    pub fn evaluate_counts(
-        &self,
-        data: &Dataset,
-        scale: PixelScale,
-        mut each: impl FnMut(usize, &[f32]),
-    ) -> (f64, usize) {
-        let classes = self.output_dim();
-        let block = data.len().clamp(1, EVAL_BLOCK);
-        let mut ws = Workspace::new(self, block);
-        let mut x = vec![0.0; block * data.features()];
-        let mut y = vec![0u8; block];
-        let mut idx = Vec::with_capacity(block);
-        let (mut loss, mut correct) = (0.0, 0);
-        for start in (0..data.len()).step_by(block) {
-            idx.clear();
-            idx.extend(start..(start + block).min(data.len()));
-            let n = idx.len();
-            data.fill_batch(&idx, scale, &mut x[..n * data.features()], &mut y[..n]);
-            let logits = self.forward(&x, n, &mut ws);
-            loss += softmax_cross_entropy(logits, &y[..n], classes, None);
-            for (r, z) in logits.chunks_exact(classes).enumerate() {
-                correct += usize::from(argmax(z) == y[r] as usize);
-                each(start + r, z);
-            }
-        }
-        (loss, correct)
-    }
-}
-
-/// 10575 -> "10,575".
-fn group(n: usize) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, ch) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
 }

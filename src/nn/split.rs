@@ -21,14 +21,17 @@ use std::ops::Range;
 impl Sequential {
     /// The range of the parameter buffer holding W1's rows `cols` (the weights of those inputs).
     pub fn first_layer_rows(&self, cols: Range<usize>) -> Range<usize> {
-        let l = &self.layers()[0];
+        let l = self.first_dense().expect("the first layer is Dense");
         l.w_offset + cols.start * l.out_dim..l.w_offset + cols.end * l.out_dim
     }
 
     /// z (rows x out1) = x * W1[cols], where x lists each row's nonzeros among the input columns
     /// `cols` (column numbers counted from `cols.start`). No bias: the parts are summed first.
     pub fn first_layer_part(&self, x: &SparseRows, cols: Range<usize>, z: &mut [f32]) {
-        let o = self.layers()[0].out_dim;
+        let o = self
+            .first_dense()
+            .expect("the first layer is Dense")
+            .out_dim;
         let w = &self.params()[self.first_layer_rows(cols)];
         sparse_matmul(x, w, &mut z[..x.rows() * o], o);
     }
@@ -48,7 +51,7 @@ impl Sequential {
         dz1: &mut [f32],
     ) -> f64 {
         let n = y.len();
-        let first = &self.layers()[0];
+        let first = self.first_dense().expect("the first layer is Dense");
         let o = first.out_dim;
         let z1 = &mut ws.acts[0][..n * o];
         z1.copy_from_slice(&parts[0][..n * o]);
@@ -58,7 +61,7 @@ impl Sequential {
             }
         }
         first.bias_and_activation(self.params(), z1);
-        self.forward_layers(&[], n, ws, 1);
+        self.forward_layers(&[], n, ws, 1, true);
         let last = self.layers().len() - 1;
         let classes = self.output_dim();
         let loss = softmax_cross_entropy(
@@ -77,7 +80,10 @@ impl Sequential {
     /// dW1's rows `cols` (`dw`, cols.len() x out1) = x^T dz1, for x as in `first_layer_part`
     /// and dz1 (rows x out1) from `loss_and_grads_above_first` for all the rows.
     pub fn first_layer_grad_part(&self, x: &SparseRows, dz1: &[f32], dw: &mut [f32]) {
-        let o = self.layers()[0].out_dim;
+        let o = self
+            .first_dense()
+            .expect("the first layer is Dense")
+            .out_dim;
         sparse_matmul_tn(x, &dz1[..x.rows() * o], dw, o);
     }
 }

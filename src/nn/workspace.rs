@@ -1,53 +1,78 @@
-//! Buffers for one batch, allocated once: each layer's output and the gradient flowing into it.
+//! Buffers for one batch, allocated once: each layer's output, the gradient flowing into it and
+//! its cache (pool argmax, dropout mask), and scratch. Made by `Sequential::workspace`.
 
+use super::dropout::DropoutKey;
 use super::kernels::SparseRows;
-use super::model::Sequential;
+use super::layer::Layer;
 
 pub struct Workspace {
     /// Largest batch these buffers hold.
     pub capacity: usize,
     /// acts[l]: output of layer l (capacity x out_l).
     pub acts: Vec<Vec<f32>>,
-    /// grads[l]: d loss / d output of layer l, turned into d loss / d pre-activation in place.
+    /// grads[l]: d loss / d output of layer l, turned into d loss / d pre-activation in place
+    /// (empty in a workspace for inference).
     pub grads: Vec<Vec<f32>>,
+    /// caches[l]: what layer l keeps from forward to backward (capacity x its cache_len).
+    pub caches: Vec<Vec<u8>>,
     /// The nonzero inputs of the batch, when the first layer reads its input sparsely.
     pub input: SparseRows,
-    /// Room for one layer's transposed weights (backward).
+    /// Room for the largest layer's scratch (a Dense layer's transposed weights, a
+    /// convolution's unrolled image).
     pub scratch: Vec<f32>,
+    /// What the next training pass draws its dropout masks from (set by the training step).
+    pub dropout: DropoutKey,
 }
 
 impl Workspace {
-    pub fn new(model: &Sequential, capacity: usize) -> Self {
-        let acts = model
-            .layers()
+    /// Buffers for `layers` reading `input_dim` values per example (listed as nonzeros first
+    /// when `sparse_input`); without `for_training` no gradient buffers are made.
+    pub fn new(
+        layers: &[Layer],
+        input_dim: usize,
+        sparse_input: bool,
+        capacity: usize,
+        for_training: bool,
+    ) -> Self {
+        let acts = layers
             .iter()
-            .map(|l| vec![0.0; capacity * l.out_dim])
+            .map(|l| vec![0.0; capacity * l.out_len()])
             .collect();
-        let grads = model
-            .layers()
+        let grads = layers
             .iter()
-            .map(|l| vec![0.0; capacity * l.out_dim])
+            .map(|l| {
+                vec![
+                    0.0;
+                    if for_training {
+                        capacity * l.out_len()
+                    } else {
+                        0
+                    }
+                ]
+            })
             .collect();
-        let input = if model.sparse_input() {
-            SparseRows::with_capacity(capacity, model.input_dim())
+        let caches = layers
+            .iter()
+            .map(|l| vec![0u8; capacity * l.cache_len()])
+            .collect();
+        let input = if sparse_input {
+            SparseRows::with_capacity(capacity, input_dim)
         } else {
             SparseRows::default()
         };
-        let scratch = vec![
-            0.0;
-            model
-                .layers()
-                .iter()
-                .map(|l| l.in_dim * l.out_dim)
-                .max()
-                .unwrap_or(0)
-        ];
+        let scratch = layers
+            .iter()
+            .map(|l| l.scratch_len(capacity))
+            .max()
+            .unwrap_or(0);
         Workspace {
             capacity,
             acts,
             grads,
+            caches,
             input,
-            scratch,
+            scratch: vec![0.0; scratch],
+            dropout: DropoutKey::default(),
         }
     }
 

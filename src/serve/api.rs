@@ -93,9 +93,9 @@ pub async fn model(State(state): State<Arc<AppState>>) -> Json<ModelInfo> {
         .layers()
         .iter()
         .map(|l| LayerInfo {
-            name: l.name.clone(),
-            units: l.out_dim,
-            activation: l.activation.name().to_string(),
+            name: l.name().to_string(),
+            units: l.out_len(),
+            activation: l.activation().map_or("none", |a| a.name()).to_string(),
             params: l.param_count(),
         })
         .collect();

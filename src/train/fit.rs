@@ -103,6 +103,8 @@ impl Trainer {
     /// One Adam step on a batch; returns its mean loss. The step is not applied when the loss
     /// or the gradient is not finite (the loss returned is then NaN or infinite).
     pub fn train_step(&mut self, model: &mut Sequential, x: &[f32], y: &[u8]) -> f32 {
+        self.stepper
+            .set_dropout_key(self.config.seed, self.global_step);
         let loss = self.stepper.loss_and_grads(model, x, y);
         self.apply(model, loss)
     }
@@ -116,6 +118,8 @@ impl Trainer {
         indices: &[usize],
         next: &[usize],
     ) -> f32 {
+        self.stepper
+            .set_dropout_key(self.config.seed, self.global_step);
         let loss = if model.sparse_input() {
             self.stepper
                 .loss_and_grads_of(model, data, indices, next, self.config.scale)
@@ -193,7 +197,7 @@ impl Trainer {
             let seconds = started.elapsed().as_secs_f64();
             let (test_loss, test_accuracy) = match test {
                 Some(t) => {
-                    let (l, a) = model.evaluate(t, self.config.scale);
+                    let (l, a) = super::evaluate(model, t, self.config.scale);
                     (Some(l), Some(a))
                 }
                 None => (None, None),

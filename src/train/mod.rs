@@ -1,13 +1,16 @@
 //! Training: the fit loop, its observers (progress, TensorBoard, checkpoints) and History.
 
 pub mod checkpoint;
+pub mod evaluate;
 pub mod fit;
 pub mod interrupt;
 pub mod observer;
+pub mod pace;
 pub mod pool;
 pub mod progress;
 pub mod step;
 pub mod tensorboard;
 
+pub use evaluate::{evaluate, evaluate_counts};
 pub use fit::{fit, FitConfig, History, TrainError, Trainer};
 pub use observer::{EpochReport, Observer};

@@ -5,14 +5,19 @@
 //! Other models split the batch by rows: each worker runs forward and backward on its rows into
 //! its own gradient buffer, then the buffers are summed and checked in parallel chunks.
 //! Either way Adam then runs in parallel over the parameter ranges each thread wrote last.
+//!
+//! The work is split into one part per thread. Whether the parts of a step run on their threads
+//! or one after another on the calling thread is chosen by timing (`pace`: a busy core makes the
+//! threads wait for each other); the parts are the same either way, so is the result.
 
-use super::pool::{PerThread, SpinBarrier, SpinPool};
+use super::pace::Pace;
+use super::pool::{PerThread, Phase, StepPool};
 use crate::data::{Dataset, PixelScale};
 use crate::nn::kernels::SparseRows;
 use crate::nn::kernels::{all_finite, flush_denormals};
 use crate::nn::optim::adam_update;
 use crate::nn::workspace::Workspace;
-use crate::nn::{Adam, Sequential};
+use crate::nn::{Adam, DropoutKey, Sequential};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -62,8 +67,9 @@ pub struct Stepper {
     z1_parts: Vec<f32>,
     dz1: Vec<f32>,
     batch: usize,
-    barrier: SpinBarrier,
-    pool: Option<SpinPool>,
+    pool: Option<StepPool>,
+    /// Chooses whether each step's parts run on the pool's threads or on this one alone.
+    pace: Pace,
     /// Fewer rows than this per thread run on one thread (splitting would cost more than it saves).
     min_rows_per_thread: usize,
     /// Whether the gradient of the last step is finite everywhere.
@@ -75,6 +81,8 @@ pub struct Stepper {
     /// Whether the last step was split by columns: then `adam_step` updates `by_columns`, the
     /// weights whose gradient each thread wrote.
     last_by_columns: bool,
+    /// What the next step's dropout masks are drawn from (row0 is set per thread).
+    dropout: DropoutKey,
 }
 
 impl Stepper {
@@ -83,18 +91,24 @@ impl Stepper {
         let threads = threads.clamp(1, MAX_THREADS);
         let batch = batch.max(1);
         let share = batch.div_ceil(threads);
+        // Only a model whose first layer is Dense on sparse pixels is split by columns.
+        let by_cols = model.sparse_input();
         let (d, out1, params) = (
             model.input_dim(),
-            model.layers()[0].out_dim,
+            model
+                .first_dense()
+                .filter(|_| by_cols)
+                .map_or(0, |l| l.out_dim),
             model.params().len(),
         );
         let columns = chunks(d, threads);
         let workers = columns
             .iter()
             .map(|cols| {
-                let x_cols = (SparseRows::with_capacity(batch, cols.len()), cols.clone());
+                let cap = if by_cols { batch } else { 0 };
+                let x_cols = (SparseRows::with_capacity(cap, cols.len()), cols.clone());
                 Mutex::new(Worker {
-                    ws: Workspace::new(model, share),
+                    ws: model.workspace(share),
                     loss: 0.0,
                     y: vec![0; share],
                     x_cols,
@@ -103,33 +117,44 @@ impl Stepper {
             .collect();
         // After a step split by columns, thread t updates the weights of its columns (and the
         // last thread the other layers too).
-        let mut by_columns: Vec<Range<usize>> = columns
-            .iter()
-            .map(|c| model.first_layer_rows(c.clone()))
-            .collect();
+        let mut by_columns: Vec<Range<usize>> = if by_cols {
+            columns
+                .iter()
+                .map(|c| model.first_layer_rows(c.clone()))
+                .collect()
+        } else {
+            chunks(params, threads)
+        };
         if let Some(last) = by_columns.last_mut() {
             last.end = params;
         }
         flush_denormals();
-        let pool = (threads > 1).then(|| SpinPool::new(threads - 1, flush_denormals));
+        let pool = (threads > 1).then(|| StepPool::new(threads, flush_denormals));
         Stepper {
             workers,
             grads: vec![vec![0.0; model.params().len()]; threads],
             z1_parts: vec![0.0; threads * batch * out1],
             dz1: vec![0.0; batch * out1],
             batch,
-            barrier: SpinBarrier::new(threads),
             pool,
+            pace: Pace::default(),
             min_rows_per_thread: 8,
             finite: true,
             by_rows: chunks(params, threads),
             by_columns,
             last_by_columns: false,
+            dropout: DropoutKey::default(),
         }
     }
 
-    pub fn threads(&self) -> usize {
-        self.workers.len()
+    /// Keys the dropout masks of the following steps (a run's seed and the step number, so
+    /// that a resumed run draws the masks the uninterrupted run drew).
+    pub fn set_dropout_key(&mut self, seed: u64, step: u64) {
+        self.dropout = DropoutKey {
+            seed,
+            step,
+            row0: 0,
+        };
     }
 
     /// Computes the mean loss over the batch and leaves its gradient in `self.grads()`.
@@ -137,7 +162,12 @@ impl Stepper {
     pub fn loss_and_grads(&mut self, model: &Sequential, x: &[f32], y: &[u8]) -> f32 {
         let d = model.input_dim();
         let n = y.len();
+        let key = self.dropout;
         self.split_rows(n, |w, grads, rows| {
+            w.ws.dropout = DropoutKey {
+                row0: rows.start,
+                ..key
+            };
             w.loss = model.loss_and_grads(
                 &x[rows.start * d..rows.end * d],
                 &y[rows.clone()],
@@ -171,60 +201,73 @@ impl Stepper {
         let share = n.div_ceil(threads).max(1);
         // Threads from `used` on have no rows above the first layer.
         let used = n.div_ceil(share).max(1);
-        let (d, o) = (model.input_dim(), model.layers()[0].out_dim);
+        let (d, o) = (
+            model.input_dim(),
+            model.first_dense().expect("a Dense first layer").out_dim,
+        );
         let params = model.params().len();
         let small = model.first_layer_rows(0..d).end..params;
         let grads = shared_grads(&mut self.grads);
         let (z1_parts, dz1) = (Shared::of(&mut self.z1_parts), Shared::of(&mut self.dz1));
-        let (workers, barrier, batch) = (&self.workers, &self.barrier, self.batch);
+        let (workers, batch) = (&self.workers, self.batch);
         let finite = AtomicBool::new(true);
-        let job = |t: usize| {
+        let key = self.dropout;
+        let rows_of = |t: usize| (t * share).min(n)..((t + 1) * share).min(n);
+        // 1. Part t's columns of every row, and their part of the first layer's sums.
+        let first_layer = |t: usize| {
             let w = &mut *workers[t].lock().expect("worker buffers");
-            let rows = (t * share).min(n)..((t + 1) * share).min(n);
-            // 1. This thread's columns of every row, and their part of the first layer's sums.
             let (x, cols) = (&mut w.x_cols.0, w.x_cols.1.clone());
             data.fill_sparse_cols(indices, next, cols.clone(), scale, x);
-            for (label, &i) in w.y.iter_mut().zip(&indices[rows.clone()]) {
+            for (label, &i) in w.y.iter_mut().zip(&indices[rows_of(t)]) {
                 *label = data.labels[i];
             }
-            // SAFETY: each thread writes its own block of z1_parts before the barrier; all only
-            // read them after it.
+            // SAFETY: each part writes its own block of z1_parts in this phase; all only read
+            // them in the next.
             let part = unsafe { z1_parts.chunk(t * batch * o..(t * batch + n) * o) };
-            model.first_layer_part(x, cols.clone(), part);
-            barrier.wait();
-            // 2. The layers above for this thread's rows, into its own gradient buffer.
+            model.first_layer_part(x, cols, part);
+        };
+        // 2. The layers above for part t's rows, into its own gradient buffer.
+        let layers_above = |t: usize| {
+            let w = &mut *workers[t].lock().expect("worker buffers");
+            let rows = rows_of(t);
             if rows.is_empty() {
                 w.loss = 0.0;
-            } else {
-                let mut parts: [&[f32]; MAX_THREADS] = [&[]; MAX_THREADS];
-                for (p, s) in parts.iter_mut().zip(0..threads) {
-                    // SAFETY: read-only between the barriers.
-                    *p = unsafe {
-                        z1_parts.chunk((s * batch + rows.start) * o..(s * batch + rows.end) * o)
-                    };
-                }
-                // SAFETY: thread t alone uses grads[t] until the next barrier, and writes only
-                // its rows of dz1.
-                let (mine, dz) = unsafe {
-                    (
-                        grads[t].chunk(0..params),
-                        dz1.chunk(rows.start * o..rows.end * o),
-                    )
-                };
-                w.loss = model.loss_and_grads_above_first(
-                    &parts[..threads],
-                    &w.y[..rows.len()],
-                    n,
-                    &mut w.ws,
-                    mine,
-                    dz,
-                );
+                return;
             }
-            barrier.wait();
-            // 3. dW1 for this thread's columns, from every row's dz1, into the total; the last
-            // thread also sums the other parameters' gradients over the threads.
-            // SAFETY: dz1 is read-only now; each thread writes its own rows of W1's gradient,
-            // and the last thread the disjoint rest (`small`), reading the others' buffers there.
+            let mut parts: [&[f32]; MAX_THREADS] = [&[]; MAX_THREADS];
+            for (p, s) in parts.iter_mut().zip(0..threads) {
+                // SAFETY: read-only in this phase.
+                *p = unsafe {
+                    z1_parts.chunk((s * batch + rows.start) * o..(s * batch + rows.end) * o)
+                };
+            }
+            // SAFETY: part t alone uses grads[t] in this phase, and writes only its rows of dz1.
+            let (mine, dz) = unsafe {
+                (
+                    grads[t].chunk(0..params),
+                    dz1.chunk(rows.start * o..rows.end * o),
+                )
+            };
+            w.ws.dropout = DropoutKey {
+                row0: rows.start,
+                ..key
+            };
+            w.loss = model.loss_and_grads_above_first(
+                &parts[..threads],
+                &w.y[..rows.len()],
+                n,
+                &mut w.ws,
+                mine,
+                dz,
+            );
+        };
+        // 3. dW1 for part t's columns, from every row's dz1, into the total; the last part also
+        // sums the other parameters' gradients over the parts.
+        let first_layer_grad = |t: usize| {
+            let w = &*workers[t].lock().expect("worker buffers");
+            let cols = w.x_cols.1.clone();
+            // SAFETY: dz1 is read-only now; each part writes its own rows of W1's gradient, and
+            // the last part the disjoint rest (`small`), reading the others' buffers there.
             let dw = unsafe { grads[0].chunk(model.first_layer_rows(cols)) };
             model.first_layer_grad_part(&w.x_cols.0, unsafe { dz1.chunk(0..n * o) }, dw);
             let mut ok = all_finite(dw);
@@ -241,10 +284,12 @@ impl Stepper {
                 finite.store(false, Ordering::Relaxed);
             }
         };
-        match &self.pool {
-            Some(pool) => pool.run(&job),
-            None => job(0),
-        }
+        let parallel = self.pace.begin_step();
+        run_phases(
+            &self.pool,
+            &[&first_layer, &layers_above, &first_layer_grad],
+            parallel,
+        );
         self.finite = finite.into_inner();
         self.last_by_columns = true;
         let loss: f64 = self
@@ -267,28 +312,21 @@ impl Stepper {
         // Threads past the last row (t * share >= n) have nothing to do.
         let used = n.div_ceil(share.max(1)).max(1);
         let len = self.grads[0].len();
-        match &self.pool {
-            Some(pool) if used > 1 => {
-                let workers = &self.workers;
-                let grads = shared_grads(&mut self.grads);
-                pool.run(&|t| {
-                    if t < used {
-                        // SAFETY: thread t alone uses grads[t] during the run.
-                        let g = unsafe { grads[t].chunk(0..len) };
-                        work(
-                            &mut workers[t].lock().expect("worker buffers"),
-                            g,
-                            t * share..((t + 1) * share).min(n),
-                        );
-                    }
-                });
+        let parallel = self.pace.begin_step();
+        let workers = &self.workers;
+        let grads = shared_grads(&mut self.grads);
+        let part = |t: usize| {
+            if t < used {
+                // SAFETY: part t alone uses grads[t] during the run.
+                let g = unsafe { grads[t].chunk(0..len) };
+                work(
+                    &mut workers[t].lock().expect("worker buffers"),
+                    g,
+                    t * share..((t + 1) * share).min(n),
+                );
             }
-            _ => work(
-                self.workers[0].get_mut().expect("worker buffers"),
-                &mut self.grads[0],
-                0..n,
-            ),
-        }
+        };
+        run_phases(&self.pool, &[&part], parallel && used > 1);
         (self.reduce(used) / n as f64) as f32
     }
 
@@ -328,10 +366,17 @@ impl Stepper {
         } else {
             &self.by_rows
         };
-        match &self.pool {
-            Some(pool) => pool.run(&|t| f(ranges[t].clone())),
-            None => ranges.iter().for_each(|r| f(r.clone())),
-        }
+        run_phases(
+            &self.pool,
+            &[&|t| f(ranges[t].clone())],
+            self.pace.running_parallel(),
+        );
+    }
+
+    /// Runs every step in parallel (true) or on the calling thread alone (false) from now on,
+    /// instead of choosing by timing. The result is the same either way.
+    pub fn fix_mode(&mut self, parallel: bool) {
+        self.pace = Pace::fixed(parallel);
     }
 
     /// Whether the gradient of the last step is finite everywhere.
@@ -360,11 +405,21 @@ impl Stepper {
                 )
             }
         });
+        self.pace.end_step();
     }
 
     /// The gradient of the last `loss_and_grads`.
     pub fn grads(&self) -> &[f32] {
         &self.grads[0]
+    }
+}
+
+/// Runs each phase for every part: on the pool (in parallel or on this thread alone), or for the
+/// one part there is without a pool.
+fn run_phases(pool: &Option<StepPool>, phases: &[Phase<'_>], parallel: bool) {
+    match pool {
+        Some(pool) => pool.run(phases, parallel),
+        None => phases.iter().for_each(|phase| phase(0)),
     }
 }
 

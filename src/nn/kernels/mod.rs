@@ -5,6 +5,9 @@
 //! general GEMM spends more time packing its operands than multiplying. These kernels work row by
 //! row instead, as a sum of scaled weight rows (`y_r = sum_k x_rk * W_k`), which vectorises along
 //! the output and skips the zero inputs that make up most of an MNIST image.
+//!
+//! Convolutions (`conv`) are the opposite case, large products over NHWC images: implicit GEMMs
+//! on a 6x16 FMA register tile (`conv_tile`); 2x2 max pooling is in `pool2d`.
 
 use super::simd::dispatch;
 
@@ -24,13 +27,32 @@ macro_rules! by_width {
             _ => $general,
         }
     };
+    // The same widths for kernels that work one row at a time (no R).
+    (rows $o:expr, $fixed:ident($($arg:expr),*), $general:expr) => {
+        match $o {
+            10 => $fixed::<10>($($arg),*),
+            15 => $fixed::<15>($($arg),*),
+            16 => $fixed::<16>($($arg),*),
+            25 => $fixed::<25>($($arg),*),
+            32 => $fixed::<32>($($arg),*),
+            64 => $fixed::<64>($($arg),*),
+            128 => $fixed::<128>($($arg),*),
+            _ => $general,
+        }
+    };
 }
 
+mod conv;
+mod conv_reference;
+mod conv_tile;
 mod dense;
+mod pool2d;
 mod sparse;
 mod sparse_rows;
 
+pub use conv::{conv2d_backward, conv2d_forward, ConvShape};
 pub use dense::{matmul, matmul_tn};
+pub use pool2d::{maxpool2_backward, maxpool2_forward};
 pub use sparse::{sparse_matmul, sparse_matmul_tn};
 pub use sparse_rows::{compress_row, compress_row_u8, SparseRows};
 
@@ -51,10 +73,11 @@ pub fn transpose(w: &[f32], i: usize, o: usize, wt: &mut [f32]) {
     }
 }
 
-/// A general matrix product through `matrixmultiply`, the yardstick for large GEMMs (the layers
-/// use the kernels above).
+/// A general matrix product through `matrixmultiply`: not used by the engine, only by tests,
+/// benchmarks and examples as the yardstick for large GEMMs.
 /// C (m x n) = A (m x k) * B (k x n) + beta * C, all row-major; `a_t`/`b_t` read A or B transposed
 /// (then A is stored k x m, B is stored n x k).
+#[doc(hidden)]
 #[allow(clippy::too_many_arguments)]
 pub fn gemm(
     m: usize,
@@ -120,6 +143,10 @@ pub fn sum_rows(dz: &[f32], db: &mut [f32]) {
 
 /// Slow, obvious versions of the kernels, in f64, for tests.
 pub mod reference {
+    pub use super::conv_reference::{
+        conv2d_backward, conv2d_forward, maxpool2_backward, maxpool2_forward,
+    };
+
     /// y = x * w (see `super::matmul`).
     pub fn matmul(x: &[f32], w: &[f32], y: &mut [f32], i: usize, o: usize) {
         let n = x.len() / i;

@@ -6,7 +6,7 @@ use crate::nn::simd::dispatch;
 dispatch! {
     /// y (n x o) = x * w for x given by its nonzeros; the same sums in the same order as `matmul`.
     pub fn sparse_matmul(x: &SparseRows, w: &[f32], y: &mut [f32], o: usize) {
-        by_width!(o, sparse_matmul_fixed(x, w, y), {
+        by_width!(rows o, sparse_matmul_fixed(x, w, y), {
             for (r, yr) in y.chunks_exact_mut(o).take(x.rows()).enumerate() {
                 yr.fill(0.0);
                 let range = x.ptr[r]..x.ptr[r + 1];
@@ -22,7 +22,7 @@ dispatch! {
 }
 
 #[inline(always)]
-fn sparse_matmul_fixed<const O: usize, const R: usize>(x: &SparseRows, w: &[f32], y: &mut [f32]) {
+fn sparse_matmul_fixed<const O: usize>(x: &SparseRows, w: &[f32], y: &mut [f32]) {
     for (r, yr) in y.chunks_exact_mut(O).take(x.rows()).enumerate() {
         let mut acc = [0.0f32; O];
         let range = x.ptr[r]..x.ptr[r + 1];
@@ -41,7 +41,7 @@ fn sparse_matmul_fixed<const O: usize, const R: usize>(x: &SparseRows, w: &[f32]
 dispatch! {
     /// dw (i x o) = x^T * dz for x given by its nonzeros; the same sums in the same order as `matmul_tn`.
     pub fn sparse_matmul_tn(x: &SparseRows, dz: &[f32], dw: &mut [f32], o: usize) {
-        by_width!(o, sparse_matmul_tn_fixed(x, dz, dw), {
+        by_width!(rows o, sparse_matmul_tn_fixed(x, dz, dw), {
             dw.fill(0.0);
             for (r, g) in dz.chunks_exact(o).take(x.rows()).enumerate() {
                 let range = x.ptr[r]..x.ptr[r + 1];
@@ -56,11 +56,7 @@ dispatch! {
 }
 
 #[inline(always)]
-fn sparse_matmul_tn_fixed<const O: usize, const R: usize>(
-    x: &SparseRows,
-    dz: &[f32],
-    dw: &mut [f32],
-) {
+fn sparse_matmul_tn_fixed<const O: usize>(x: &SparseRows, dz: &[f32], dw: &mut [f32]) {
     dw.fill(0.0);
     for (r, g) in dz.chunks_exact(O).take(x.rows()).enumerate() {
         let g: &[f32; O] = g.try_into().expect("a row of O values");

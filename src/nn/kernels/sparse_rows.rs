@@ -58,6 +58,13 @@ impl SparseRows {
             self.ptr.push(c);
             return;
         }
+        #[cfg(target_arch = "x86_64")]
+        if crate::nn::simd::level() == crate::nn::simd::Level::Avx2 {
+            // SAFETY: level() reported AVX2; reserve_row made room for row.len() + 16 more.
+            let c = unsafe { compress_floats_avx2(row, used, self) };
+            self.ptr.push(c);
+            return;
+        }
         let c = compress_row(row, used, self);
         self.ptr.push(c);
     }
@@ -71,6 +78,13 @@ impl SparseRows {
         if crate::nn::simd::level() == crate::nn::simd::Level::Avx512 {
             // SAFETY: as in push_row.
             let c = unsafe { compress_bytes_avx512(row, unit, used, self) };
+            self.ptr.push(c);
+            return;
+        }
+        #[cfg(target_arch = "x86_64")]
+        if crate::nn::simd::level() == crate::nn::simd::Level::Avx2 {
+            // SAFETY: as in push_row.
+            let c = unsafe { compress_bytes_avx2(row, unit, used, self) };
             self.ptr.push(c);
             return;
         }
@@ -236,4 +250,137 @@ unsafe fn store_compressed(
         _mm512_maskz_compress_epi32(keep, columns),
     );
     keep.count_ones() as usize
+}
+
+/// For each 8-bit mask, the lanes whose bit is set, in order (then zeros): the permutation that
+/// packs those lanes to the front, AVX2 having no compress instruction.
+#[cfg(target_arch = "x86_64")]
+static PACK_LANES: [[u32; 8]; 256] = {
+    let mut table = [[0u32; 8]; 256];
+    let mut mask = 0;
+    while mask < 256 {
+        let (mut lane, mut n) = (0, 0);
+        while lane < 8 {
+            if mask & (1 << lane) != 0 {
+                table[mask][n] = lane as u32;
+                n += 1;
+            }
+            lane += 1;
+        }
+        mask += 1;
+    }
+    table
+};
+
+/// Writes the lanes of `values` picked by `keep`, packed, at entry `at` of `s`, with their column
+/// numbers (lane + `first_column`); returns how many were written. The AVX2 twin of
+/// `store_compressed`: a permutation from `PACK_LANES` instead of a compress.
+///
+/// # Safety
+/// AVX2 must be available, and `s` must have room for 8 entries from `at`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+#[inline]
+unsafe fn store_packed_avx2(
+    s: &mut SparseRows,
+    at: usize,
+    keep: u8,
+    values: std::arch::x86_64::__m256,
+    first_column: usize,
+) -> usize {
+    use std::arch::x86_64::*;
+    let lanes = _mm256_loadu_si256(PACK_LANES[keep as usize].as_ptr().cast());
+    _mm256_storeu_ps(
+        s.val.as_mut_ptr().add(at),
+        _mm256_permutevar8x32_ps(values, lanes),
+    );
+    _mm256_storeu_si256(
+        s.idx.as_mut_ptr().add(at).cast(),
+        _mm256_add_epi32(lanes, _mm256_set1_epi32(first_column as i32)),
+    );
+    keep.count_ones() as usize
+}
+
+/// `compress_row` with AVX2: 8 values tested at once and packed with a permutation. Gives exactly
+/// the entries of the portable version, in the same order.
+///
+/// # Safety
+/// AVX2 must be available, and `s` must have room for `row.len() + 16` entries after `used`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,popcnt")]
+unsafe fn compress_floats_avx2(row: &[f32], used: usize, s: &mut SparseRows) -> usize {
+    use std::arch::x86_64::*;
+    let mut c = used;
+    for k in (0..row.len()).step_by(8) {
+        let n = (row.len() - k).min(8);
+        let v = if n == 8 {
+            _mm256_loadu_ps(row.as_ptr().add(k))
+        } else {
+            // The row's last, partial block: copy it so nothing past the row is read.
+            let mut block = [0.0f32; 8];
+            block[..n].copy_from_slice(&row[k..]);
+            _mm256_loadu_ps(block.as_ptr())
+        };
+        // Not equal, or unordered: NaN is kept and -0.0 dropped, as `v != 0.0` does.
+        let nonzero = _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_NEQ_UQ>(v, _mm256_setzero_ps()));
+        if nonzero != 0 {
+            c += store_packed_avx2(s, c, nonzero as u8, v, k);
+        }
+    }
+    c
+}
+
+/// `compress_row_u8` with AVX2: each 16 bytes are tested as bytes first (blank background costs
+/// a compare and a mask); only 8-byte halves with ink are widened, scaled (`unit_scale_avx2`: the
+/// same values as `x / 255`) and packed.
+///
+/// # Safety
+/// AVX2 must be available, and `s` must have room for `row.len() + 16` entries after `used`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma,popcnt")]
+unsafe fn compress_bytes_avx2(row: &[u8], unit: bool, used: usize, s: &mut SparseRows) -> usize {
+    use std::arch::x86_64::*;
+    let mut c = used;
+    for k in (0..row.len()).step_by(16) {
+        let n = (row.len() - k).min(16);
+        let raw = if n == 16 {
+            _mm_loadu_si128(row.as_ptr().add(k).cast())
+        } else {
+            let mut bytes = [0u8; 16];
+            bytes[..n].copy_from_slice(&row[k..]);
+            _mm_loadu_si128(bytes.as_ptr().cast())
+        };
+        let nonzero = !(_mm_movemask_epi8(_mm_cmpeq_epi8(raw, _mm_setzero_si128())) as u16);
+        if nonzero == 0 {
+            continue;
+        }
+        for (half, bytes) in [(0, raw), (1, _mm_srli_si128::<8>(raw))] {
+            let keep = (nonzero >> (8 * half)) as u8;
+            if keep == 0 {
+                continue;
+            }
+            let ints = _mm256_cvtepu8_epi32(bytes);
+            let v = if unit {
+                unit_scale_avx2(ints)
+            } else {
+                _mm256_cvtepi32_ps(ints)
+            };
+            c += store_packed_avx2(s, c, keep, v, k + 8 * half);
+        }
+    }
+    c
+}
+
+/// `unit_scale` for 8 integers with AVX2: the product with 1/255 in f64, rounded once to f32.
+///
+/// # Safety
+/// AVX2 must be available.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn unit_scale_avx2(ints: std::arch::x86_64::__m256i) -> std::arch::x86_64::__m256 {
+    use std::arch::x86_64::*;
+    let inv = _mm256_set1_pd(1.0 / 255.0);
+    let lo = _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_castsi256_si128(ints)), inv);
+    let hi = _mm256_mul_pd(_mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(ints)), inv);
+    _mm256_set_m128(_mm256_cvtpd_ps(hi), _mm256_cvtpd_ps(lo))
 }

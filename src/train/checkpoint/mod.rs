@@ -26,7 +26,8 @@ mod resume;
 mod saver;
 
 pub use meta::CheckpointMeta;
-pub use model::{check_compatible, load, load_bytes, save_model, Checkpoint};
+pub(crate) use model::torch_perm;
+pub use model::{check_compatible, load, load_as, load_bytes, save_model, Checkpoint};
 pub use names::describe;
 pub use optim::{load_optimizer, optim_path};
 pub use resume::{resume, save, Resumed};

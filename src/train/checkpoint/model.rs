@@ -1,10 +1,12 @@
-//! The model file: a pure PyTorch state dict (`model.<i>.weight` [out, in], `model.<i>.bias`)
+//! The model file: a pure PyTorch state dict (`model.<i>.weight` [out, in] or
+//! [cout, cin, k, k], `model.<i>.bias`)
 //! with our metadata, so `model.load_state_dict(load_file(path))` works in PyTorch.
 
 use super::file::{read_f32, write_f32, StFile};
 use super::meta::CheckpointMeta;
 use super::names::{describe, infer_spec, parse_name, tensor_names, Found, PREFIX};
-use crate::nn::{ModelSpec, Sequential};
+use crate::nn::layer::build;
+use crate::nn::{Layer, ModelSpec, Sequential};
 use anyhow::{anyhow, bail, Context};
 use std::path::Path;
 
@@ -18,44 +20,91 @@ pub struct Checkpoint {
 /// Writes the model's weights and `meta` to `path` (atomically).
 pub fn save_model(path: &Path, model: &Sequential, meta: &CheckpointMeta) -> anyhow::Result<()> {
     let mut tensors = Vec::new();
-    for (k, ((wn, bn), l)) in tensor_names(model.spec())
-        .into_iter()
-        .zip(model.layers())
-        .enumerate()
-    {
+    for (k, wn, bn) in tensor_names(model.spec()) {
+        let l = &model.layers()[k];
         let (w, b) = model.weights(k);
         if let Some(bad) = w.iter().chain(b).find(|x| !x.is_finite()) {
             bail!(
                 "refusing to save {}: layer {} has a {bad} weight",
                 path.display(),
-                l.name
+                l.name()
             );
         }
-        // Ours is W (in, out); PyTorch's Linear.weight is (out, in).
-        let (i, o) = (l.in_dim, l.out_dim);
-        let mut t = vec![0.0; i * o];
-        for r in 0..i {
-            for c in 0..o {
-                t[c * i + r] = w[r * o + c];
-            }
+        let (shape, perm) = (torch_shape(l), torch_perm(l));
+        let mut t = vec![0.0; w.len()];
+        for (ours, &theirs) in perm.iter().enumerate() {
+            t[theirs] = w[ours];
         }
-        tensors.push((wn, vec![o, i], t));
-        tensors.push((bn, vec![o], b.to_vec()));
+        tensors.push((wn, shape, t));
+        tensors.push((bn, vec![b.len()], b.to_vec()));
     }
     write_f32(path, &tensors, meta.to_map(model.spec())?)
 }
 
+/// PyTorch's shape of a layer's weight: Linear [out, in], Conv2d [cout, cin, k, k].
+fn torch_shape(l: &Layer) -> Vec<usize> {
+    match l {
+        Layer::Dense(d) => vec![d.out_dim, d.in_dim],
+        Layer::Conv2d(c) => vec![c.cout, c.cin, c.k, c.k],
+        _ => vec![],
+    }
+}
+
+/// Where each of our weights goes in PyTorch's tensor: ours are (in, out) or (k, k, cin, cout);
+/// a Linear after Flatten counts its inputs in CHW order, ours in HWC.
+pub(crate) fn torch_perm(l: &Layer) -> Vec<usize> {
+    match l {
+        Layer::Dense(d) => {
+            let (i, o) = (d.in_dim, d.out_dim);
+            // Input r of ours is input chw(r) of PyTorch's.
+            let chw = |r: usize| match d.in_image {
+                Some((h, w, c)) => (r % c) * h * w + r / c,
+                None => r,
+            };
+            let mut perm = Vec::with_capacity(i * o);
+            for r in 0..i {
+                for col in 0..o {
+                    perm.push(col * i + chw(r));
+                }
+            }
+            perm
+        }
+        Layer::Conv2d(c) => {
+            let (k, ci, co) = (c.k, c.cin, c.cout);
+            let mut perm = Vec::with_capacity(c.weight_len());
+            for ky in 0..k {
+                for kx in 0..k {
+                    for a in 0..ci {
+                        for b in 0..co {
+                            perm.push(((b * ci + a) * k + ky) * k + kx);
+                        }
+                    }
+                }
+            }
+            perm
+        }
+        _ => vec![],
+    }
+}
+
 /// Reads a checkpoint of ours or a state dict saved from PyTorch (see [`super::names`]).
 pub fn load(path: &Path) -> anyhow::Result<Checkpoint> {
-    load_file(StFile::read(path)?, path)
+    load_file(StFile::read(path)?, path, None)
+}
+
+/// `load` for a file that may lack our metadata: `arch` is then its architecture (a state dict
+/// alone cannot tell a CNN's pooling, flatten and dropout layers). A file with metadata keeps
+/// its own.
+pub fn load_as(path: &Path, arch: Option<&ModelSpec>) -> anyhow::Result<Checkpoint> {
+    load_file(StFile::read(path)?, path, arch)
 }
 
 /// `load` for a checkpoint already in memory (e.g. built into the binary); `name` names it in errors.
 pub fn load_bytes(bytes: Vec<u8>, name: &Path) -> anyhow::Result<Checkpoint> {
-    load_file(StFile::parse(name, bytes)?, name)
+    load_file(StFile::parse(name, bytes)?, name, None)
 }
 
-fn load_file(file: StFile, path: &Path) -> anyhow::Result<Checkpoint> {
+fn load_file(file: StFile, path: &Path, arch: Option<&ModelSpec>) -> anyhow::Result<Checkpoint> {
     let p = path.display();
     let (meta, spec) = CheckpointMeta::from_map(&file.metadata)
         .with_context(|| format!("cannot read the metadata of {p}"))?;
@@ -81,26 +130,27 @@ fn load_file(file: StFile, path: &Path) -> anyhow::Result<Checkpoint> {
     if !unknown.is_empty() {
         unknown.sort();
         bail!(
-            "{p} has tensors digits does not know: {} (a checkpoint holds only the Linear layers' model.<i>.weight and model.<i>.bias)",
+            "{p} has tensors digits does not know: {} (a checkpoint holds only the Linear and Conv2d layers' model.<i>.weight and model.<i>.bias)",
             unknown.join(", ")
         );
     }
-    let spec = match spec {
-        Some(s) => s,
-        None => {
+    let spec = match (spec, arch) {
+        (Some(s), _) => s,
+        (None, Some(a)) => a.clone(),
+        (None, None) => {
             infer_spec(&found).map_err(|e| anyhow!("cannot tell the architecture of {p}: {e}"))?
         }
     };
-    spec.validate()
-        .map_err(|e| anyhow!("{p} describes an invalid model: {e}"))?;
+    // The one walk over the layers' shapes: what each tensor must be.
+    let (layers, _) = build(&spec).map_err(|e| anyhow!("{p} describes an invalid model: {e}"))?;
     let names = tensor_names(&spec);
     let arch = format!("the architecture {}", describe(&spec));
     let expected: Vec<usize> = names
         .iter()
-        .map(|(w, _)| parse_name(w).unwrap().0)
+        .map(|(_, w, _)| parse_name(w).unwrap().0)
         .collect();
     if let Some(extra) = found.keys().find(|i| !expected.contains(i)) {
-        bail!("{p} has an unexpected layer {PREFIX}{extra} for {arch} in its metadata");
+        bail!("{p} has an unexpected layer {PREFIX}{extra} for {arch}");
     }
     // A bare nn.Sequential's state dict names its tensors "0.weight", without "model.".
     let strip = |n: &str| {
@@ -112,24 +162,21 @@ fn load_file(file: StFile, path: &Path) -> anyhow::Result<Checkpoint> {
     };
     // Every tensor is read, its shape checked against the architecture, before the model is
     // allocated: the metadata alone could claim any size, the tensors are bounded by the file.
-    let mut fan_in = spec.input_dim;
     let mut tensors = Vec::with_capacity(names.len());
-    for ((wn, bn), l) in names.iter().zip(&spec.layers) {
-        let (i, o) = (fan_in, l.units);
-        let t = read_f32(path, &st, &strip(wn), &[o, i], &arch)?;
-        let b = read_f32(path, &st, &strip(bn), &[o], &arch)?;
-        tensors.push((t, b, i, o));
-        fan_in = o;
+    for (k, wn, bn) in &names {
+        let shape = torch_shape(&layers[*k]);
+        let t = read_f32(path, &st, &strip(wn), &shape, &arch)?;
+        let b = read_f32(path, &st, &strip(bn), &[shape[0]], &arch)?;
+        // Only now, with the tensor's size known to fit the file, is the layout built.
+        let w: Vec<f32> = torch_perm(&layers[*k])
+            .iter()
+            .map(|&theirs| t[theirs])
+            .collect();
+        tensors.push((*k, w, b));
     }
-    let mut model = Sequential::zeros(spec.clone())
-        .map_err(|e| anyhow!("{p} describes an invalid model: {e}"))?;
-    for (k, (t, b, i, o)) in tensors.into_iter().enumerate() {
-        let mut w = vec![0.0; i * o];
-        for r in 0..i {
-            for c in 0..o {
-                w[r * o + c] = t[c * i + r];
-            }
-        }
+    let mut model =
+        Sequential::zeros(spec).map_err(|e| anyhow!("{p} describes an invalid model: {e}"))?;
+    for (k, w, b) in tensors {
         model.set_weights(k, &w, &b).map_err(anyhow::Error::msg)?;
     }
     Ok(Checkpoint { model, meta })
@@ -142,14 +189,7 @@ pub fn check_compatible(
     found: &ModelSpec,
     path: &Path,
 ) -> anyhow::Result<()> {
-    let same = expected.input_dim == found.input_dim
-        && expected.layers.len() == found.layers.len()
-        && expected
-            .layers
-            .iter()
-            .zip(&found.layers)
-            .all(|(a, b)| a.units == b.units && a.activation == b.activation);
-    if !same {
+    if expected.unnamed() != found.unnamed() {
         bail!(
             "{} was saved for {} but this run builds {}",
             path.display(),

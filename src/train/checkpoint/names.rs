@@ -1,54 +1,74 @@
 //! PyTorch's tensor names for our layers, and the architecture read back from names and shapes.
 //!
-//! The tutorial module keeps its layers in `self.model = nn.Sequential(Linear, ReLU, Linear, ...)`,
-//! so its state dict names Linear k `model.{i}.weight` / `model.{i}.bias`, where `i` counts every
-//! module of the Sequential: a Linear with an activation after it uses two indices, one without
-//! (linear) uses one.
+//! The reference modules keep their layers in `self.model = nn.Sequential(...)`, so a state dict
+//! names layer k's tensors `model.{i}.weight` / `model.{i}.bias`, where `i` counts every module
+//! of the Sequential: a Linear or Conv2d with an activation after it uses two indices (the
+//! activation is a module), one without (linear) uses one, and MaxPool2d, Flatten and Dropout
+//! one each. torch_cnn.py's ConvNet: `model.0` Conv2d, `model.3` Conv2d, `model.8` Linear.
 
+use crate::nn::syntax::layer_token;
 use crate::nn::{Activation, LayerSpec, ModelSpec};
 use std::collections::BTreeMap;
 
-/// The attribute holding the `nn.Sequential` in the tutorial module.
+/// The attribute holding the `nn.Sequential` in the reference modules.
 pub const PREFIX: &str = "model.";
 
-/// Index of each layer's Linear module inside the Sequential.
+/// Index of each layer's module inside the Sequential.
 pub fn module_indices(spec: &ModelSpec) -> Vec<usize> {
     let mut next = 0;
     spec.layers
         .iter()
         .map(|l| {
             let i = next;
-            next += if l.activation == Activation::Linear {
-                1
-            } else {
-                2
+            next += match l.activation() {
+                Some(a) if a != Activation::Linear => 2,
+                _ => 1,
             };
             i
         })
         .collect()
 }
 
-/// (weight name, bias name) of each layer.
-pub fn tensor_names(spec: &ModelSpec) -> Vec<(String, String)> {
+/// (layer index, weight name, bias name) of each layer with parameters.
+pub fn tensor_names(spec: &ModelSpec) -> Vec<(usize, String, String)> {
     module_indices(spec)
         .into_iter()
-        .map(|i| (format!("{PREFIX}{i}.weight"), format!("{PREFIX}{i}.bias")))
+        .zip(&spec.layers)
+        .enumerate()
+        .filter(|(_, (_, l))| matches!(l, LayerSpec::Dense { .. } | LayerSpec::Conv2d { .. }))
+        .map(|(k, (i, _))| {
+            (
+                k,
+                format!("{PREFIX}{i}.weight"),
+                format!("{PREFIX}{i}.bias"),
+            )
+        })
         .collect()
 }
 
-/// "784-25-15-10 (relu)": sizes, then the hidden activations (and the output one if not linear).
+/// "784-25-15-10 (relu)" for an MLP: sizes, then the hidden activations (and the output one if
+/// not linear); "784-c32k3,p2,c64k3,p2,flatten,drop0.5,10 (relu)" with other layers.
 pub fn describe(spec: &ModelSpec) -> String {
     let mut sizes = vec![spec.input_dim.to_string()];
-    sizes.extend(spec.layers.iter().map(|l| l.units.to_string()));
+    let dense_only = spec
+        .layers
+        .iter()
+        .all(|l| matches!(l, LayerSpec::Dense { .. }));
+    let tokens: Vec<String> = spec.layers.iter().map(layer_token).collect();
+    if dense_only {
+        sizes.extend(tokens);
+    } else {
+        sizes.push(tokens.join(","));
+    }
     let (hidden, last) = spec.layers.split_at(spec.layers.len().saturating_sub(1));
     let mut acts: Vec<&str> = Vec::new();
-    for l in hidden {
-        if !acts.contains(&l.activation.name()) {
-            acts.push(l.activation.name());
+    for a in hidden.iter().filter_map(LayerSpec::activation) {
+        if !acts.contains(&a.name()) {
+            acts.push(a.name());
         }
     }
     let mut s = sizes.join("-");
-    let out = last.first().map(|l| l.activation);
+    let out = last.first().and_then(LayerSpec::activation);
     match (acts.is_empty(), out) {
         (false, Some(Activation::Linear) | None) => s += &format!(" ({})", acts.join(", ")),
         (false, Some(a)) => s += &format!(" ({}; {} output)", acts.join(", "), a.name()),
@@ -75,6 +95,14 @@ pub fn parse_name(name: &str) -> Option<(usize, &str)> {
 pub fn infer_spec(found: &Found) -> Result<ModelSpec, String> {
     if found.is_empty() {
         return Err("it holds no Linear layers (no tensors named model.<i>.weight)".into());
+    }
+    if let Some((i, _)) = found
+        .iter()
+        .find(|(_, (w, _))| w.as_ref().is_some_and(|w| w.len() == 4))
+    {
+        return Err(format!(
+            "{PREFIX}{i}.weight is a convolution's, and the pooling, flatten and dropout layers of a CNN leave no tensors: give the architecture (--arch cnn, or --layers)"
+        ));
     }
     let mut layers = Vec::new();
     let mut input_dim = 0;
@@ -146,7 +174,17 @@ mod tests {
             ],
         );
         assert_eq!(module_indices(&spec), vec![0, 1, 3]);
-        assert_eq!(tensor_names(&spec)[2].0, "model.3.weight");
+        assert_eq!(tensor_names(&spec)[2].1, "model.3.weight");
+        let names = tensor_names(&ModelSpec::mnist_convnet(784, 10));
+        let names: Vec<(usize, &str)> = names.iter().map(|(k, w, _)| (*k, w.as_str())).collect();
+        assert_eq!(
+            names,
+            [
+                (0, "model.0.weight"),
+                (2, "model.3.weight"),
+                (6, "model.8.weight")
+            ]
+        );
     }
 
     #[test]
@@ -156,6 +194,10 @@ mod tests {
             "784-25-15-10 (relu)"
         );
         assert_eq!(describe(&ModelSpec::mlp(784, &[], 10)), "784-10");
+        assert_eq!(
+            describe(&ModelSpec::mnist_convnet(784, 10)),
+            "784-c32k3,p2,c64k3,p2,flatten,drop0.5,10 (relu)"
+        );
     }
 
     #[test]

@@ -1,0 +1,593 @@
+//! 2-D convolution over NHWC batches, stride 1, `valid` or `same` padding.
+//!
+//! Layouts (row-major): x (n, h, w, cin), weights (k, k, cin, cout) as Keras stores them,
+//! bias (cout), z and dz (n, oh, ow, cout). Single-threaded: callers split the batch by images.
+//!
+//! All three products are implicit GEMMs over the im2col matrix A (n*oh*ow rows of k*k*cin,
+//! row r = the input patch under output pixel r), read in place from x (zero-padded into the
+//! scratch first when pad > 0), with K = k*k*cin:
+//! - forward:   Z (rows x cout) = A * W, W (K x cout) packed once per call in 16-column panels;
+//! - weights:   dW (K x cout) = A^T * dZ, one image at a time so its x and dZ stay in L1/L2;
+//! - input:     dA = dZ * W^T (W^T packed in 16-column panels), each 16-column piece of a row
+//!   of dA added straight into dx at its patch position (col2im fused into the store).
+//!
+//! Every product runs on the register tile of `conv_tile` (6 x 16 floats).
+
+use super::conv_tile::{run, Init, Tile};
+use crate::nn::simd::{dispatch, level, Level};
+
+/// The shape of one convolution call: a batch of n images h x w with cin channels, a k x k
+/// kernel (odd k), `pad` zero rows/columns on each side (0 = valid, (k-1)/2 = same), cout outputs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvShape {
+    pub n: usize,
+    pub h: usize,
+    pub w: usize,
+    pub cin: usize,
+    pub k: usize,
+    pub pad: usize,
+    pub cout: usize,
+}
+
+impl ConvShape {
+    /// Output height: h + 2 pad - k + 1.
+    pub fn oh(&self) -> usize {
+        self.h + 2 * self.pad + 1 - self.k
+    }
+
+    /// Output width: w + 2 pad - k + 1.
+    pub fn ow(&self) -> usize {
+        self.w + 2 * self.pad + 1 - self.k
+    }
+
+    /// n * h * w * cin.
+    pub fn in_len(&self) -> usize {
+        self.n * self.h * self.w * self.cin
+    }
+
+    /// n * oh * ow * cout.
+    pub fn out_len(&self) -> usize {
+        self.n * self.oh() * self.ow() * self.cout
+    }
+
+    /// k * k * cin * cout.
+    pub fn weight_len(&self) -> usize {
+        self.k * self.k * self.cin * self.cout
+    }
+
+    /// Floats of caller-allocated scratch that `conv2d_forward` and `conv2d_backward` need.
+    pub fn scratch_len(&self) -> usize {
+        // Padded x and padded dx when pad > 0, then the packed weights (W or W^T panels).
+        let padded = if self.pad > 0 {
+            2 * self.padded_len()
+        } else {
+            0
+        };
+        let kk = self.k * self.k * self.cin;
+        padded + (kk * self.cout.div_ceil(16)).max(self.cout * kk.div_ceil(16)) * 16
+    }
+
+    fn hp(&self) -> usize {
+        self.h + 2 * self.pad
+    }
+
+    fn wp(&self) -> usize {
+        self.w + 2 * self.pad
+    }
+
+    fn padded_len(&self) -> usize {
+        self.n * self.hp() * self.wp() * self.cin
+    }
+
+    pub(crate) fn check(&self, x: &[f32], w: &[f32], b: &[f32], z: &[f32]) {
+        assert!(
+            self.k % 2 == 1 && self.h + 2 * self.pad >= self.k && self.w + 2 * self.pad >= self.k
+        );
+        assert_eq!(x.len(), self.in_len(), "conv input length");
+        assert_eq!(w.len(), self.weight_len(), "conv weight length");
+        assert_eq!(b.len(), self.cout, "conv bias length");
+        assert_eq!(z.len(), self.out_len(), "conv output length");
+    }
+}
+
+/// z (n, oh, ow, cout) = conv(x) + b, no activation.
+pub fn conv2d_forward(
+    s: &ConvShape,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    z: &mut [f32],
+    scratch: &mut [f32],
+) {
+    s.check(x, w, b, z);
+    assert!(scratch.len() >= s.scratch_len(), "conv scratch length");
+    #[cfg(target_arch = "x86_64")]
+    if level() >= Level::Avx2 {
+        /// The whole walk compiled for AVX2, so that every tile is inlined into it.
+        #[target_feature(enable = "avx2,fma")]
+        unsafe fn avx2(
+            s: &ConvShape,
+            x: &[f32],
+            w: &[f32],
+            b: &[f32],
+            z: &mut [f32],
+            sc: &mut [f32],
+        ) {
+            forward_body(s, x, w, b, z, sc, true)
+        }
+        // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
+        return unsafe { avx2(s, x, w, b, z, scratch) };
+    }
+    forward_body(s, x, w, b, z, scratch, false)
+}
+
+/// `conv2d_forward` after its checks; `avx2` says which tile to run.
+#[inline(always)]
+fn forward_body(
+    s: &ConvShape,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    z: &mut [f32],
+    scratch: &mut [f32],
+    avx2: bool,
+) {
+    let (pad_x, rest) = scratch.split_at_mut(if s.pad > 0 { s.padded_len() } else { 0 });
+    let xp: &[f32] = if s.pad > 0 {
+        pad_into(s, x, pad_x);
+        pad_x
+    } else {
+        x
+    };
+    let kk = s.k * s.k * s.cin;
+    let panels = s.cout.div_ceil(16);
+    let packed = &mut rest[..panels * kk * 16];
+    pack_columns(w, kk, s.cout, packed);
+    check_patches(s, xp.len());
+    let m = s.n * s.oh() * s.ow();
+    let mut rows = Rows::new(s);
+    let mut r0 = 0;
+    while r0 < m {
+        let mr = (m - r0).min(6);
+        let bases = rows.next(mr);
+        by_rows!(mr, forward_rows(s, xp, packed, b, z, r0, &bases, avx2));
+        r0 += mr;
+    }
+}
+
+/// Gradients of `conv2d_forward` given dz = dL/dz: dw (k, k, cin, cout) and db (cout) are
+/// overwritten with this batch's sums, dx (n, h, w, cin) is overwritten when given.
+#[allow(clippy::too_many_arguments)]
+pub fn conv2d_backward(
+    s: &ConvShape,
+    x: &[f32],
+    dz: &[f32],
+    w: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dx: Option<&mut [f32]>,
+    scratch: &mut [f32],
+) {
+    s.check(x, w, db, dz);
+    assert_eq!(dw.len(), s.weight_len(), "conv dw length");
+    assert!(scratch.len() >= s.scratch_len(), "conv scratch length");
+    if let Some(dx) = &dx {
+        assert_eq!(dx.len(), s.in_len(), "conv dx length");
+    }
+    #[cfg(target_arch = "x86_64")]
+    if level() >= Level::Avx2 {
+        /// The whole walk compiled for AVX2, so that every tile is inlined into it.
+        #[target_feature(enable = "avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx2(
+            s: &ConvShape,
+            x: &[f32],
+            dz: &[f32],
+            w: &[f32],
+            dw: &mut [f32],
+            db: &mut [f32],
+            dx: Option<&mut [f32]>,
+            sc: &mut [f32],
+        ) {
+            backward_body(s, x, dz, w, dw, db, dx, sc, true)
+        }
+        // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
+        return unsafe { avx2(s, x, dz, w, dw, db, dx, scratch) };
+    }
+    backward_body(s, x, dz, w, dw, db, dx, scratch, false)
+}
+
+/// `conv2d_backward` after its checks; `avx2` says which tile to run.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn backward_body(
+    s: &ConvShape,
+    x: &[f32],
+    dz: &[f32],
+    w: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dx: Option<&mut [f32]>,
+    scratch: &mut [f32],
+    avx2: bool,
+) {
+    db.fill(0.0);
+    let plen = if s.pad > 0 { s.padded_len() } else { 0 };
+    let (pad_x, rest) = scratch.split_at_mut(plen);
+    let (pad_dx, packed) = rest.split_at_mut(plen);
+    let xp: &[f32] = if s.pad > 0 {
+        pad_into(s, x, pad_x);
+        pad_x
+    } else {
+        x
+    };
+    weight_grad(s, xp, dz, dw, db, avx2);
+    let Some(dx) = dx else { return };
+    if s.pad > 0 {
+        input_grad(s, dz, w, pad_dx, packed, avx2);
+        crop_from(s, pad_dx, dx);
+    } else {
+        input_grad(s, dz, w, dx, packed, avx2);
+    }
+}
+
+/// Calls `$f::<MR>(args)` for the block height mr in 1..=6.
+macro_rules! by_rows {
+    ($mr:expr, $f:ident($($arg:expr),*)) => {
+        match $mr {
+            6 => $f::<6>($($arg),*),
+            5 => $f::<5>($($arg),*),
+            4 => $f::<4>($($arg),*),
+            3 => $f::<3>($($arg),*),
+            2 => $f::<2>($($arg),*),
+            _ => $f::<1>($($arg),*),
+        }
+    };
+}
+use by_rows;
+
+/// Walks the output rows (row r = output pixel (img, oy, ox) in NHWC order), giving the
+/// offsets of their patches in the padded input (n, hp, wp, cin) without divisions.
+struct Rows<'a> {
+    s: &'a ConvShape,
+    oy: usize,
+    ox: usize,
+    base: usize,
+}
+
+impl<'a> Rows<'a> {
+    fn new(s: &'a ConvShape) -> Self {
+        Rows {
+            s,
+            oy: 0,
+            ox: 0,
+            base: 0,
+        }
+    }
+
+    /// The next mr rows' patch offsets.
+    fn next(&mut self, mr: usize) -> [usize; 6] {
+        let s = self.s;
+        let mut bases = [0; 6];
+        for b in bases.iter_mut().take(mr) {
+            *b = self.base;
+            self.base += s.cin;
+            self.ox += 1;
+            if self.ox == s.ow() {
+                // Skip the k - 1 columns of the padded row that start no patch.
+                (self.ox, self.oy) = (0, self.oy + 1);
+                self.base += (s.k - 1) * s.cin;
+                if self.oy == s.oh() {
+                    self.oy = 0;
+                    self.base += (s.k - 1) * s.wp() * s.cin;
+                }
+            }
+        }
+        bases
+    }
+}
+
+/// Walks the columns p of A (tap (ky, kx), then channel ci), giving each one's offset within
+/// a patch: (ky * wp + kx) * cin + ci.
+struct Cols<'a> {
+    s: &'a ConvShape,
+    kx: usize,
+    ci: usize,
+    off: usize,
+}
+
+impl<'a> Cols<'a> {
+    fn new(s: &'a ConvShape) -> Self {
+        Cols {
+            s,
+            kx: 0,
+            ci: 0,
+            off: 0,
+        }
+    }
+
+    /// The current column's offset, then moves `by` columns on (by <= cin - ci: no tap skipped
+    /// past).
+    fn take(&mut self, by: usize) -> usize {
+        let (s, at) = (self.s, self.off);
+        self.ci += by;
+        self.off += by;
+        if self.ci == s.cin {
+            self.ci = 0;
+            self.kx += 1;
+            if self.kx == s.k {
+                self.kx = 0;
+                self.off += (s.wp() - s.k) * s.cin;
+            }
+        }
+        at
+    }
+}
+
+/// Checks once per call what the tiles' pointers rely on: the last output row's patch ends
+/// inside the padded input of length `len` (the row walks only go up from there).
+fn check_patches(s: &ConvShape, len: usize) {
+    let last = ((s.n * s.hp() - s.k) * s.wp() + s.ow() - 1) * s.cin;
+    let kk = s.k * s.k * s.cin;
+    assert!(
+        last + patch_offset(s, kk - 1) < len,
+        "conv patches out of the input"
+    );
+}
+
+/// Offset within a patch of column p of A (the slow way, for the odd-shaped paths).
+fn patch_offset(s: &ConvShape, p: usize) -> usize {
+    let (tap, ci) = (p / s.cin, p % s.cin);
+    ((tap / s.k) * s.wp() + tap % s.k) * s.cin + ci
+}
+
+/// packed (panels, rows, 16) = m (rows x cols) cut into 16-column panels, zero beyond cols.
+fn pack_columns(m: &[f32], rows: usize, cols: usize, packed: &mut [f32]) {
+    for (pn, panel) in packed.chunks_exact_mut(rows * 16).enumerate() {
+        let j0 = pn * 16;
+        let nr = (cols - j0).min(16);
+        for (row, dst) in m.chunks_exact(cols).zip(panel.chunks_exact_mut(16)) {
+            dst[..nr].copy_from_slice(&row[j0..j0 + nr]);
+            dst[nr..].fill(0.0);
+        }
+    }
+}
+
+/// packed (panels, cols, 16) = m^T (cols x rows) cut into 16-column panels, zero beyond rows.
+fn pack_transposed(m: &[f32], rows: usize, cols: usize, packed: &mut [f32]) {
+    for (pn, panel) in packed.chunks_exact_mut(cols * 16).enumerate() {
+        for (j, dst) in panel.chunks_exact_mut(16).enumerate() {
+            for (c, d) in dst.iter_mut().enumerate() {
+                let i = pn * 16 + c;
+                *d = if i < rows { m[i * cols + j] } else { 0.0 };
+            }
+        }
+    }
+}
+
+/// xp (n, h + 2 pad, w + 2 pad, cin) = x with zero borders.
+fn pad_into(s: &ConvShape, x: &[f32], xp: &mut [f32]) {
+    xp.fill(0.0);
+    let row = s.w * s.cin;
+    for (i, src) in x.chunks_exact(row).enumerate() {
+        let (img, y) = (i / s.h, i % s.h);
+        let at = ((img * s.hp() + y + s.pad) * s.wp() + s.pad) * s.cin;
+        xp[at..at + row].copy_from_slice(src);
+    }
+}
+
+/// dx = the interior of the padded dxp.
+fn crop_from(s: &ConvShape, dxp: &[f32], dx: &mut [f32]) {
+    let row = s.w * s.cin;
+    for (i, dst) in dx.chunks_exact_mut(row).enumerate() {
+        let (img, y) = (i / s.h, i % s.h);
+        let at = ((img * s.hp() + y + s.pad) * s.wp() + s.pad) * s.cin;
+        dst.copy_from_slice(&dxp[at..at + row]);
+    }
+}
+
+/// z rows r0..r0+MR = bias + their patches times every panel of W.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn forward_rows<const MR: usize>(
+    s: &ConvShape,
+    xp: &[f32],
+    packed: &[f32],
+    bias: &[f32],
+    z: &mut [f32],
+    r0: usize,
+    bases: &[usize; 6],
+    avx2: bool,
+) {
+    let kk = s.k * s.k * s.cin;
+    let xo = xp.as_ptr();
+    let zo = z.as_mut_ptr();
+    for (pn, panel) in packed.chunks_exact(kk * 16).enumerate() {
+        let j0 = pn * 16;
+        let nr = (s.cout - j0).min(16);
+        // SAFETY: a_i walks row i's patch (taps (ky, kx), then cin channels) inside xp; b walks
+        // kk rows of 16 in this panel; C row i is z[(r0 + i) * cout + j0..][..nr]; bias[j0..][..nr].
+        unsafe {
+            let t = Tile::<MR> {
+                a: std::array::from_fn(|i| xo.add(bases[i])),
+                a_step: 1,
+                n1: s.k,
+                a1: s.wp() * s.cin,
+                n2: s.k,
+                a2: s.cin,
+                len: s.cin,
+                b: panel.as_ptr(),
+                b_step: 16,
+                c: std::array::from_fn(|i| zo.add((r0 + i) * s.cout + j0)),
+                nr,
+                init: Init::Bias(bias.as_ptr().add(j0)),
+            };
+            run(&t, avx2);
+        }
+    }
+}
+
+/// dw (kk x cout) = A^T dZ and db += the sums of dZ's rows, image by image (while its dZ is
+/// in cache).
+#[inline(always)]
+fn weight_grad(s: &ConvShape, xp: &[f32], dz: &[f32], dw: &mut [f32], db: &mut [f32], avx2: bool) {
+    dw.fill(0.0);
+    check_patches(s, xp.len());
+    let kk = s.k * s.k * s.cin;
+    let rows = s.oh() * s.ow();
+    for (img, dzi) in dz.chunks_exact(rows * s.cout).enumerate() {
+        add_rows(dzi, db);
+        for j0 in (0..s.cout).step_by(16) {
+            let mut cols = Cols::new(s);
+            let mut p0 = 0;
+            while p0 < kk {
+                let mr = (kk - p0).min(6);
+                let offs: [usize; 6] =
+                    std::array::from_fn(|i| if i < mr { cols.take(1) } else { 0 });
+                by_rows!(mr, weight_tile(s, xp, dz, dw, img, p0, j0, &offs, avx2));
+                p0 += mr;
+            }
+        }
+    }
+}
+
+dispatch! {
+    /// acc (n) += the sum of the rows of m (rows x n).
+    pub fn add_rows(m: &[f32], acc: &mut [f32]) {
+        for row in m.chunks_exact(acc.len()) {
+            for (a, &v) in acc.iter_mut().zip(row) {
+                *a += v;
+            }
+        }
+    }
+}
+
+/// dw rows p0..p0+MR, columns j0..j0+16 += image img's A columns p0.. times its dZ.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn weight_tile<const MR: usize>(
+    s: &ConvShape,
+    xp: &[f32],
+    dz: &[f32],
+    dw: &mut [f32],
+    img: usize,
+    p0: usize,
+    j0: usize,
+    offs: &[usize; 6],
+    avx2: bool,
+) {
+    let (oh, ow) = (s.oh(), s.ow());
+    let base = img * s.hp() * s.wp() * s.cin;
+    let (xo, dwo) = (xp.as_ptr(), dw.as_mut_ptr());
+    // SAFETY: a_i = x at patch column p0 + i of output (oy, ox) of this image, for oy < oh and
+    // ox < ow, inside xp (valid convolution of the padded input); b = dz row (img, oy, ox),
+    // columns j0..j0+nr; C row i = dw[(p0 + i) * cout + j0..][..nr].
+    unsafe {
+        let t = Tile::<MR> {
+            a: std::array::from_fn(|i| xo.add(base + offs[i])),
+            a_step: s.cin,
+            n1: oh,
+            a1: s.wp() * s.cin,
+            n2: 1,
+            a2: 0,
+            len: ow,
+            b: dz.as_ptr().add(img * oh * ow * s.cout + j0),
+            b_step: s.cout,
+            c: std::array::from_fn(|i| dwo.add((p0 + i) * s.cout + j0)),
+            nr: (s.cout - j0).min(16),
+            init: Init::Accumulate,
+        };
+        run(&t, avx2);
+    }
+}
+
+/// dxp (n, hp, wp, cin) = col2im(dZ W^T), dxp overwritten.
+#[inline(always)]
+fn input_grad(
+    s: &ConvShape,
+    dz: &[f32],
+    w: &[f32],
+    dxp: &mut [f32],
+    packed: &mut [f32],
+    avx2: bool,
+) {
+    dxp.fill(0.0);
+    let kk = s.k * s.k * s.cin;
+    let packed = &mut packed[..kk.div_ceil(16) * s.cout * 16];
+    pack_transposed(w, kk, s.cout, packed);
+    check_patches(s, dxp.len());
+    let m = s.n * s.oh() * s.ow();
+    let mut rows = Rows::new(s);
+    let mut r0 = 0;
+    while r0 < m {
+        let mr = (m - r0).min(6);
+        let bases = rows.next(mr);
+        by_rows!(mr, input_rows(s, dz, packed, dxp, r0, &bases, avx2));
+        r0 += mr;
+    }
+}
+
+/// Rows r0..r0+MR of dA = dZ W^T, added into dxp at their patches.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn input_rows<const MR: usize>(
+    s: &ConvShape,
+    dz: &[f32],
+    packed: &[f32],
+    dxp: &mut [f32],
+    r0: usize,
+    bases: &[usize; 6],
+    avx2: bool,
+) {
+    let kk = s.k * s.k * s.cin;
+    // With cin a multiple of 16 every 16 columns of A lie in one tap: the tile adds them into
+    // dxp in place; otherwise it writes a local tile that is added column by column.
+    let in_place = s.cin.is_multiple_of(16);
+    let mut tile = [[0.0f32; 16]; MR];
+    let dzo = dz.as_ptr();
+    let dxo = dxp.as_mut_ptr();
+    let mut cols = Cols::new(s);
+    for (pn, panel) in packed.chunks_exact(s.cout * 16).enumerate() {
+        let p0 = pn * 16;
+        let nr = (kk - p0).min(16);
+        let off = if in_place { cols.take(16) } else { 0 };
+        let tp = tile.as_mut_ptr() as *mut f32;
+        // SAFETY: a_i walks dz row r0 + i (cout floats); b the cout rows of 16 in this panel;
+        // C row i is dxp at row i's patch, columns p0..p0+16 of one tap (in place), or the
+        // local tile's row i.
+        unsafe {
+            let t = Tile::<MR> {
+                a: std::array::from_fn(|i| dzo.add((r0 + i) * s.cout)),
+                a_step: 1,
+                n1: 1,
+                a1: 0,
+                n2: 1,
+                a2: 0,
+                len: s.cout,
+                b: panel.as_ptr(),
+                b_step: 16,
+                c: std::array::from_fn(|i| {
+                    if in_place {
+                        dxo.add(bases[i] + off)
+                    } else {
+                        tp.add(i * 16)
+                    }
+                }),
+                nr: if in_place { 16 } else { nr },
+                init: if in_place {
+                    Init::Accumulate
+                } else {
+                    Init::Zero
+                },
+            };
+            run(&t, avx2);
+        }
+        if !in_place {
+            for (row, &base) in tile.iter().zip(bases) {
+                for (c, &v) in row.iter().enumerate().take(nr) {
+                    dxp[base + patch_offset(s, p0 + c)] += v;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! The register tile under every convolution product: C (MR rows x up to 16 columns) =
+//! init + sum over steps t of a_i(t) * b(t)[0..16], where a_i(t) is one float broadcast from
+//! row i's pointer and b(t) 16 contiguous floats. The steps walk a two-level grid of segments
+//! (n1 x n2, e.g. kernel rows and columns, or images and output rows), `len` steps each, so
+//! the convolution is read in place (no im2col copy) as an implicit GEMM.
+//!
+//! AVX2+FMA: 6 x 16 = 12 accumulators, 2 vector loads and 6 broadcasts for 12 FMAs per step.
+//! Portable: the same walk with plain arrays (multiply, then add).
+
+/// How the tile's sums start before the products are added.
+#[derive(Clone, Copy)]
+pub(super) enum Init {
+    Zero,
+    /// bias[0..nr], the same for every row.
+    Bias(*const f32),
+    /// The values in C already (C += products).
+    Accumulate,
+}
+
+/// One tile's operands. Pointers address floats the caller has checked are in bounds for
+/// every step (the a rows, b over all steps, and C's rows for nr columns).
+pub(super) struct Tile<const MR: usize> {
+    /// Row i's broadcast operand at step 0 of segment (0, 0).
+    pub a: [*const f32; MR],
+    /// Floats between a's steps within a segment.
+    pub a_step: usize,
+    /// Offsets of a between segments: s1 * a1 + s2 * a2.
+    pub n1: usize,
+    pub a1: usize,
+    pub n2: usize,
+    pub a2: usize,
+    /// Steps per segment.
+    pub len: usize,
+    /// The vector operand at step 0; it advances by b_step floats every step, segments included.
+    pub b: *const f32,
+    pub b_step: usize,
+    /// Row i of the result (nr <= 16 floats; fewer than 16 are loaded and stored masked).
+    pub c: [*mut f32; MR],
+    pub nr: usize,
+    pub init: Init,
+}
+
+/// Runs the tile at the best level available (checked by the caller once per call).
+///
+/// # Safety
+/// Every address the walk reads or writes must be valid (see `Tile`), and `avx2` only when
+/// the CPU has AVX2 and FMA.
+#[inline(always)]
+pub(super) unsafe fn run<const MR: usize>(t: &Tile<MR>, avx2: bool) {
+    #[cfg(target_arch = "x86_64")]
+    if avx2 {
+        return tile_avx2(t);
+    }
+    let _ = avx2;
+    tile_portable(t)
+}
+
+/// # Safety
+/// As `run`.
+#[inline(always)]
+unsafe fn tile_portable<const MR: usize>(t: &Tile<MR>) {
+    let mut acc = [[0.0f32; 16]; MR];
+    for (i, row) in acc.iter_mut().enumerate() {
+        for (j, v) in row.iter_mut().enumerate().take(t.nr) {
+            *v = match t.init {
+                Init::Zero => 0.0,
+                Init::Bias(b) => *b.add(j),
+                Init::Accumulate => *t.c[i].add(j),
+            };
+        }
+    }
+    let mut b = t.b;
+    let mut bv = [0.0f32; 16];
+    for s1 in 0..t.n1 {
+        for s2 in 0..t.n2 {
+            let off = s1 * t.a1 + s2 * t.a2;
+            let mut a = t.a.map(|p| p.add(off));
+            for _ in 0..t.len {
+                for (j, v) in bv.iter_mut().enumerate().take(t.nr) {
+                    *v = *b.add(j);
+                }
+                for (row, p) in acc.iter_mut().zip(a.iter_mut()) {
+                    let av = **p;
+                    for (r, &w) in row.iter_mut().zip(&bv) {
+                        *r += av * w;
+                    }
+                    *p = p.add(t.a_step);
+                }
+                b = b.add(t.b_step);
+            }
+        }
+    }
+    for (row, c) in acc.iter().zip(t.c) {
+        for (j, &v) in row.iter().enumerate().take(t.nr) {
+            *c.add(j) = v;
+        }
+    }
+}
+
+/// Inlined into the callers' walks, which are compiled with AVX2 and FMA enabled (see
+/// `conv.rs`), so the intrinsics compile to single instructions.
+///
+/// # Safety
+/// As `run`, on a CPU with AVX2 and FMA.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn tile_avx2<const MR: usize>(t: &Tile<MR>) {
+    use std::arch::x86_64::*;
+    // Lane masks for columns 0..nr of the two halves.
+    let lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    let nr = t.nr as i32;
+    let m0 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr), lanes);
+    let m1 = _mm256_cmpgt_epi32(_mm256_set1_epi32(nr - 8), lanes);
+    let full = t.nr == 16;
+    let load = |p: *const f32| -> (__m256, __m256) {
+        if full {
+            (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(8)))
+        } else {
+            (_mm256_maskload_ps(p, m0), _mm256_maskload_ps(p.add(8), m1))
+        }
+    };
+    let mut acc = [[_mm256_setzero_ps(); 2]; MR];
+    match t.init {
+        Init::Zero => {}
+        Init::Bias(b) => {
+            let (b0, b1) = load(b);
+            acc = [[b0, b1]; MR];
+        }
+        Init::Accumulate => {
+            for (row, &c) in acc.iter_mut().zip(&t.c) {
+                let (c0, c1) = load(c);
+                *row = [c0, c1];
+            }
+        }
+    }
+    let mut b = t.b;
+    for s1 in 0..t.n1 {
+        for s2 in 0..t.n2 {
+            let off = s1 * t.a1 + s2 * t.a2;
+            let mut a = t.a.map(|p| p.add(off));
+            for _ in 0..t.len {
+                let (b0, b1) = load(b);
+                for (row, p) in acc.iter_mut().zip(a.iter_mut()) {
+                    let av = _mm256_broadcast_ss(&**p);
+                    row[0] = _mm256_fmadd_ps(av, b0, row[0]);
+                    row[1] = _mm256_fmadd_ps(av, b1, row[1]);
+                    *p = p.add(t.a_step);
+                }
+                b = b.add(t.b_step);
+            }
+        }
+    }
+    for (row, &c) in acc.iter().zip(&t.c) {
+        if full {
+            _mm256_storeu_ps(c, row[0]);
+            _mm256_storeu_ps(c.add(8), row[1]);
+        } else {
+            _mm256_maskstore_ps(c, m0, row[0]);
+            _mm256_maskstore_ps(c.add(8), m1, row[1]);
+        }
+    }
+}
