@@ -113,7 +113,7 @@ fn the_built_in_model_exported_by_the_cli_gives_digits_logits_in_onnx_runtime() 
     if let Some(r) = check(&path, &expected) {
         assert_matches_model(&r);
         let m = &r["metadata"];
-        assert_eq!(m["digits.architecture"], "mlp 784-128-64-10 (relu)");
+        assert_eq!(m["digits.architecture"], "784-128-64-10 (relu)");
         assert!(m["digits.spec"].as_str().unwrap().contains("\"units\":128"));
     }
 }
@@ -203,6 +203,35 @@ fn a_cnn_in_the_intermediate_form_gives_its_reference_logits_in_onnx_runtime() {
     if let Some(r) = check(&path, &expected) {
         assert_eq!(r["metadata"]["digits.architecture"], "test cnn");
         assert_matches(&r, 10);
+    }
+}
+
+#[test]
+fn a_digits_cnn_gives_its_logits_in_onnx_runtime() {
+    let spec = ModelSpec::mnist_convnet(784, 10);
+    let model = Sequential::new(spec, Init::KaimingUniform, 5);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cnn.onnx");
+    let onnx = OnnxModel::from_sequential(&model, PixelScale::Unit, "cnn").unwrap();
+    write_onnx(&path, &onnx).unwrap();
+    // The intermediate form computes what the engine does (NCHW against NHWC).
+    let few = &test_images()[..784 * 50];
+    let (ours, naive) = (model.predict(few), onnx.eval_naive(few, 50).unwrap());
+    let d = ours
+        .iter()
+        .zip(&naive)
+        .fold(0.0f32, |m, (a, b)| m.max((a - b).abs()));
+    assert!(
+        d < 1e-4,
+        "the engine and the naive NCHW reference differ by {d}"
+    );
+    let expected = model.predict(test_images());
+    if let Some(r) = check(&path, &expected) {
+        assert_matches_model(&r);
+        assert!(r["metadata"]["digits.architecture"]
+            .as_str()
+            .unwrap()
+            .contains("c32k3"));
     }
 }
 

@@ -21,8 +21,8 @@ pub use ir::{OnnxLayer, OnnxModel, Shape, INPUT};
 pub use onnx_graph::{encode, INPUT_NAME, IR_VERSION, OPSET, OUTPUT_NAME};
 
 use crate::data::PixelScale;
-use crate::nn::Sequential;
-use crate::train::checkpoint::{atomic, describe};
+use crate::nn::{Layer, Sequential};
+use crate::train::checkpoint::{atomic, describe, torch_perm};
 use anyhow::anyhow;
 use std::path::Path;
 
@@ -32,8 +32,9 @@ pub const PREPROCESSING: &str = "pixels: float32 [N, 1, 28, 28], values in [0, 1
     its aspect ratio, placed in 28x28 with its centre of mass in the middle (as MNIST was made)";
 
 impl OnnxModel {
-    /// An MLP (Sequential of Dense layers over 784 row-major pixels), its weights transposed
-    /// to PyTorch's [out, in] as checkpoints are. `source` names it in the metadata.
+    /// Any digits network (Dense, Conv2d, MaxPool2d, Flatten, Dropout over 784 = 28x28 pixels),
+    /// its weights in PyTorch's layouts as checkpoints write them. `source` names it in the
+    /// metadata.
     pub fn from_sequential(
         model: &Sequential,
         scale: PixelScale,
@@ -45,22 +46,53 @@ impl OnnxModel {
                 model.input_dim()
             );
         }
-        let mut layers = vec![OnnxLayer::Flatten];
+        // Image layers read the input as (28, 28, 1), which with one channel is NCHW's memory
+        // too; a network that starts flat reads the same pixels flattened.
+        let starts_with_image = matches!(
+            model.layers().first(),
+            Some(Layer::Conv2d(_) | Layer::MaxPool2d(_) | Layer::Flatten { .. })
+        );
+        let mut layers = if starts_with_image {
+            vec![]
+        } else {
+            vec![OnnxLayer::Flatten]
+        };
         for (k, l) in model.layers().iter().enumerate() {
-            let (w, b) = model.weights(k);
-            let (i, o) = (l.in_dim, l.out_dim);
-            let mut t = vec![0.0; i * o];
-            for r in 0..i {
-                for c in 0..o {
-                    t[c * i + r] = w[r * o + c];
+            // Weights and bias in PyTorch's layout (the checkpoint's tensors).
+            let torch = || {
+                let (w, b) = model.weights(k);
+                let mut t = vec![0.0; w.len()];
+                for (ours, &theirs) in torch_perm(l).iter().enumerate() {
+                    t[theirs] = w[ours];
                 }
-            }
-            layers.push(OnnxLayer::Dense {
-                w: t,
-                b: b.to_vec(),
-                inp: i,
-                out: o,
-                act: l.activation,
+                (t, b.to_vec())
+            };
+            layers.push(match l {
+                Layer::Dense(d) => {
+                    let (w, b) = torch();
+                    OnnxLayer::Dense {
+                        w,
+                        b,
+                        inp: d.in_dim,
+                        out: d.out_dim,
+                        act: d.activation,
+                    }
+                }
+                Layer::Conv2d(c) => {
+                    let (w, b) = torch();
+                    OnnxLayer::Conv2d {
+                        w,
+                        b,
+                        cin: c.cin,
+                        cout: c.cout,
+                        k: c.k,
+                        pad: c.pad,
+                        act: c.activation,
+                    }
+                }
+                Layer::MaxPool2d(_) => OnnxLayer::MaxPool2,
+                Layer::Flatten { .. } => OnnxLayer::Flatten,
+                Layer::Dropout(_) => OnnxLayer::Dropout,
             });
         }
         let spec = serde_json::to_string(model.spec())?;
@@ -69,10 +101,7 @@ impl OnnxModel {
             PixelScale::Raw => 255.0,
         };
         let metadata = vec![
-            (
-                "digits.architecture".into(),
-                format!("mlp {}", describe(model.spec())),
-            ),
+            ("digits.architecture".into(), describe(model.spec())),
             ("digits.spec".into(), spec),
             ("digits.preprocessing".into(), PREPROCESSING.into()),
             (

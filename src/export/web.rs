@@ -50,7 +50,7 @@ impl ModelInfo {
             layers: model
                 .layers()
                 .iter()
-                .map(|l| LayerUnits { units: l.out_dim })
+                .map(|l| LayerUnits { units: l.out_len() })
                 .collect(),
             params: model.params().len(),
             source: source.to_string(),

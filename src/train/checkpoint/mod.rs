@@ -26,6 +26,7 @@ mod resume;
 mod saver;
 
 pub use meta::CheckpointMeta;
+pub(crate) use model::torch_perm;
 pub use model::{check_compatible, load, load_as, load_bytes, save_model, Checkpoint};
 pub use names::describe;
 pub use optim::{load_optimizer, optim_path};

@@ -52,7 +52,7 @@ fn torch_shape(l: &Layer) -> Vec<usize> {
 
 /// Where each of our weights goes in PyTorch's tensor: ours are (in, out) or (k, k, cin, cout);
 /// a Linear after Flatten counts its inputs in CHW order, ours in HWC.
-fn torch_perm(l: &Layer) -> Vec<usize> {
+pub(crate) fn torch_perm(l: &Layer) -> Vec<usize> {
     match l {
         Layer::Dense(d) => {
             let (i, o) = (d.in_dim, d.out_dim);
