@@ -124,7 +124,7 @@ fn errors_count_agrees_with_eval_and_pictures_are_written() {
         m,
         "--test",
         "--model",
-        "assets/default-784-128-64-10.safetensors",
+        "assets/default-cnn.safetensors",
         "-o",
         grid.to_str().unwrap(),
     ]);
