@@ -3,6 +3,7 @@
 mod data;
 mod errors;
 mod eval;
+mod eval_images;
 mod model_arg;
 mod predict;
 mod serve;

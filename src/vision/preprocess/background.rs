@@ -10,8 +10,16 @@ const COARSE_SIDE: usize = 128;
 /// (about a fifth of a digit filling the picture), narrower than a shadow's extent.
 const WINDOW_FRACTION: f32 = 1.0 / 8.0;
 
-/// Paper level (same size as `img`) of an image whose ink is light on a darker background.
-pub(super) fn paper_level(img: &Gray) -> Vec<f32> {
+/// Pictures smaller than this (the longer side) are taken as evenly lit: a stroke is too large
+/// a part of them for the opening to tell it from the paper.
+pub(super) const MIN_SIDE: usize = 64;
+
+/// Paper level (same size as `img`) of an image whose ink is light on a darker background;
+/// None for a small picture, whose paper is taken as even.
+pub(super) fn paper_level(img: &Gray) -> Option<Vec<f32>> {
+    if img.w.max(img.h) < MIN_SIDE {
+        return None;
+    }
     let k = img.w.max(img.h).div_ceil(COARSE_SIDE).max(1);
     let mut coarse = block_average(img, k);
     // Paper grain is smoothed away first, or the opening would follow its darkest grains.
@@ -30,7 +38,7 @@ pub(super) fn paper_level(img: &Gray) -> Vec<f32> {
     );
     // A 3x3 box blur hides the blocks of the coarse grid before it is stretched back.
     let smooth = box_blur(&opened, coarse.w, coarse.h);
-    upsample(&smooth, coarse.w, coarse.h, k, img.w, img.h)
+    Some(upsample(&smooth, coarse.w, coarse.h, k, img.w, img.h))
 }
 
 /// The mean brightness around each pixel over a window a quarter of the longer side across:
@@ -213,7 +221,7 @@ mod tests {
                 px[y * w + x] = if (99..102).contains(&x) { 1.0 } else { bg };
             }
         }
-        let paper = paper_level(&Gray { w, h, px });
+        let paper = paper_level(&Gray { w, h, px }).unwrap();
         for (x, want) in [(10, 0.02), (100, 0.2), (190, 0.38)] {
             let got = paper[50 * w + x];
             assert!((got - want).abs() < 0.05, "x {x}: paper {got}, want {want}");

@@ -14,20 +14,7 @@ pub(super) fn ink_map(
     gray: &Gray,
     ink_is_light: Option<bool>,
 ) -> Result<Vec<f32>, PreprocessError> {
-    // Ink is the few pixels far from the paper's level, to one side: dark ink makes the levels
-    // skewed towards dark (a long tail of dark pixels), light ink towards light. Levels are
-    // taken relative to the light falling on each place, so that a shadow does not decide.
-    let light = ink_is_light.unwrap_or_else(|| {
-        let around = background::illumination(gray);
-        let flat: Vec<f64> = gray
-            .px
-            .iter()
-            .zip(&around)
-            .map(|(&v, &l)| (v - l) as f64)
-            .collect();
-        let mean = flat.iter().sum::<f64>() / flat.len() as f64;
-        flat.iter().map(|f| (f - mean).powi(3)).sum::<f64>() > 0.0
-    });
+    let light = ink_is_light.unwrap_or_else(|| ink_looks_light(gray));
     let lit = Gray {
         w: gray.w,
         h: gray.h,
@@ -40,12 +27,25 @@ pub(super) fn ink_map(
     // Ink is what stands out from the paper around it, as a share of the paper's brightness
     // (a stroke in a shadow is as dark, relative to its paper, as one in the light).
     // The border is mostly paper: the paper's level is at least that of its lightest tenth (lest
-    // a strip of paper narrower than the opening's window be taken for ink).
-    let least = border_quantile(&lit.px, lit.w, lit.h, 0.1);
-    let paper: Vec<f32> = background::paper_level(&lit)
-        .into_iter()
-        .map(|p| p.max(least))
-        .collect();
+    // a strip of paper narrower than the opening's window be taken for ink). A small picture is
+    // taken as evenly lit: its paper is its border's median, or, when the polarity was found
+    // from the levels, the level of its lightest tenth if lower (a scanned digit stretched to
+    // fill its cell has ink all along the border).
+    let paper: Vec<f32> = match background::paper_level(&lit) {
+        Some(level) => {
+            let least = border_quantile(&lit.px, lit.w, lit.h, 0.1);
+            level.into_iter().map(|p| p.max(least)).collect()
+        }
+        None => {
+            let mut p = border_quantile(&lit.px, lit.w, lit.h, 0.5);
+            if ink_is_light.is_none() {
+                let mut v = lit.px.clone();
+                let k = v.len() / 10;
+                p = p.min(*v.select_nth_unstable_by(k, f32::total_cmp).1);
+            }
+            vec![p; lit.px.len()]
+        }
+    };
     let above: Vec<f32> = lit.px.iter().zip(&paper).map(|(&v, &p)| v - p).collect();
     if above.iter().copied().fold(0.0f32, f32::max) < MIN_CONTRAST {
         return Err(PreprocessError::Blank);
@@ -97,6 +97,28 @@ pub(super) fn ink_map(
         return Err(PreprocessError::Blank);
     }
     Ok(ink)
+}
+
+/// Whether the ink is lighter than the paper. In a small picture (a digit's cell: a scan, a
+/// canvas) the border is paper, whatever the digit does: where it is darker than the picture on
+/// average, the ink is light. In a photo the border may be in a shadow: there ink is the few
+/// pixels far from the paper's level, to one side, so dark ink skews the levels towards dark (a
+/// long tail of dark pixels), light ink towards light; levels are taken relative to the light
+/// falling on each place, so that a shadow does not decide.
+fn ink_looks_light(gray: &Gray) -> bool {
+    if gray.w.max(gray.h) < background::MIN_SIDE {
+        let mean = gray.px.iter().sum::<f32>() / gray.px.len() as f32;
+        return border_quantile(&gray.px, gray.w, gray.h, 0.5) < mean;
+    }
+    let around = background::illumination(gray);
+    let flat: Vec<f64> = gray
+        .px
+        .iter()
+        .zip(&around)
+        .map(|(&v, &l)| (v - l) as f64)
+        .collect();
+    let mean = flat.iter().sum::<f64>() / flat.len() as f64;
+    flat.iter().map(|f| (f - mean).powi(3)).sum::<f64>() > 0.0
 }
 
 /// Otsu's threshold of the ink levels and the noise floor under it: half of Otsu's, and above

@@ -6,15 +6,21 @@
 const MIN_RUN: f32 = 0.1;
 /// A line's piece must span this fraction of the picture...
 const MIN_SPAN: f32 = 0.92;
-/// ... or this fraction from an edge of a picture at least `MIN_SIDE` across, when it is
-/// less than half as thick as the pen strokes (a line that a digit at the other edge hides).
+/// ... or this fraction from an edge, when it is less than half as thick as the pen strokes
+/// (a line that a digit at the other edge hides).
 const MIN_SPAN_FROM_EDGE: f32 = 0.4;
+/// Pictures smaller than this either way have no lines looked for.
 const MIN_SIDE: usize = 64;
 /// A line is at most this fraction of the other side thick (a bar of paper shadow is not).
 const MAX_THICK: f32 = 1.0 / 12.0;
 
 /// Pixels of `mask` (w x h, row-major) that belong to ruled or grid lines.
 pub(super) fn line_pixels(mask: &[bool], w: usize, h: usize) -> Vec<bool> {
+    // A small picture is one digit's cell (a scan, a canvas): its strokes may well cross it
+    // from side to side, and there is no room for ruled lines besides.
+    if w.min(h) < MIN_SIDE {
+        return vec![false; mask.len()];
+    }
     // Rows first; the columns are then looked for without the rows' lines, so that where two
     // lines of a grid cross, neither is taken for a stroke crossing the other.
     let as_f32: Vec<f32> = mask.iter().map(|&m| f32::from(u8::from(m))).collect();
@@ -111,7 +117,7 @@ fn erase_line(piece: &[usize], mask: &[bool], w: usize, h: usize, pen: f32, out:
     at.sort_unstable();
     let (x0, x1) = (at[0].0, at[at.len() - 1].0);
     let span = (x1 + 1 - x0) as f32 / w as f32;
-    if span < MIN_SPAN && (w < MIN_SIDE || span < MIN_SPAN_FROM_EDGE || (x0 > 0 && x1 + 1 < w)) {
+    if span < MIN_SPAN && (span < MIN_SPAN_FROM_EDGE || (x0 > 0 && x1 + 1 < w)) {
         return;
     }
     // Bands: (column, first row, last row).
@@ -150,7 +156,7 @@ mod tests {
 
     #[test]
     fn ruled_lines_go_and_a_crossing_stroke_stays() {
-        let (w, h) = (120, 80);
+        let (w, h) = (120, 90);
         let mut m = vec![false; w * h];
         for x in 0..w {
             m[20 * w + x] = true; // a ruled line, one pixel
