@@ -153,7 +153,8 @@ mod tests {
         let thick = thicken(&px, w, h, 2.0);
         let t = width(&thick, w, h).unwrap();
         assert!((4.0..=5.5).contains(&t), "{t}");
-        assert_eq!(thick[20 * w + 22], 1.0);
+        assert_eq!(thick[20 * w + 21], 1.0);
+        assert_eq!(thick[20 * w + 22], 0.5);
         assert_eq!(thick[20 * w + 25], 0.0);
     }
 }
