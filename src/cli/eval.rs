@@ -12,6 +12,16 @@ pub struct EvalArgs {
     pub model: ModelArg,
     #[command(flatten)]
     pub data: DataArgs,
+    /// Evaluate on a folder of labelled pictures instead: labels.csv (file,label) or one
+    /// sub-folder per digit; each picture is read like a photo.
+    #[arg(long, value_name = "DIR")]
+    pub images: Option<PathBuf>,
+    /// With --images: write the confusion matrix to this PNG file.
+    #[arg(long, short, requires = "images")]
+    pub out: Option<PathBuf>,
+    /// With --images: how many mistakes to list (the most confident first).
+    #[arg(long, default_value_t = 20)]
+    pub list: usize,
 }
 
 /// Where the images come from and how they are fed; shared with `digits predict`.
@@ -99,6 +109,14 @@ pub fn load_images(
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.images {
+        return super::eval_images::run(super::eval_images::ImagesArgs {
+            model: &args.model,
+            dir,
+            out: args.out.as_ref(),
+            list: args.list,
+        });
+    }
     let (ckpt, name) = args.model.load()?;
     let (data, split, scale) = load_images(&args.data, &ckpt, &name)?;
     if split == "train" {

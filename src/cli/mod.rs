@@ -3,9 +3,11 @@
 mod data;
 mod errors;
 mod eval;
+mod eval_images;
 mod export;
 mod model_arg;
 mod predict;
+mod read;
 mod serve;
 mod show;
 mod summary;
@@ -37,6 +39,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Predict digits with a checkpoint: images from the test set, or photos.
     Predict(predict::PredictArgs),
+    /// Read the number in each picture: every digit, left to right.
+    Read(read::ReadArgs),
     /// Draw digits, predictions, loss curves and confusion matrices as PNG files.
     Show(show::ShowArgs),
     /// List the test images a checkpoint gets wrong.
@@ -54,6 +58,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(a) => data::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Predict(a) => predict::run(a),
+        Command::Read(a) => read::run(a),
         Command::Show(a) => show::run(a),
         Command::Errors(a) => errors::run(a),
         Command::Serve(a) => serve::run(a),

@@ -25,12 +25,21 @@ pub struct PredictArgs {
     /// Print JSON: [{"index", "digit", "label", "probabilities"}].
     #[arg(long)]
     pub json: bool,
+    /// Write the 28x28 picture the network saw for each photo to this folder (NAME.png).
+    #[arg(long, value_name = "DIR")]
+    pub save_input: Option<PathBuf>,
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let (ckpt, name) = args.model.load()?;
     if !args.files.is_empty() {
-        return predict_files(&ckpt, &name, &args.files, args.json);
+        return predict_files(
+            &ckpt,
+            &name,
+            &args.files,
+            args.json,
+            args.save_input.as_deref(),
+        );
     }
     let (data, split, scale) = load_images(&args.data, &ckpt, &name)?;
     let index = if args.index.is_empty() {
@@ -79,7 +88,12 @@ fn predict_files(
     name: &Path,
     files: &[PathBuf],
     json: bool,
+    save_input: Option<&Path>,
 ) -> anyhow::Result<()> {
+    if let Some(dir) = save_input {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
     let model = &ckpt.model;
     if model.input_dim() != preprocess::PIXELS {
         bail!(
@@ -99,6 +113,15 @@ fn predict_files(
                 continue;
             }
         };
+        if let Some(dir) = save_input {
+            let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+            let out = dir.join(format!("{stem}.png"));
+            let img = image::GrayImage::from_fn(28, 28, |c, r| {
+                image::Luma([(x[(r * 28 + c) as usize] * 255.0).round() as u8])
+            });
+            img.save(&out)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+        }
         if ckpt.meta.scale == PixelScale::Raw {
             x.iter_mut().for_each(|v| *v *= 255.0);
         }

@@ -5,6 +5,7 @@ pub mod digits5000;
 pub mod download;
 mod huge_pages;
 pub mod idx;
+pub mod image_folder;
 pub mod mnist;
 pub mod npy;
 pub mod subset;

@@ -5,4 +5,5 @@ pub mod canvas;
 pub mod font;
 pub mod plot;
 pub mod preprocess;
+pub mod segment;
 pub mod synth;

@@ -1,22 +1,36 @@
 //! Ink map to the MNIST frame: crop, fit 20x20 keeping the aspect ratio, centre of mass at
 //! the middle of 28x28.
 
-use super::{Gray, BOX, SIDE};
+use super::{stroke, Gray, BOX, SIDE};
 use image::imageops::{resize, FilterType};
 use image::{ImageBuffer, Luma};
 
 /// `ink` (w x h, 0..1, not all zero) to a 28x28 row-major image.
 pub(super) fn frame(ink: &[f32], w: usize, h: usize) -> Vec<f32> {
-    let (x0, y0, x1, y1) = bounding_box(ink, w, h);
-    let (bw, bh) = (x1 - x0, y1 - y0);
-    let crop = Gray {
-        w: bw,
-        h: bh,
-        px: (y0..y1)
-            .flat_map(|y| ink[y * w + x0..y * w + x1].iter().copied())
-            .collect(),
+    let crop = crop_to_ink(ink, w, h);
+    let mut small = fit_box(&crop);
+    // Strokes are measured in box pixels (MNIST's were measured in its 20x20 box): on the crop
+    // itself when it is larger, where a thin line is still many pixels and measures true. Thin
+    // ones are grown in the crop, then it is scaled again.
+    let per_box = crop.w.max(crop.h) as f32 / BOX as f32;
+    let measured = if per_box > 1.0 {
+        stroke::width(&crop.px, crop.w, crop.h).map(|w| w / per_box)
+    } else {
+        stroke::width(&small.px, small.w, small.h)
     };
-    let small = fit_box(&crop);
+    // The scaled result is measured again (a line a box pixel wide may fall across two pixels
+    // and read thinner), and grown further if still thin.
+    let mut grown = 0.0;
+    let mut missing = measured.and_then(stroke::missing_radius);
+    for _ in 0..3 {
+        let Some(r) = missing else { break };
+        grown += r * per_box;
+        let pad = grown.ceil() as usize + 1;
+        let padded = pad_by(&crop, pad);
+        let thick = stroke::thicken(&padded.px, padded.w, padded.h, grown);
+        small = fit_box(&crop_to_ink(&thick, padded.w, padded.h));
+        missing = stroke::width(&small.px, small.w, small.h).and_then(stroke::missing_radius);
+    }
     // Pixel centres are at i + 0.5, so the middle of the 28x28 field is (14, 14).
     let (cx, cy) = centre_of_mass(&small.px, small.w);
     let place = |size: usize, c: f32| {
@@ -31,6 +45,32 @@ pub(super) fn frame(ink: &[f32], w: usize, h: usize) -> Vec<f32> {
         }
     }
     out
+}
+
+/// The smallest rectangle holding all the ink.
+fn crop_to_ink(ink: &[f32], w: usize, h: usize) -> Gray {
+    let (x0, y0, x1, y1) = bounding_box(ink, w, h);
+    Gray {
+        w: x1 - x0,
+        h: y1 - y0,
+        px: (y0..y1)
+            .flat_map(|y| ink[y * w + x0..y * w + x1].iter().copied())
+            .collect(),
+    }
+}
+
+/// `g` with `p` blank pixels added on every side.
+fn pad_by(g: &Gray, p: usize) -> Gray {
+    let w = g.w + 2 * p;
+    let mut px = vec![0.0f32; w * (g.h + 2 * p)];
+    for y in 0..g.h {
+        px[(y + p) * w + p..(y + p) * w + p + g.w].copy_from_slice(&g.px[y * g.w..(y + 1) * g.w]);
+    }
+    Gray {
+        w,
+        h: g.h + 2 * p,
+        px,
+    }
 }
 
 /// Half-open box (x0, y0, x1, y1) of the nonzero pixels.

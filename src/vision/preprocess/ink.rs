@@ -1,41 +1,78 @@
 //! Grey levels to an ink map: polarity, background removal, noise threshold, specks.
 
-use super::{Gray, PreprocessError};
+use super::{background, lines, Gray, PreprocessError};
 
 /// Below this contrast between ink and background the image is taken as blank.
 const MIN_CONTRAST: f32 = 0.1;
 /// Connected ink blobs smaller than this fraction of the largest one are dust, not strokes.
 const SPECK_FRACTION: f32 = 0.03;
+/// Paper darker than this (as a share of white) is not used to scale the ink up further.
+const MIN_PAPER: f32 = 0.2;
 
 /// Ink map of the same size: 0 = background, 1 = solid stroke, grey anti-aliased edges kept.
 pub(super) fn ink_map(
     gray: &Gray,
     ink_is_light: Option<bool>,
 ) -> Result<Vec<f32>, PreprocessError> {
-    let mean = gray.px.iter().sum::<f32>() / gray.px.len() as f32;
-    // The border is mostly background, whatever the digit does.
-    let light = ink_is_light.unwrap_or_else(|| border_median(&gray.px, gray.w, gray.h) < mean);
-    let mut ink: Vec<f32> = gray
-        .px
-        .iter()
-        .map(|&v| if light { v } else { 1.0 - v })
-        .collect();
-    let bg = border_median(&ink, gray.w, gray.h);
-    let mut peak = 0.0f32;
-    for v in &mut ink {
-        *v = (*v - bg).max(0.0);
-        peak = peak.max(*v);
-    }
-    if peak < MIN_CONTRAST {
+    let light = ink_is_light.unwrap_or_else(|| ink_looks_light(gray));
+    let lit = Gray {
+        w: gray.w,
+        h: gray.h,
+        px: gray
+            .px
+            .iter()
+            .map(|&v| if light { v } else { 1.0 - v })
+            .collect(),
+    };
+    // Ink is what stands out from the paper around it, as a share of the paper's brightness
+    // (a stroke in a shadow is as dark, relative to its paper, as one in the light).
+    // The border is mostly paper: the paper's level is at least that of its lightest tenth (lest
+    // a strip of paper narrower than the opening's window be taken for ink). A small picture is
+    // taken as evenly lit: its paper is its border's median, or, when the polarity was found
+    // from the levels, the level of its lightest tenth if lower (a scanned digit stretched to
+    // fill its cell has ink all along the border).
+    let paper: Vec<f32> = match background::paper_level(&lit) {
+        Some(level) => {
+            let least = border_quantile(&lit.px, lit.w, lit.h, 0.1);
+            level.into_iter().map(|p| p.max(least)).collect()
+        }
+        None => {
+            let mut p = border_quantile(&lit.px, lit.w, lit.h, 0.5);
+            if ink_is_light.is_none() {
+                let mut v = lit.px.clone();
+                let k = v.len() / 10;
+                p = p.min(*v.select_nth_unstable_by(k, f32::total_cmp).1);
+            }
+            vec![p; lit.px.len()]
+        }
+    };
+    let above: Vec<f32> = lit.px.iter().zip(&paper).map(|(&v, &p)| v - p).collect();
+    if above.iter().copied().fold(0.0f32, f32::max) < MIN_CONTRAST {
         return Err(PreprocessError::Blank);
     }
+    let mut ink: Vec<f32> = above
+        .iter()
+        .zip(&paper)
+        .map(|(&a, &p)| (a / (1.0 - p).max(MIN_PAPER)).max(0.0))
+        .collect();
+    let peak = ink.iter().copied().fold(0.0f32, f32::max);
     for v in &mut ink {
         *v /= peak;
     }
     // Otsu separates strokes from paper; below half of it is noise (JPEG ringing, paper
-    // texture). The strokes' typical level becomes full ink, as in MNIST, with edges in between.
-    let t = otsu(&ink);
-    let floor = (0.5 * t).max(0.05);
+    // texture). Ruled or grid lines are taken out, then the levels are found again without
+    // them. The strokes' typical level becomes full ink, as in MNIST, with edges in between.
+    let (mut t, mut floor) = levels(&ink);
+    let mask: Vec<bool> = ink.iter().map(|&v| v > floor).collect();
+    let lines = lines::line_pixels(&mask, gray.w, gray.h);
+    if lines.iter().any(|&l| l) {
+        for (v, &l) in ink.iter_mut().zip(&lines) {
+            if l {
+                *v = 0.0;
+            }
+        }
+        (t, floor) = levels(&ink);
+    }
     let mut strong: Vec<f32> = ink.iter().copied().filter(|&v| v >= t).collect();
     let core = if strong.is_empty() {
         1.0
@@ -62,8 +99,46 @@ pub(super) fn ink_map(
     Ok(ink)
 }
 
-/// Median of the one-pixel frame (two rows and two columns) of the image.
-fn border_median(px: &[f32], w: usize, h: usize) -> f32 {
+/// Whether the ink is lighter than the paper. In a small picture (a digit's cell: a scan, a
+/// canvas) the border is paper, whatever the digit does: where it is darker than the picture on
+/// average, the ink is light. In a photo the border may be in a shadow: there ink is the few
+/// pixels far from the paper's level, to one side, so dark ink skews the levels towards dark (a
+/// long tail of dark pixels), light ink towards light; levels are taken relative to the light
+/// falling on each place, so that a shadow does not decide.
+fn ink_looks_light(gray: &Gray) -> bool {
+    if gray.w.max(gray.h) < background::MIN_SIDE {
+        let mean = gray.px.iter().sum::<f32>() / gray.px.len() as f32;
+        return border_quantile(&gray.px, gray.w, gray.h, 0.5) < mean;
+    }
+    let around = background::illumination(gray);
+    let flat: Vec<f64> = gray
+        .px
+        .iter()
+        .zip(&around)
+        .map(|(&v, &l)| (v - l) as f64)
+        .collect();
+    let mean = flat.iter().sum::<f64>() / flat.len() as f64;
+    flat.iter().map(|f| (f - mean).powi(3)).sum::<f64>() > 0.0
+}
+
+/// Otsu's threshold of the ink levels and the noise floor under it: half of Otsu's, and above
+/// the paper's own grain (most pixels are paper: their median plus four robust standard
+/// deviations, from the median absolute deviation).
+fn levels(ink: &[f32]) -> (f32, f32) {
+    let t = otsu(ink);
+    let mut v = ink.to_vec();
+    let mid = v.len() / 2;
+    let median = *v.select_nth_unstable_by(mid, f32::total_cmp).1;
+    for x in &mut v {
+        *x = (*x - median).abs();
+    }
+    let mad = *v.select_nth_unstable_by(mid, f32::total_cmp).1;
+    let grain = median + 4.0 * 1.4826 * mad;
+    (t, (0.5 * t).max(grain).max(0.05).min(0.9 * t))
+}
+
+/// Quantile `q` of the one-pixel frame (two rows and two columns) of the image.
+fn border_quantile(px: &[f32], w: usize, h: usize, q: f32) -> f32 {
     let mut v: Vec<f32> = Vec::with_capacity(2 * (w + h));
     for x in 0..w {
         v.push(px[x]);
@@ -73,8 +148,8 @@ fn border_median(px: &[f32], w: usize, h: usize) -> f32 {
         v.push(px[y * w]);
         v.push(px[y * w + w - 1]);
     }
-    let mid = v.len() / 2;
-    *v.select_nth_unstable_by(mid, f32::total_cmp).1
+    let k = ((v.len() - 1) as f32 * q) as usize;
+    *v.select_nth_unstable_by(k, f32::total_cmp).1
 }
 
 /// Otsu's threshold of values in [0, 1] (256 bins), as a value in [0, 1].

@@ -2,6 +2,10 @@
 //! light on a dark background, noise thresholded, cropped to the ink, scaled to fit 20x20
 //! keeping the aspect ratio, and placed in 28x28 with its centre of mass in the middle.
 //!
+//! Photos as people take them are evened out first: the paper's level is estimated place by
+//! place (shadows, uneven light), ruled and grid lines are taken out, and pen strokes thinner
+//! than MNIST's are thickened before the picture is scaled down.
+//!
 //! Every entry point returns 784 values, row-major, in [0, 1] with ink = 1 (MNIST / 255),
 //! ready for `Sequential::predict`. Bad input is a typed [`PreprocessError`], never a panic.
 //!
@@ -10,10 +14,13 @@
 //! assert_eq!(x.len(), 784);
 //! ```
 
+mod background;
 mod decode;
 mod error;
 mod frame;
 mod ink;
+mod lines;
+pub mod stroke;
 
 pub use error::PreprocessError;
 
@@ -49,20 +56,96 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Vec<f32>, PreprocessError> {
 
 /// Like [`from_bytes`], reading the file; errors name the file.
 pub fn from_path(path: &Path) -> Result<Vec<f32>, PreprocessError> {
-    let in_file = |e: PreprocessError| PreprocessError::InFile {
+    let data = read_file(path)?;
+    from_bytes(&data).map_err(|e| in_file(path, e))
+}
+
+fn in_file(path: &Path, e: PreprocessError) -> PreprocessError {
+    PreprocessError::InFile {
         path: path.to_path_buf(),
         source: Box::new(e),
-    };
+    }
+}
+
+/// The file's bytes, refusing one over [`MAX_FILE_BYTES`]; errors name the file.
+fn read_file(path: &Path) -> Result<Vec<u8>, PreprocessError> {
     let io = |source| PreprocessError::Io {
         path: path.to_path_buf(),
         source,
     };
     let bytes = std::fs::metadata(path).map_err(io)?.len();
     if bytes > MAX_FILE_BYTES {
-        return Err(in_file(PreprocessError::FileTooLarge { bytes }));
+        return Err(in_file(path, PreprocessError::FileTooLarge { bytes }));
     }
-    let data = std::fs::read(path).map_err(io)?;
-    from_bytes(&data).map_err(in_file)
+    std::fs::read(path).map_err(io)
+}
+
+/// The ink of a whole picture, before any digit is cut out of it: 0 = paper, 1 = solid stroke,
+/// on the working grid (the decoded picture block-averaged by `block` to at most 1024 a side).
+#[derive(Clone, Debug)]
+pub struct Ink {
+    pub w: usize,
+    pub h: usize,
+    /// Row-major, `w * h` values in [0, 1].
+    pub px: Vec<f32>,
+    /// Pixels of the decoded picture per working pixel, each way.
+    pub block: usize,
+    /// The decoded picture's size.
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Ink {
+    /// The MNIST-style input (784 values) for the pixels of `self` where `keep` is true.
+    pub fn frame_where(&self, keep: impl Fn(usize) -> bool) -> Option<Vec<f32>> {
+        let px: Vec<f32> = (0..self.px.len())
+            .map(|i| if keep(i) { self.px[i] } else { 0.0 })
+            .collect();
+        px.iter()
+            .any(|&v| v > 0.0)
+            .then(|| frame::frame(&px, self.w, self.h))
+    }
+}
+
+/// The ink of an encoded picture (see [`from_bytes`]); [`PreprocessError::Blank`] when it holds
+/// none.
+pub fn ink_from_bytes(bytes: &[u8]) -> Result<Ink, PreprocessError> {
+    let img = decode::decode(bytes)?;
+    let gray = decode::to_gray(&img);
+    let px = ink::ink_map(&gray, None)?;
+    Ok(Ink {
+        block: (img.width() as usize).div_ceil(gray.w).max(1),
+        w: gray.w,
+        h: gray.h,
+        px,
+        width: img.width(),
+        height: img.height(),
+    })
+}
+
+/// Like [`ink_from_bytes`], reading the file; errors name the file.
+pub fn ink_from_path(path: &Path) -> Result<Ink, PreprocessError> {
+    let data = read_file(path)?;
+    ink_from_bytes(&data).map_err(|e| in_file(path, e))
+}
+
+/// The ink of raw grey pixels (see [`from_gray`]).
+pub fn ink_from_gray<P: GrayLevel>(
+    pixels: &[P],
+    width: usize,
+    height: usize,
+    ink_is_light: Option<bool>,
+) -> Result<Ink, PreprocessError> {
+    let gray = gray_of(pixels, width, height)?;
+    let px = ink::ink_map(&gray, ink_is_light)?;
+    Ok(Ink {
+        w: width,
+        h: height,
+        px,
+        block: 1,
+        width: width as u32,
+        height: height as u32,
+    })
 }
 
 /// An already decoded image.
@@ -112,6 +195,14 @@ pub fn from_gray<P: GrayLevel>(
     height: usize,
     ink_is_light: Option<bool>,
 ) -> Result<Vec<f32>, PreprocessError> {
+    process(&gray_of(pixels, width, height)?, ink_is_light)
+}
+
+fn gray_of<P: GrayLevel>(
+    pixels: &[P],
+    width: usize,
+    height: usize,
+) -> Result<Gray, PreprocessError> {
     if width.checked_mul(height) != Some(pixels.len()) {
         return Err(PreprocessError::BadDimensions {
             len: pixels.len(),
@@ -132,12 +223,11 @@ pub fn from_gray<P: GrayLevel>(
         .iter()
         .map(|&p| p.unit().ok_or(PreprocessError::BadPixel { value: p.raw() }))
         .collect::<Result<Vec<f32>, _>>()?;
-    let gray = Gray {
+    Ok(Gray {
         w: width,
         h: height,
         px,
-    };
-    process(&gray, ink_is_light)
+    })
 }
 
 fn process(gray: &Gray, ink_is_light: Option<bool>) -> Result<Vec<f32>, PreprocessError> {

@@ -1,0 +1,101 @@
+//! `digits eval --images DIR`: a model on a folder of labelled pictures, each read as a photo
+//! (`vision::preprocess`): accuracy, the mistakes, the confusion matrix (text, and PNG with -o).
+//! A picture that cannot be read, or a bad or missing label, is reported with its file name and
+//! the others are still evaluated.
+
+use super::model_arg::ModelArg;
+use anyhow::bail;
+use digits::data::image_folder;
+use digits::data::PixelScale;
+use digits::nn::argmax;
+use digits::vision::plot::{confusion_counts, confusion_matrix, save_png};
+use digits::vision::preprocess;
+use std::path::{Path, PathBuf};
+
+/// What `digits eval --images` was asked.
+pub struct ImagesArgs<'a> {
+    pub model: &'a ModelArg,
+    pub dir: &'a Path,
+    pub out: Option<&'a PathBuf>,
+    pub list: usize,
+}
+
+pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
+    let (ckpt, name) = args.model.load()?;
+    if ckpt.model.input_dim() != preprocess::PIXELS {
+        bail!(
+            "{} takes {} inputs per image; pictures are read as 28x28 = 784",
+            name.display(),
+            ckpt.model.input_dim()
+        );
+    }
+    let (items, problems) = image_folder::list(args.dir)?;
+    for p in &problems {
+        eprintln!("skipped {}: {}", p.path.display(), p.message);
+    }
+    let (mut labels, mut preds, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    let mut unreadable = 0;
+    for item in &items {
+        let mut x = match preprocess::from_path(&item.path) {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("skipped {e}");
+                unreadable += 1;
+                continue;
+            }
+        };
+        if ckpt.meta.scale == PixelScale::Raw {
+            x.iter_mut().for_each(|v| *v *= 255.0);
+        }
+        let p = ckpt.model.predict_proba(&x);
+        let digit = argmax(&p);
+        if digit != item.label as usize {
+            errors.push((item, digit, p[digit]));
+        }
+        labels.push(item.label);
+        preds.push(digit);
+    }
+    let n = labels.len();
+    if n == 0 {
+        bail!(
+            "no picture in {} could be evaluated ({} problems above)",
+            args.dir.display(),
+            problems.len() + unreadable
+        );
+    }
+    let accuracy = (n - errors.len()) as f64 / n as f64;
+    println!(
+        "{n} pictures evaluated from {} ({} skipped)",
+        args.dir.display(),
+        problems.len() + unreadable
+    );
+    println!("accuracy: {accuracy:.4}");
+    println!("{} errors", errors.len());
+    errors.sort_by(|a, b| b.2.total_cmp(&a.2));
+    for (item, digit, p) in errors.iter().take(args.list) {
+        println!(
+            "  {}: label {}, predicted {digit} ({p:.2})",
+            item.path.display(),
+            item.label
+        );
+    }
+    if errors.len() > args.list {
+        println!("  ... (--list N shows more)");
+    }
+    let counts = confusion_counts(&labels, &preds);
+    println!("confusion (rows: true digit, columns: predicted):");
+    println!(
+        "     {}",
+        (0..10).map(|d| format!("{d:>5}")).collect::<String>()
+    );
+    for (d, row) in counts.iter().enumerate() {
+        let cells: String = row.iter().map(|c| format!("{c:>5}")).collect();
+        println!("  {d}: {cells}");
+    }
+    if let Some(out) = args.out {
+        let title = format!("{}: {}", name.display(), args.dir.display());
+        save_png(&confusion_matrix(&counts, &title), out)?;
+        println!("wrote {}", out.display());
+    }
+    Ok(())
+}

@@ -1,0 +1,399 @@
+//! Whole numbers: the digits in a picture of a number (a zip code, an amount, a row of digits),
+//! found and read left to right.
+//!
+//! The ink (from [`preprocess::ink_from_bytes`], so shadows, ruled lines and specks are dealt
+//! with as for one digit) is cut into connected pieces. Specks far smaller than the digits are
+//! dropped; pieces that overlap horizontally are one digit (the two strokes of a 4, the bar of
+//! a 5 written apart); a piece too wide for one digit (digits that touch) is cut where the ink
+//! is thinnest, choosing among the possible cuts the one whose parts the network reads with the
+//! most confidence. Each digit is then framed like MNIST and classified by the caller's model.
+
+use super::preprocess::{Ink, PIXELS};
+
+/// Pixels at or above this level join pieces; fainter ones are edges (and light touches).
+const SOLID: f32 = 0.25;
+/// A piece lower and narrower than this fraction of the tallest is a speck (dust, a full stop).
+const SPECK: f32 = 0.25;
+/// Pieces whose horizontal extents overlap by this fraction of the narrower one are one digit.
+const OVERLAP: f32 = 0.5;
+/// A piece wider than this many times the height of the digits may be several digits.
+const WIDE: f32 = 0.75;
+/// Each part beyond the first costs this much log-probability (cutting must pay its way).
+const PART_COST: f32 = 1.0;
+/// No cut leaves a part narrower than this fraction of the height (a "1" is about 0.15-0.3).
+const MIN_PART: f32 = 0.12;
+/// Parts wider than this fraction of the height are unlikely single digits: each fraction above
+/// costs this much log-probability.
+const PART_ASPECT: f32 = 0.9;
+const ASPECT_COST: f32 = 3.0;
+/// Cut positions tried per piece (the thinnest columns).
+const MAX_CUTS: usize = 14;
+
+/// One digit found in a picture.
+#[derive(Clone, Debug)]
+pub struct FoundDigit {
+    pub digit: usize,
+    pub probability: f32,
+    /// x, y, width, height in the pixels of the decoded picture.
+    pub bbox: [u32; 4],
+    /// The 784 values the network saw.
+    pub input: Vec<f32>,
+}
+
+/// A set of ink pixels (indices into the working grid) and its box (half-open).
+#[derive(Clone, Debug)]
+struct Piece {
+    pixels: Vec<usize>,
+    x0: usize,
+    y0: usize,
+    x1: usize,
+    y1: usize,
+}
+
+impl Piece {
+    fn width(&self) -> usize {
+        self.x1 - self.x0
+    }
+    fn height(&self) -> usize {
+        self.y1 - self.y0
+    }
+    fn absorb(&mut self, other: Piece) {
+        self.x0 = self.x0.min(other.x0);
+        self.y0 = self.y0.min(other.y0);
+        self.x1 = self.x1.max(other.x1);
+        self.y1 = self.y1.max(other.y1);
+        self.pixels.extend(other.pixels);
+    }
+    fn from_pixels(pixels: Vec<usize>, w: usize) -> Option<Piece> {
+        let mut p = Piece {
+            x0: usize::MAX,
+            y0: usize::MAX,
+            x1: 0,
+            y1: 0,
+            pixels,
+        };
+        for &i in &p.pixels {
+            let (x, y) = (i % w, i / w);
+            p.x0 = p.x0.min(x);
+            p.y0 = p.y0.min(y);
+            p.x1 = p.x1.max(x + 1);
+            p.y1 = p.y1.max(y + 1);
+        }
+        (!p.pixels.is_empty()).then_some(p)
+    }
+}
+
+/// Reads the number in `ink`, left to right. `classify` maps 784 MNIST-style values to ten
+/// probabilities. Empty when the picture holds no digit.
+pub fn read_digits(ink: &Ink, classify: &dyn Fn(&[f32]) -> Vec<f32>) -> Vec<FoundDigit> {
+    let mut pieces = merge_overlapping(drop_specks(components(ink)));
+    pieces.sort_by_key(|p| p.x0);
+    let height = pieces.iter().map(Piece::height).max().unwrap_or(0) as f32;
+    let mut out = Vec::new();
+    for piece in pieces {
+        let parts = if piece.width() as f32 > WIDE * height {
+            split(ink, &piece, height, classify)
+        } else {
+            vec![piece]
+        };
+        for part in parts {
+            if let Some(found) = classify_piece(ink, &part, classify) {
+                out.push(found);
+            }
+        }
+    }
+    out
+}
+
+/// The digit, its probability, its box and the network's input for one piece.
+fn classify_piece(
+    ink: &Ink,
+    piece: &Piece,
+    classify: &dyn Fn(&[f32]) -> Vec<f32>,
+) -> Option<FoundDigit> {
+    let input = frame_piece(ink, piece)?;
+    let p = classify(&input);
+    let digit = crate::nn::argmax(&p);
+    let b = ink.block;
+    let bbox = [
+        (piece.x0 * b) as u32,
+        (piece.y0 * b) as u32,
+        ((piece.width() * b) as u32).min(ink.width - (piece.x0 * b) as u32),
+        ((piece.height() * b) as u32).min(ink.height - (piece.y0 * b) as u32),
+    ];
+    Some(FoundDigit {
+        digit,
+        probability: p[digit],
+        bbox,
+        input,
+    })
+}
+
+/// The piece's solid pixels, with the faint edge pixels inside its box (one pixel round).
+fn frame_piece(ink: &Ink, piece: &Piece) -> Option<Vec<f32>> {
+    let mut mine = vec![false; ink.px.len()];
+    for &i in &piece.pixels {
+        mine[i] = true;
+    }
+    let (x0, y0) = (piece.x0.saturating_sub(1), piece.y0.saturating_sub(1));
+    let (x1, y1) = ((piece.x1 + 1).min(ink.w), (piece.y1 + 1).min(ink.h));
+    let x = ink.frame_where(|i| {
+        let (x, y) = (i % ink.w, i / ink.w);
+        mine[i] || ((x0..x1).contains(&x) && (y0..y1).contains(&y) && ink.px[i] < SOLID)
+    })?;
+    debug_assert_eq!(x.len(), PIXELS);
+    Some(x)
+}
+
+/// 8-connected pieces of solid ink.
+fn components(ink: &Ink) -> Vec<Piece> {
+    let (w, h) = (ink.w, ink.h);
+    let mut seen = vec![false; ink.px.len()];
+    let mut out = Vec::new();
+    let mut stack = Vec::new();
+    for s in 0..ink.px.len() {
+        if seen[s] || ink.px[s] < SOLID {
+            continue;
+        }
+        let mut pixels = Vec::new();
+        seen[s] = true;
+        stack.push(s);
+        while let Some(i) = stack.pop() {
+            pixels.push(i);
+            let (x, y) = (i % w, i / w);
+            for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                    let j = ny * w + nx;
+                    if !seen[j] && ink.px[j] >= SOLID {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        out.extend(Piece::from_pixels(pixels, w));
+    }
+    out
+}
+
+fn drop_specks(pieces: Vec<Piece>) -> Vec<Piece> {
+    let tallest = pieces.iter().map(Piece::height).max().unwrap_or(0) as f32;
+    pieces
+        .into_iter()
+        .filter(|p| (p.height() as f32) >= SPECK * tallest || (p.width() as f32) >= SPECK * tallest)
+        .collect()
+}
+
+/// Joins pieces whose horizontal extents overlap by at least [`OVERLAP`] of the narrower.
+fn merge_overlapping(mut pieces: Vec<Piece>) -> Vec<Piece> {
+    loop {
+        let mut merged = false;
+        'outer: for i in 0..pieces.len() {
+            for j in i + 1..pieces.len() {
+                let (a, b) = (&pieces[i], &pieces[j]);
+                let overlap = a.x1.min(b.x1) as f32 - a.x0.max(b.x0) as f32;
+                if overlap >= OVERLAP * a.width().min(b.width()) as f32 {
+                    let b = pieces.swap_remove(j);
+                    pieces[i].absorb(b);
+                    merged = true;
+                    break 'outer;
+                }
+            }
+        }
+        if !merged {
+            return pieces;
+        }
+    }
+}
+
+/// Cuts a wide piece into digits: among cuts at the thinnest columns, the sequence of parts
+/// with the highest total log-probability (the network's confidence in each part, less a cost
+/// for parts too wide to be one digit).
+fn split(
+    ink: &Ink,
+    piece: &Piece,
+    height: f32,
+    classify: &dyn Fn(&[f32]) -> Vec<f32>,
+) -> Vec<Piece> {
+    let w = ink.w;
+    let mut profile = vec![0.0f32; piece.width()];
+    for &i in &piece.pixels {
+        profile[i % w - piece.x0] += ink.px[i];
+    }
+    let min_part = ((MIN_PART * height) as usize).max(2);
+    let n = profile.len();
+    // Candidate cuts: local minima of the column profile under half its peak (the middle of a
+    // flat run of them), the thinnest first.
+    let thickest = profile.iter().copied().fold(0.0f32, f32::max);
+    let minima: Vec<usize> = (min_part..n.saturating_sub(min_part))
+        .filter(|&c| profile[c] < 0.5 * thickest)
+        .filter(|&c| {
+            let lo = c.saturating_sub(2);
+            let hi = (c + 3).min(n);
+            profile[lo..hi].iter().all(|&v| v >= profile[c])
+        })
+        .collect();
+    let mut cuts = Vec::new();
+    let mut k = 0;
+    while k < minima.len() {
+        let mut e = k;
+        while e + 1 < minima.len()
+            && minima[e + 1] == minima[e] + 1
+            && profile[minima[e + 1]] == profile[minima[k]]
+        {
+            e += 1;
+        }
+        cuts.push(minima[(k + e) / 2]);
+        k = e + 1;
+    }
+    cuts.sort_by(|&a, &b| profile[a].total_cmp(&profile[b]));
+    cuts.truncate(MAX_CUTS);
+    cuts.sort_unstable();
+    cuts.dedup_by(|a, b| *a - *b < min_part);
+    let mut bounds = vec![0];
+    bounds.extend(cuts);
+    bounds.push(n);
+    // part(i, j): the piece's pixels in columns bounds[i]..bounds[j].
+    let part = |i: usize, j: usize| -> Option<Piece> {
+        let (a, b) = (piece.x0 + bounds[i], piece.x0 + bounds[j]);
+        let pixels: Vec<usize> = piece
+            .pixels
+            .iter()
+            .copied()
+            .filter(|&p| (a..b).contains(&(p % w)))
+            .collect();
+        Piece::from_pixels(pixels, w)
+    };
+    let score = |p: &Piece| -> f32 {
+        let Some(x) = frame_piece(ink, p) else {
+            return f32::NEG_INFINITY;
+        };
+        let probs = classify(&x);
+        let best = probs.iter().copied().fold(0.0f32, f32::max).max(1e-6);
+        let aspect = p.width() as f32 / height;
+        best.ln() - ASPECT_COST * (aspect - PART_ASPECT).max(0.0) - PART_COST
+    };
+    let m = bounds.len();
+    let mut best = vec![f32::NEG_INFINITY; m];
+    let mut from = vec![0usize; m];
+    best[0] = 0.0;
+    for j in 1..m {
+        for i in 0..j {
+            if best[i] == f32::NEG_INFINITY {
+                continue;
+            }
+            if let Some(p) = part(i, j) {
+                let s = best[i] + score(&p);
+                if s > best[j] {
+                    best[j] = s;
+                    from[j] = i;
+                }
+            }
+        }
+    }
+    let mut parts = Vec::new();
+    let mut j = m - 1;
+    while j > 0 {
+        let i = from[j];
+        parts.extend(part(i, j));
+        j = i;
+    }
+    parts.reverse();
+    if parts.is_empty() {
+        vec![piece.clone()]
+    } else {
+        parts
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An ink map with the given filled rectangles (x, y, w, h).
+    fn ink_of(w: usize, h: usize, rects: &[(usize, usize, usize, usize)]) -> Ink {
+        let mut px = vec![0.0f32; w * h];
+        for &(x, y, rw, rh) in rects {
+            for yy in y..y + rh {
+                for xx in x..x + rw {
+                    px[yy * w + xx] = 1.0;
+                }
+            }
+        }
+        Ink {
+            w,
+            h,
+            px,
+            block: 1,
+            width: w as u32,
+            height: h as u32,
+        }
+    }
+
+    /// A stand-in network: sure of a "1" for narrow ink, of a "0" for ink of a digit's width,
+    /// unsure of anything wider.
+    fn narrow_is_one(x: &[f32]) -> Vec<f32> {
+        let cols = (0..28)
+            .filter(|&c| (0..28).any(|r| x[r * 28 + c] > 0.1))
+            .count();
+        let mut p = vec![0.01f32; 10];
+        if cols <= 8 {
+            p[1] = 0.91;
+        } else if cols <= 16 {
+            p[0] = 0.91;
+        } else {
+            p = vec![0.1; 10];
+        }
+        p
+    }
+
+    #[test]
+    fn blank_and_one_digit() {
+        assert!(read_digits(&ink_of(50, 40, &[]), &narrow_is_one).is_empty());
+        let one = read_digits(&ink_of(50, 40, &[(20, 5, 4, 30)]), &narrow_is_one);
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].digit, 1);
+        assert_eq!(one[0].bbox, [20, 5, 4, 30]);
+    }
+
+    #[test]
+    fn left_to_right_specks_dropped() {
+        let ink = ink_of(
+            120,
+            40,
+            &[
+                (80, 5, 4, 30),
+                (10, 5, 4, 30),
+                (45, 5, 4, 30),
+                (60, 36, 2, 2),
+            ],
+        );
+        let found = read_digits(&ink, &narrow_is_one);
+        let xs: Vec<u32> = found.iter().map(|f| f.bbox[0]).collect();
+        assert_eq!(xs, [10, 45, 80]);
+    }
+
+    #[test]
+    fn a_broken_stroke_is_one_digit() {
+        // A bar written apart above a body (the two strokes of a 5): overlapping in x.
+        let ink = ink_of(60, 50, &[(15, 5, 20, 3), (12, 12, 24, 30)]);
+        let found = read_digits(&ink, &narrow_is_one);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].bbox, [12, 5, 24, 37]);
+    }
+
+    #[test]
+    fn touching_digits_are_cut_at_the_thinnest_column() {
+        // Two wide digits touching by a thin bridge: one piece, cut at the bridge.
+        let ink = ink_of(100, 50, &[(20, 5, 24, 40), (47, 5, 24, 40), (44, 30, 3, 2)]);
+        let found = read_digits(&ink, &narrow_is_one);
+        let boxes: Vec<[u32; 4]> = found.iter().map(|f| f.bbox).collect();
+        assert_eq!(boxes.len(), 2, "{boxes:?}");
+        assert_eq!(found[0].digit, 0);
+        assert!(
+            (44..=47).contains(&(boxes[0][0] + boxes[0][2])),
+            "{boxes:?}"
+        );
+        assert!((44..=47).contains(&boxes[1][0]), "{boxes:?}");
+    }
+}
