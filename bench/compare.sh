@@ -17,7 +17,7 @@ if ! "$REFVENV/bin/python" -c "import torch" 2>/dev/null; then
     python3 -m venv "$REFVENV"
     "$REFVENV/bin/pip" install --quiet numpy torch
 fi
-cargo build --release --quiet --example throughput --bin digits
+cargo build --release --quiet --example throughput --example cnn_throughput --bin digits
 SIMD=$(target/release/examples/throughput --simd-level)
 BUSY_PID=
 trap '[ -n "$BUSY_PID" ] && kill "$BUSY_PID" 2>/dev/null || true' EXIT
@@ -40,6 +40,15 @@ for r in $(seq "$RUNS"); do
         DIGITS_SIMD=avx2 target/release/examples/throughput "$DATA_ROOT/mnist" --epochs 3 --skip-wide > "$OUT/digitsavx2_$r.json"
     fi
     /usr/bin/time -f "%M" -o "$OUT/rss_$r.txt" target/release/digits train --data-dir "$DATA_ROOT/mnist" --epochs 1 > /dev/null
+done
+
+# The CNN (Keras' mnist_convnet), one epoch each: PyTorch on 1 and 2 threads, digits on 2.
+for r in $(seq "$RUNS"); do
+    echo "run $r/$RUNS: CNN" >&2
+    for t in 1 2; do
+        "$REFVENV/bin/python" "$BASE/torch_cnn.py" --threads "$t" --epochs 1 --seed "$r" --out "$OUT/torchcnn${t}_$r.json" > /dev/null
+    done
+    target/release/examples/cnn_throughput "$DATA_ROOT/mnist" --epochs 1 --threads 2 > "$OUT/digitscnn_$r.json"
 done
 
 for r in $(seq "$RUNS"); do
@@ -98,6 +107,19 @@ if simd == "Avx512":
         print(f"| {name} | {t:,.0f} | {o:,.0f} | {o / t:.1f}x |")
     print(f"two threads / one thread (AVX2): {med([a['samples_per_s_threads2'] for a in avx2]) / med([a['samples_per_s_threads1'] for a in avx2]):.2f}x")
 print(f"two threads / one thread ({simd}): {med([o['samples_per_s_threads2'] for o in ours]) / med([o['samples_per_s_threads1'] for o in ours]):.2f}x")
+tc1, tc2, dc = load("torchcnn1"), load("torchcnn2"), load("digitscnn")
+tc2_sps = med([t["samples_per_s"] for t in tc2])
+dc_sps = med([d["samples_per_s"] for d in dc])
+print("\nCNN (Keras mnist_convnet, 34,826 parameters, batch 128), one epoch:")
+print("| measure | PyTorch | digits | ratio |\n|---|---|---|---|")
+print(f"| train samples/s, PyTorch 1 thread vs digits 2 threads | {med([t['samples_per_s'] for t in tc1]):,.0f} | {dc_sps:,.0f} | {dc_sps / med([t['samples_per_s'] for t in tc1]):.1f}x |")
+print(f"| train samples/s, both 2 threads | {tc2_sps:,.0f} | {dc_sps:,.0f} | {dc_sps / tc2_sps:.1f}x |")
+tci = med([t["infer_10000_img_per_s"] for t in tc2])
+dci = med([d["infer_10000_img_per_s"] for d in dc])
+print(f"| inference, 10,000 test images, images/s (2 threads) | {tci:,.0f} | {dci:,.0f} | {dci / tci:.1f}x |")
+print(f"| test accuracy after 1 epoch | {med([t["final_test_accuracy"] for t in tc2]):.4f} | {med([d['test_accuracy'] for d in dc]):.4f} | - |")
+gf = med([d["train_gflops"] for d in dc])
+print(f"digits CNN training: {gf:.1f} useful GFLOP/s, {gf / (2 * gemm):.0%} of two cores' large-SGEMM rate")
 # One core busy: epoch seconds (median over runs of each run's median epoch).
 epoch = lambda h: statistics.median(h["epoch_seconds"])
 b1 = med([epoch(h) for h in load("busy1")])
