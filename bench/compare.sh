@@ -117,7 +117,7 @@ print(f"| train samples/s, both 2 threads | {tc2_sps:,.0f} | {dc_sps:,.0f} | {dc
 tci = med([t["infer_10000_img_per_s"] for t in tc2])
 dci = med([d["infer_10000_img_per_s"] for d in dc])
 print(f"| inference, 10,000 test images, images/s (2 threads) | {tci:,.0f} | {dci:,.0f} | {dci / tci:.1f}x |")
-print(f"| test accuracy after 1 epoch | {med([t["final_test_accuracy"] for t in tc2]):.4f} | {med([d['test_accuracy'] for d in dc]):.4f} | - |")
+print(f"| test accuracy after 1 epoch | {med([t['final_test_accuracy'] for t in tc2]):.4f} | {med([d['test_accuracy'] for d in dc]):.4f} | - |")
 gf = med([d["train_gflops"] for d in dc])
 print(f"digits CNN training: {gf:.1f} useful GFLOP/s, {gf / (2 * gemm):.0%} of two cores' large-SGEMM rate")
 # One core busy: epoch seconds (median over runs of each run's median epoch).
