@@ -113,8 +113,17 @@ fn the_built_in_model_exported_by_the_cli_gives_digits_logits_in_onnx_runtime() 
     if let Some(r) = check(&path, &expected) {
         assert_matches_model(&r);
         let m = &r["metadata"];
-        assert!(m["digits.architecture"].as_str().unwrap().contains("c32k3"), "{m}");
-        assert!(m["digits.spec"].as_str().unwrap().contains("\"filters\":32"), "{m}");
+        assert!(
+            m["digits.architecture"].as_str().unwrap().contains("c32k3"),
+            "{m}"
+        );
+        assert!(
+            m["digits.spec"]
+                .as_str()
+                .unwrap()
+                .contains("\"filters\":32"),
+            "{m}"
+        );
     }
 }
 
