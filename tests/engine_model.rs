@@ -196,22 +196,27 @@ fn non_finite_loss_stops_with_epoch_and_step() {
     assert_ne!(m, before, "the two good steps were applied");
 }
 
-#[test]
-fn images_as_bytes_train_like_dense_batches_on_any_thread_count() {
-    // The sparse path (bytes -> nonzero list per thread) must give the step a dense batch gives.
-    let mut rng = ChaCha8Rng::seed_from_u64(12);
-    let n = 200;
+/// n random 28x28 byte images, mostly background, with random labels.
+fn byte_images(n: usize, seed: u64) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let pixels: Vec<u8> = (0..n * 784)
         .map(|_| if rng.gen_bool(0.8) { 0 } else { rng.gen() })
         .collect();
     let labels: Vec<u8> = (0..n).map(|_| rng.gen_range(0..10)).collect();
-    let data = Dataset {
+    Dataset {
         pixels: Pixels::U8(pixels),
         labels,
         rows: 28,
         cols: 28,
         layout: PixelLayout::RowMajor,
-    };
+    }
+}
+
+#[test]
+fn images_as_bytes_train_like_dense_batches_on_any_thread_count() {
+    // The sparse path (bytes -> nonzero list per thread) must give the step a dense batch gives.
+    let n = 200;
+    let data = byte_images(n, 12);
     let spec = ModelSpec::mlp(784, &[25, 15], 10);
     let idx: Vec<usize> = (0..64).map(|i| (i * 7) % n).collect();
     let x = data.batch_x(&idx, digits::data::PixelScale::Unit);
@@ -255,19 +260,8 @@ fn predicting_a_large_batch_across_threads_equals_predicting_it_in_parts() {
 fn a_step_run_on_one_thread_or_on_its_threads_gives_the_same_weights_bit_for_bit() {
     // Under load the step's parts may run on the calling thread alone (see train::pace); that
     // must not change the result of a given thread count.
-    let mut rng = ChaCha8Rng::seed_from_u64(21);
     let n = 256;
-    let pixels: Vec<u8> = (0..n * 784)
-        .map(|_| if rng.gen_bool(0.8) { 0 } else { rng.gen() })
-        .collect();
-    let labels: Vec<u8> = (0..n).map(|_| rng.gen_range(0..10)).collect();
-    let data = Dataset {
-        pixels: Pixels::U8(pixels),
-        labels,
-        rows: 28,
-        cols: 28,
-        layout: PixelLayout::RowMajor,
-    };
+    let data = byte_images(n, 21);
     let dense = blobs(256, 3);
     let run = |sparse: bool, mode: Option<bool>, threads: usize| {
         let spec = ModelSpec::mlp(if sparse { 784 } else { dense.features() }, &[25, 15], 10);
