@@ -162,6 +162,27 @@ unsafe fn compress_floats_avx512(row: &[f32], used: usize, s: &mut SparseRows) -
     c
 }
 
+/// The 16 bytes of `row` from `k` (zeros past its end) and the mask of those that are not zero.
+///
+/// # Safety
+/// `k` must lie inside `row` (SSE2, which every x86_64 CPU has, does the rest).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn byte_block(row: &[u8], k: usize) -> (std::arch::x86_64::__m128i, u16) {
+    use std::arch::x86_64::*;
+    let n = (row.len() - k).min(16);
+    let raw = if n == 16 {
+        _mm_loadu_si128(row.as_ptr().add(k).cast())
+    } else {
+        // The row's last, partial block: copy it so nothing past the row is read.
+        let mut bytes = [0u8; 16];
+        bytes[..n].copy_from_slice(&row[k..]);
+        _mm_loadu_si128(bytes.as_ptr().cast())
+    };
+    let zero = _mm_movemask_epi8(_mm_cmpeq_epi8(raw, _mm_setzero_si128())) as u16;
+    (raw, !zero)
+}
+
 /// `compress_row_u8` with AVX-512: each 16 bytes are tested as bytes first (blank background
 /// costs a compare and a mask), and only blocks with ink are widened, scaled (`unit_scale`: the
 /// same values as `x / 255`) and packed.
@@ -174,17 +195,7 @@ unsafe fn compress_bytes_avx512(row: &[u8], unit: bool, used: usize, s: &mut Spa
     use std::arch::x86_64::*;
     let mut c = used;
     for k in (0..row.len()).step_by(16) {
-        let n = (row.len() - k).min(16);
-        let raw = if n == 16 {
-            _mm_loadu_si128(row.as_ptr().add(k).cast())
-        } else {
-            // The row's last, partial block: copy it so nothing past the row is read.
-            let mut bytes = [0u8; 16];
-            bytes[..n].copy_from_slice(&row[k..]);
-            _mm_loadu_si128(bytes.as_ptr().cast())
-        };
-        let zero = _mm_movemask_epi8(_mm_cmpeq_epi8(raw, _mm_setzero_si128())) as u16;
-        let nonzero = !zero;
+        let (raw, nonzero) = byte_block(row, k);
         if nonzero == 0 {
             continue;
         }
@@ -342,15 +353,7 @@ unsafe fn compress_bytes_avx2(row: &[u8], unit: bool, used: usize, s: &mut Spars
     use std::arch::x86_64::*;
     let mut c = used;
     for k in (0..row.len()).step_by(16) {
-        let n = (row.len() - k).min(16);
-        let raw = if n == 16 {
-            _mm_loadu_si128(row.as_ptr().add(k).cast())
-        } else {
-            let mut bytes = [0u8; 16];
-            bytes[..n].copy_from_slice(&row[k..]);
-            _mm_loadu_si128(bytes.as_ptr().cast())
-        };
-        let nonzero = !(_mm_movemask_epi8(_mm_cmpeq_epi8(raw, _mm_setzero_si128())) as u16);
+        let (raw, nonzero) = byte_block(row, k);
         if nonzero == 0 {
             continue;
         }
