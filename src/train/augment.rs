@@ -52,7 +52,8 @@ impl AugmentedBatch {
     }
 
     /// Distorts the images `indices` of `train` for step `global_step`; returns the dataset
-    /// and indices the step should read instead. No allocation.
+    /// and indices the step should read instead. No allocation, except the small buffers of
+    /// the images that are scanned (`Augment::scan`).
     pub fn fill(
         &mut self,
         train: &Dataset,

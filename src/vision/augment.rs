@@ -1,6 +1,8 @@
 //! Random distortions of digit images for training (`digits train --augment`): an affine map
 //! (rotation, scale, aspect change, shear, translation), an elastic distortion and a change of
-//! stroke thickness, on u8 images, written into a caller's buffer with no allocation.
+//! stroke thickness, on u8 images, written into a caller's buffer with no allocation; and, for a
+//! share of the images, a low-resolution black-and-white scan ([`crate::vision::scan`], which
+//! allocates a few small buffers).
 //!
 //! [`Augment`] holds the ranges; [`Params::sample`] draws one image's distortion from them,
 //! which is then fitted to the picture: the stroke change so that strokes stay between
@@ -9,6 +11,7 @@
 //! ([`Params::fit_in_frame`]); [`apply`] distorts an image as the parameters say.
 //! [`augment_image`] does all of it for one image (about 13 µs on one core for 28x28).
 
+use super::scan::{box_scan, ScanSettings};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
@@ -37,6 +40,12 @@ pub struct Augment {
     pub thicken: f32,
     /// Stroke thinning (grey erosion), strength up to this.
     pub thin: f32,
+    /// Chance that a distorted image is then scanned as low-resolution form readers scan digits:
+    /// stretched to fill a square of 14 to 20 pixels whatever its shape, thresholded to black and
+    /// white at 40-65% ink, and framed again as `digits predict` frames a picture
+    /// ([`crate::vision::scan`]).
+    #[serde(default)]
+    pub scan: f32,
 }
 
 impl Default for Augment {
@@ -50,6 +59,7 @@ impl Default for Augment {
             elastic: 1.5,
             thicken: 1.0,
             thin: 0.6,
+            scan: 0.25,
         }
     }
 }
@@ -66,13 +76,14 @@ impl Augment {
             elastic: 0.0,
             thicken: 0.0,
             thin: 0.0,
+            scan: 0.0,
         }
     }
 
     /// One line naming every range, for help texts and logs.
     pub fn describe(&self) -> String {
         format!(
-            "rotation ±{}°, scale ×(1±{}), aspect ×(1±{}), shear ±{}, translation ±{} px, elastic ±{} px, thicken ≤{}, thin ≤{}",
+            "rotation ±{}°, scale ×(1±{}), aspect ×(1±{}), shear ±{}, translation ±{} px, elastic ±{} px, thicken ≤{}, thin ≤{}, scanned {}%",
             self.rotation_deg,
             self.scale,
             self.aspect,
@@ -80,7 +91,8 @@ impl Augment {
             self.translate,
             self.elastic,
             self.thicken,
-            self.thin
+            self.thin,
+            self.scan * 100.0
         )
     }
 }
@@ -550,8 +562,8 @@ pub fn apply(src: &[u8], w: usize, h: usize, p: &Params, tmp: &mut [u8], out: &m
     }
 }
 
-/// Draws a distortion from `aug` with `rng`, fits it to `src` and applies it: one augmented
-/// image in `out`.
+/// Draws a distortion from `aug` with `rng`, fits it to `src` and applies it, then scans the
+/// result with chance `aug.scan`: one augmented image in `out`.
 pub fn augment_image<R: Rng>(
     src: &[u8],
     w: usize,
@@ -571,6 +583,15 @@ pub fn augment_image<R: Rng>(
     } else {
         p.fit_in_frame(&src[..n], w, h);
         warp(&src[..n], w, h, &p, &mut out[..n]);
+    }
+    if aug.scan > 0.0 && rng.gen::<f32>() < aug.scan {
+        let settings = ScanSettings {
+            side: rng.gen_range(14..=20),
+            level: rng.gen_range(0.4..0.65),
+        };
+        if box_scan(&out[..n], w, h, settings, &mut tmp[..n]) {
+            out[..n].copy_from_slice(&tmp[..n]);
+        }
     }
 }
 
