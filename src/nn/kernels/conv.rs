@@ -64,7 +64,10 @@ impl ConvShape {
             0
         };
         let kk = self.k * self.k * self.cin;
-        padded + (kk * self.cout.div_ceil(16)).max(self.cout * kk.div_ceil(16)) * 16
+        let packed = (kk * self.cout.div_ceil(16)).max(self.cout * kk.div_ceil(16)) * 16;
+        // The weight gradient's packed dz panel (one image's output pixels x 16) sits in the
+        // same place as the packed weights, which it never needs at the same time.
+        padded + packed.max(self.oh() * self.ow() * 16)
     }
 
     fn hp(&self) -> usize {
@@ -221,7 +224,7 @@ fn backward_body(
     } else {
         x
     };
-    weight_grad(s, xp, dz, dw, db, avx2);
+    weight_grad(s, xp, dz, dw, db, packed, avx2);
     let Some(dx) = dx else { return };
     if s.pad > 0 {
         input_grad(s, dz, w, pad_dx, packed, avx2);
@@ -428,23 +431,38 @@ fn forward_rows<const MR: usize>(
 }
 
 /// dw (kk x cout) = A^T dZ and db += the sums of dZ's rows, image by image (while its dZ is
-/// in cache).
+/// in cache). Each 16 columns of the image's dZ are first packed contiguously into `panel`
+/// (rows x 16): read once per 6 rows of dW, a strided dZ (rows of cout floats) crowds fewer cache
+/// sets and is evicted sooner.
 #[inline(always)]
-fn weight_grad(s: &ConvShape, xp: &[f32], dz: &[f32], dw: &mut [f32], db: &mut [f32], avx2: bool) {
+fn weight_grad(
+    s: &ConvShape,
+    xp: &[f32],
+    dz: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    panel: &mut [f32],
+    avx2: bool,
+) {
     dw.fill(0.0);
     check_patches(s, xp.len());
     let kk = s.k * s.k * s.cin;
     let rows = s.oh() * s.ow();
+    let panel = &mut panel[..rows * 16];
     for (img, dzi) in dz.chunks_exact(rows * s.cout).enumerate() {
         add_rows(dzi, db);
         for j0 in (0..s.cout).step_by(16) {
+            let nr = (s.cout - j0).min(16);
+            for (dst, src) in panel.chunks_exact_mut(16).zip(dzi.chunks_exact(s.cout)) {
+                dst[..nr].copy_from_slice(&src[j0..j0 + nr]);
+            }
             let mut cols = Cols::new(s);
             let mut p0 = 0;
             while p0 < kk {
                 let mr = (kk - p0).min(6);
                 let offs: [usize; 6] =
                     std::array::from_fn(|i| if i < mr { cols.take(1) } else { 0 });
-                by_rows!(mr, weight_tile(s, xp, dz, dw, img, p0, j0, &offs, avx2));
+                by_rows!(mr, weight_tile(s, xp, panel, dw, img, p0, j0, &offs, avx2));
                 p0 += mr;
             }
         }
@@ -468,7 +486,7 @@ dispatch! {
 fn weight_tile<const MR: usize>(
     s: &ConvShape,
     xp: &[f32],
-    dz: &[f32],
+    panel: &[f32],
     dw: &mut [f32],
     img: usize,
     p0: usize,
@@ -480,8 +498,8 @@ fn weight_tile<const MR: usize>(
     let base = img * s.hp() * s.wp() * s.cin;
     let (xo, dwo) = (xp.as_ptr(), dw.as_mut_ptr());
     // SAFETY: a_i = x at patch column p0 + i of output (oy, ox) of this image, for oy < oh and
-    // ox < ow, inside xp (valid convolution of the padded input); b = dz row (img, oy, ox),
-    // columns j0..j0+nr; C row i = dw[(p0 + i) * cout + j0..][..nr].
+    // ox < ow, inside xp (valid convolution of the padded input); b = the packed dz panel's row
+    // (oy, ox) (columns j0..j0+nr of the image's dz); C row i = dw[(p0 + i) * cout + j0..][..nr].
     unsafe {
         let t = Tile::<MR> {
             a: std::array::from_fn(|i| xo.add(base + offs[i])),
@@ -491,8 +509,8 @@ fn weight_tile<const MR: usize>(
             n2: 1,
             a2: 0,
             len: ow,
-            b: dz.as_ptr().add(img * oh * ow * s.cout + j0),
-            b_step: s.cout,
+            b: panel.as_ptr(),
+            b_step: 16,
             c: std::array::from_fn(|i| dwo.add((p0 + i) * s.cout + j0)),
             nr: (s.cout - j0).min(16),
             init: Init::Accumulate,
