@@ -5,5 +5,6 @@ pub mod canvas;
 pub mod font;
 pub mod plot;
 pub mod preprocess;
+pub mod reading;
 pub mod segment;
 pub mod synth;
