@@ -411,3 +411,93 @@ fn metrics_can_be_turned_off() {
     assert_eq!(r.status, 404);
     assert!(r.error().contains("--no-metrics"), "{}", r.error());
 }
+
+#[test]
+fn read_finds_every_digit_left_to_right_in_either_form() {
+    let s = start();
+    let read = |ct: &str, body: &[u8]| request(s.addr, "POST", "/api/read", Some(ct), body);
+    // Three strokes side by side (the untrained model may read them as anything; the boxes and
+    // the text must agree).
+    let three = canvas(&[
+        &[(0.8, 0.3), (0.8, 0.7)],
+        &[(0.2, 0.3), (0.2, 0.7)],
+        &[(0.5, 0.3), (0.5, 0.7)],
+    ]);
+    let r = read("image/png", &png(&three, true));
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    let digits = v["digits"].as_array().unwrap();
+    assert_eq!(digits.len(), 3, "{v}");
+    let text: String = digits.iter().map(|d| d["digit"].to_string()).collect();
+    assert_eq!(v["text"], text);
+    assert!(v.get("message").is_none(), "{v}");
+    for (d, centre) in digits.iter().zip([56u64, 140, 224]) {
+        let b: Vec<u64> = d["box"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
+        assert!(
+            b[0] <= centre && centre <= b[0] + b[2],
+            "{b:?} misses x = {centre}"
+        );
+        assert!(b[2] <= 30 && (100..=140).contains(&b[3]), "{b:?}");
+        let p = d["probability"].as_f64().unwrap();
+        assert!(p > 0.0 && p <= 1.0);
+    }
+    // The same picture as JSON grey levels (light on dark, 0..255) reads the same.
+    let levels: Vec<f32> = three.iter().map(|v| (v * 255.0).round()).collect();
+    let body = serde_json::json!({"pixels": levels, "width": 280, "height": 280}).to_string();
+    let j = read("application/json", body.as_bytes());
+    assert_eq!(j.status, 200, "{}", j.text());
+    assert_eq!(j.json(), v);
+    // 784 values with no size are a 28x28 picture, as /api/predict takes them.
+    let small = read("application/json", pixels_json(&shrink(&one())).as_bytes());
+    assert_eq!(
+        small.json()["digits"].as_array().unwrap().len(),
+        1,
+        "{}",
+        small.text()
+    );
+
+    // Blank: not an error, an empty number and a message.
+    let blank = read("image/png", &png(&vec![0.0; 280 * 280], false));
+    assert_eq!(blank.status, 200, "{}", blank.text());
+    let b = blank.json();
+    assert_eq!(
+        (b["text"].as_str(), b["digits"].as_array().map(Vec::len)),
+        (Some(""), Some(0))
+    );
+    assert!(b["message"].as_str().unwrap().contains("no digit"), "{b}");
+
+    // Bad input: clear 4xx JSON errors.
+    let check = |r: Response, status: u16, words: &str| {
+        assert_eq!(r.status, status, "{}", r.text());
+        assert!(r.error().contains(words), "{:?} lacks {words:?}", r.error());
+    };
+    let wrong = serde_json::json!({"pixels": [0, 1, 2], "width": 2, "height": 2}).to_string();
+    check(
+        read("application/json", wrong.as_bytes()),
+        400,
+        "(2x2, row-major), got 3",
+    );
+    check(
+        read("application/json", b"{\"pixels\": [1,"),
+        400,
+        "malformed JSON",
+    );
+    check(read("text/plain", b"1704"), 415, "Content-Type");
+    check(read("image/png", b"not a png"), 415, "not an image");
+    check(read("image/png", b""), 400, "empty body");
+
+    // Counted and timed in /metrics.
+    let t = get(s.addr, "/metrics").text();
+    let read_ok = "digits_http_requests_total{route=\"/api/read\",status=\"200\"}";
+    assert_eq!(metric(&t, read_ok), Some(4.0), "{t}");
+    assert_eq!(
+        metric(&t, "digits_read_duration_seconds_count"),
+        Some(9.0),
+        "{t}"
+    );
+}

@@ -1,5 +1,6 @@
 //! The drawing page in real headless Chromium: `digits serve` is started, and
-//! tests/e2e/draw.mjs (Node + playwright-core) draws digits with the mouse and checks the page;
+//! tests/e2e/draw.mjs (Node + playwright-core) draws digits, then a number of four digits in
+//! number mode, with the mouse and checks the page;
 //! then the same for the static site of `digits export --web` (the model run in the page by
 //! onnxruntime-web), whose probabilities must be the server's for the same pixels.
 //!
@@ -142,7 +143,8 @@ fn draw(name: &str, site: Option<&Path>) {
             "{stdout}"
         );
     }
-    for shot in ["one", "seven", "zero", "blank"] {
+    let number = site.is_none().then_some("number");
+    for shot in ["one", "seven", "zero", "blank"].into_iter().chain(number) {
         assert!(out.join(format!("{shot}.png")).is_file(), "no {shot}.png");
     }
     println!("screenshots in {}", out.display());

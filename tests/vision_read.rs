@@ -5,43 +5,16 @@
 
 mod common;
 
-use digits::data::{mnist, PixelScale};
+use common::numbers::{compose, mnist_glyph, Glyph};
+use digits::data::mnist;
 use digits::vision::preprocess;
 use digits::vision::segment::read_digits;
 use digits::vision::synth;
-use image::{DynamicImage, GrayImage, ImageFormat, Luma, Rgb, RgbImage};
+use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::Cursor;
 use std::time::Instant;
-
-/// Ink coverage pictures (0..1, ink = 1) of the digits of one number, to be composed.
-type Glyph = (Vec<f32>, usize, usize);
-
-/// An MNIST test digit cropped to its ink and scaled by `scale`.
-fn mnist_glyph(test: &digits::data::Dataset, i: usize, scale: f32) -> Glyph {
-    let x = test.batch_x(&[i], PixelScale::Unit);
-    let (mut x0, mut y0, mut x1, mut y1) = (28, 28, 0, 0);
-    for (k, &v) in x.iter().enumerate() {
-        if v > 0.1 {
-            let (c, r) = (k % 28, k / 28);
-            x0 = x0.min(c);
-            y0 = y0.min(r);
-            x1 = x1.max(c + 1);
-            y1 = y1.max(r + 1);
-        }
-    }
-    let crop = GrayImage::from_fn((x1 - x0) as u32, (y1 - y0) as u32, |c, r| {
-        Luma([(x[(r as usize + y0) * 28 + c as usize + x0] * 255.0) as u8])
-    });
-    let (w, h) = (
-        ((crop.width() as f32 * scale) as u32).max(1),
-        ((crop.height() as f32 * scale) as u32).max(1),
-    );
-    let big = image::imageops::resize(&crop, w, h, image::imageops::FilterType::Triangle);
-    let px = big.pixels().map(|p| p.0[0] as f32 / 255.0).collect();
-    (px, w as usize, h as usize)
-}
 
 /// A synthesised digit: its pen strokes with a random slant, width and size.
 fn synth_glyph(digit: u8, height: f32, rng: &mut impl Rng) -> Glyph {
@@ -66,45 +39,6 @@ fn synth_glyph(digit: u8, height: f32, rng: &mut impl Rng) -> Glyph {
     }
     let px = img.pixels().map(|p| p.0[0] as f32 / 255.0).collect();
     (px, cw as usize, ch as usize)
-}
-
-/// The glyphs side by side (gaps from `gaps`, may be negative: touching), jittered up and down,
-/// on textured paper, dark on light or light on dark. Returns PNG bytes.
-fn compose(glyphs: &[Glyph], gaps: &[i32], dark_on_light: bool, rng: &mut impl Rng) -> Vec<u8> {
-    let tallest = glyphs.iter().map(|g| g.2).max().unwrap();
-    let margin = tallest / 2 + 4;
-    let width: i32 = glyphs.iter().map(|g| g.1 as i32).sum::<i32>() + gaps.iter().sum::<i32>();
-    let (w, h) = ((width.max(1) as usize) + 2 * margin, tallest + 2 * margin);
-    let mut ink = vec![0.0f32; w * h];
-    let mut x = margin as i32;
-    for (k, (px, gw, gh)) in glyphs.iter().enumerate() {
-        let jitter = rng.gen_range(-(tallest as i32) / 10..=(tallest as i32) / 10);
-        let y = (margin + (tallest - gh) / 2) as i32 + jitter;
-        for r in 0..*gh {
-            for c in 0..*gw {
-                let (px_x, px_y) = (x + c as i32, y + r as i32);
-                if px_x >= 0 && px_y >= 0 && (px_x as usize) < w && (px_y as usize) < h {
-                    let i = px_y as usize * w + px_x as usize;
-                    ink[i] = ink[i].max(px[r * gw + c]);
-                }
-            }
-        }
-        x += *gw as i32 + gaps.get(k).copied().unwrap_or(0);
-    }
-    let paper = rng.gen_range(190.0..250.0f32);
-    let pen = rng.gen_range(10.0..70.0f32);
-    let img = GrayImage::from_fn(w as u32, h as u32, |c, r| {
-        let v = ink[r as usize * w + c as usize];
-        let grain = rng.gen_range(-10.0..10.0f32);
-        let level = paper + (pen - paper) * v + grain;
-        let level = if dark_on_light { level } else { 255.0 - level };
-        Luma([level.clamp(0.0, 255.0) as u8])
-    });
-    let mut out = Cursor::new(Vec::new());
-    DynamicImage::ImageLuma8(img)
-        .write_to(&mut out, ImageFormat::Png)
-        .unwrap();
-    out.into_inner()
 }
 
 fn gaps(n: usize, height: usize, rng: &mut impl Rng) -> Vec<i32> {

@@ -5,8 +5,18 @@ use super::model_arg::ModelArg;
 use anyhow::bail;
 use digits::data::PixelScale;
 use digits::vision::preprocess::{self, PreprocessError};
+use digits::vision::reading::Reading;
 use digits::vision::segment::{read_digits, FoundDigit};
-use std::path::PathBuf;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// One picture's entry in `--json`: `{"file", "text", "digits"}`.
+#[derive(Serialize)]
+struct FileReading<'a> {
+    file: &'a Path,
+    #[serde(flatten)]
+    reading: Reading,
+}
 
 #[derive(clap::Args)]
 pub struct ReadArgs {
@@ -49,20 +59,16 @@ pub fn run(args: ReadArgs) -> anyhow::Result<()> {
                 continue;
             }
         };
-        let text: String = found.iter().map(|d| d.digit.to_string()).collect();
+        let reading = Reading::of(&found);
         if args.json {
-            let digits: Vec<_> = found
-                .iter()
-                .map(|d| serde_json::json!({"digit": d.digit, "probability": d.probability, "box": d.bbox}))
-                .collect();
-            out.push(serde_json::json!({"file": file, "text": text, "digits": digits}));
+            out.push(FileReading { file, reading });
         } else if found.is_empty() {
             println!(
                 "{}: no digit found (the picture looks blank)",
                 file.display()
             );
         } else {
-            println!("{}: {text}", file.display());
+            println!("{}: {}", file.display(), reading.text);
             let each: Vec<String> = found
                 .iter()
                 .map(|d| format!("{} ({:.2})", d.digit, d.probability))

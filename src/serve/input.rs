@@ -68,7 +68,7 @@ pub fn from_image(body: &[u8]) -> Result<Vec<f32>, ApiError> {
 }
 
 /// 415 for what is not a supported image, 422 for an image that cannot be read as a digit.
-fn to_api(e: PreprocessError) -> ApiError {
+pub fn to_api(e: PreprocessError) -> ApiError {
     let status = match e.root() {
         PreprocessError::NotAnImage | PreprocessError::Unsupported(_) => {
             StatusCode::UNSUPPORTED_MEDIA_TYPE

@@ -7,6 +7,8 @@
 //! - `digits_http_requests_in_flight`: requests being handled now.
 //! - `digits_predict_duration_seconds`: histogram of `POST /api/predict` handling time (body read,
 //!   decoding or parsing, preprocessing and the forward pass).
+//! - `digits_read_duration_seconds`: the same for `POST /api/read` (decoding, finding the digits
+//!   and reading each).
 //! - `digits_model_info{architecture, source}` = 1 and `digits_model_parameters`.
 
 use super::state::AppState;
@@ -26,6 +28,7 @@ use std::time::Instant;
 pub const UNMATCHED: &str = "unmatched";
 
 const PREDICT_ROUTE: &str = "/api/predict";
+const READ_ROUTE: &str = "/api/read";
 
 /// Histogram buckets for one prediction, in seconds: 25 us to 1 s.
 const BUCKETS: [f64; 15] = [
@@ -40,6 +43,7 @@ pub struct Metrics {
     requests: IntCounterVec,
     in_flight: IntGauge,
     predict_seconds: Histogram,
+    read_seconds: Histogram,
 }
 
 impl Metrics {
@@ -66,6 +70,14 @@ impl Metrics {
             .buckets(BUCKETS.to_vec()),
         )
         .expect("valid metric");
+        let read_seconds = Histogram::with_opts(
+            HistogramOpts::new(
+                "digits_read_duration_seconds",
+                "Time to handle POST /api/read: reading, finding the digits and classifying them",
+            )
+            .buckets(BUCKETS.to_vec()),
+        )
+        .expect("valid metric");
         let info = IntGaugeVec::new(
             Opts::new("digits_model_info", "The model being served (always 1)"),
             &["architecture", "source"],
@@ -80,6 +92,7 @@ impl Metrics {
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(in_flight.clone()),
             Box::new(predict_seconds.clone()),
+            Box::new(read_seconds.clone()),
             Box::new(info),
             Box::new(params),
         ] {
@@ -90,6 +103,7 @@ impl Metrics {
             requests,
             in_flight,
             predict_seconds,
+            read_seconds,
         }
     }
 
@@ -136,8 +150,10 @@ pub async fn observe(
         m.requests
             .with_label_values(&[route.as_str(), status.as_str()])
             .inc();
-        if route == PREDICT_ROUTE {
-            m.predict_seconds.observe(elapsed.as_secs_f64());
+        match route.as_str() {
+            PREDICT_ROUTE => m.predict_seconds.observe(elapsed.as_secs_f64()),
+            READ_ROUTE => m.read_seconds.observe(elapsed.as_secs_f64()),
+            _ => {}
         }
     }
     tracing::info!(

@@ -8,10 +8,17 @@
 //!   `{"digit", "probabilities", "logits"}` (`?debug=1` adds `"preprocessed"`). Errors are
 //!   `{"error": "..."}`: 400 malformed, 413 body too large, 415 not an image, 422 blank or
 //!   unreadable image, 503 too many images decoding at once.
+//! - `POST /api/read`: a picture of a number, whole (the drawing page's canvas in number mode):
+//!   an image as for `/api/predict`, or JSON `{"pixels": [width * height numbers in 0..1 or
+//!   0..255], "width": W, "height": H}` (row-major grey levels, either polarity; 28 x 28 when
+//!   the size is not given) → `{"text": "90210", "digits": [{"digit", "probability",
+//!   "box": [x, y, w, h]}, ...]}`, the digits left to right, boxes in the picture's pixels, as
+//!   `digits read --json` gives them. A blank picture is not an error: 200 with `"text": ""`,
+//!   `"digits": []` and a `"message"`. Errors as for `/api/predict` (400, 413, 415, 503).
 //! - `GET /api/model`: the model's summary, layers and parameter count.
 //! - `GET /healthz`: `ok`.
 //! - `GET /metrics`: Prometheus metrics (requests by route and status, in flight, prediction
-//!   latency, model info; see [`metrics`]).
+//!   and reading latency, model info; see [`metrics`]).
 //!
 //! Request logs go through `tracing` (target `digits::serve::request`, INFO), quiet unless a
 //! subscriber asks for them (`digits serve` reads `RUST_LOG`, e.g. `RUST_LOG=digits=info`).
@@ -32,11 +39,13 @@ pub mod limits;
 pub mod metrics;
 mod page;
 mod pixels;
+mod read;
 mod server;
 mod state;
 
 pub use api::{LayerInfo, ModelInfo, Prediction};
 pub use error::ApiError;
 pub use page::INDEX_HTML;
+pub use read::{ReadAnswer, NOTHING_FOUND};
 pub use server::{bind, router, serve, serve_with_shutdown};
 pub use state::{AppState, INPUT_DIM};

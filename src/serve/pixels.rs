@@ -25,11 +25,21 @@ pub fn parse(body: &[u8]) -> Result<(Vec<f32>, bool), ApiError> {
     Ok((normalise(req.pixels)?, req.framed))
 }
 
-/// Checks count and range, and scales 0..255 values to 0..1.
-pub fn normalise(mut px: Vec<f32>) -> Result<Vec<f32>, ApiError> {
-    if px.len() != INPUT_DIM {
+/// Checks count (784) and range, and scales 0..255 values to 0..1.
+pub fn normalise(px: Vec<f32>) -> Result<Vec<f32>, ApiError> {
+    normalise_sized(px, 28, 28)
+}
+
+/// Like [`normalise`] for a `width` x `height` picture.
+pub fn normalise_sized(
+    mut px: Vec<f32>,
+    width: usize,
+    height: usize,
+) -> Result<Vec<f32>, ApiError> {
+    if Some(px.len()) != width.checked_mul(height) {
         return Err(ApiError::bad_request(format!(
-            "expected {INPUT_DIM} pixel values (28x28, row-major), got {}",
+            "expected {} pixel values ({width}x{height}, row-major), got {}",
+            width.saturating_mul(height),
             px.len()
         )));
     }

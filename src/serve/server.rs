@@ -1,7 +1,7 @@
 //! The router and the listening loop.
 
 use super::state::AppState;
-use super::{api, limits, metrics, page};
+use super::{api, limits, metrics, page, read};
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
@@ -18,6 +18,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(page::index))
         .route("/api/predict", post(api::predict))
+        .route("/api/read", post(read::read))
         .route("/api/model", get(api::model))
         .route("/healthz", get(api::healthz))
         .route("/metrics", get(metrics::metrics))

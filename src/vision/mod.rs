@@ -5,6 +5,7 @@ pub mod canvas;
 pub mod font;
 pub mod plot;
 pub mod preprocess;
+pub mod reading;
 pub mod scan;
 pub mod segment;
 pub mod synth;

@@ -3,6 +3,8 @@
 
 use std::path::PathBuf;
 
+pub mod numbers;
+
 /// The MNIST directory: $DIGITS_MNIST_DIR, else ../shared/data/mnist beside the repository,
 /// else data/mnist (where `digits data download` puts it).
 pub fn mnist_dir() -> PathBuf {

@@ -61,14 +61,15 @@ try {
   assert.equal(await page.getAttribute("#digit", "data-state"), "empty");
   const box = await page.locator("#canvas").boundingBox();
 
-  // Strokes in 0..1 canvas coordinates, drawn with the mouse.
-  async function draw(strokes) {
+  // Strokes in 0..1 canvas coordinates (of `area`, the canvas' box), drawn with the mouse,
+  // `steps` pointer moves per segment.
+  async function draw(strokes, area = box, steps = 12) {
     for (const stroke of strokes) {
-      const at = ([x, y]) => [box.x + x * box.width, box.y + y * box.height];
+      const at = ([x, y]) => [area.x + x * area.width, area.y + y * area.height];
       await page.mouse.move(...at(stroke[0]));
       await page.mouse.down();
       for (let i = 1; i < stroke.length; i++) {
-        await page.mouse.move(...at(stroke[i]), { steps: 12 });
+        await page.mouse.move(...at(stroke[i]), { steps });
       }
       await page.mouse.up();
     }
@@ -194,6 +195,57 @@ try {
   await page.mouse.up();
   await settle();
   console.log("predictions update while the mouse is down");
+
+  // Number mode (served page only: it needs /api/read): a wider canvas; 1, 7, 0 and 4 written
+  // side by side with uneven gaps are read as "1704", each digit boxed over the drawing.
+  if (site) {
+    assert.equal(await page.isVisible("#mode-number"), false, "the static page offers number mode");
+  } else {
+    const started = Date.now();
+    await page.check("#mode-number");
+    const wide = await page.locator("#canvas").boundingBox();
+    assert.ok(wide.width > 2 * box.width, `the canvas is ${wide.width} px wide in number mode`);
+    const oval = (cx, rx) => Array.from({ length: 25 }, (_, k) => {
+      const t = (2 * Math.PI * k) / 24;
+      return [cx + rx * Math.sin(t), 0.5 - 0.3 * Math.cos(t)];
+    });
+    await draw([
+      [[0.12, 0.2], [0.12, 0.8]],                                  // 1
+      [[0.19, 0.22], [0.31, 0.22], [0.24, 0.8]],                   // 7, close to the 1
+      oval(0.5, 0.06),                                             // 0, further off
+      [[0.70, 0.2], [0.63, 0.6], [0.77, 0.6]], [[0.73, 0.38], [0.73, 0.82]], // 4, two strokes
+    ], wide, 3);
+    const read = await page.evaluate(() => ({
+      number: document.querySelector("#number").textContent,
+      listed: [...document.querySelectorAll("#number-digits li")].map(li => li.textContent),
+      result: window.digitsLastResult,
+      boxed: (() => {
+        const c = document.querySelector("#boxes");
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 3; i < d.length; i += 4) n += d[i] > 0 ? 1 : 0;
+        return n;
+      })(),
+    }));
+    await page.screenshot({ path: join(out, "number.png") });
+    assert.equal(read.result.status, 200, JSON.stringify(read.result));
+    assert.equal(read.number, "1704", `number mode shows ${read.number}: ${JSON.stringify(read.result)}`);
+    assert.equal(read.result.text, "1704");
+    assert.equal(read.listed.length, 4, read.listed.join(" | "));
+    const xs = read.result.digits.map(d => d.box[0]);
+    assert.deepEqual(xs, [...xs].sort((a, b) => a - b), `boxes not left to right: ${xs}`);
+    read.result.digits.forEach((d, k) => {
+      assert.ok(d.probability > 0 && d.probability <= 1);
+      assert.ok(read.listed[k].startsWith(String(d.digit)), read.listed[k]);
+    });
+    assert.ok(read.boxed > 100, "no box drawn over the canvas");
+    console.log(`number: shows ${read.number} (${read.listed.join(", ")})`);
+    await page.click("#clear");
+    assert.equal(await page.textContent("#number"), "\u2013");
+    await page.uncheck("#mode-number");
+    assert.equal(await page.evaluate(() => document.querySelector("#canvas").width), 280);
+    console.log(`number mode checked in ${Date.now() - started} ms`);
+  }
 
   // The layout on a phone-sized screen, for a look.
   await page.setViewportSize({ width: 390, height: 800 });

@@ -1,0 +1,108 @@
+//! `POST /api/read`: every digit in a drawing or picture of a number, read left to right by
+//! `vision::segment` (what `digits read` does), as `{"text", "digits": [...]}`.
+
+use super::error::ApiError;
+use super::input::{to_api, BodyKind};
+use super::pixels;
+use super::state::AppState;
+use crate::vision::preprocess::{self, PreprocessError};
+use crate::vision::reading::Reading;
+use crate::vision::segment::read_digits;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// What a picture with no digit answers (200, with an empty `text`).
+pub const NOTHING_FOUND: &str = "no digit found: the picture is blank";
+
+/// The answer: the reading, and a message when nothing was found.
+#[derive(Serialize)]
+pub struct ReadAnswer {
+    #[serde(flatten)]
+    pub reading: Reading,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<&'static str>,
+}
+
+/// `{"pixels": [width * height numbers], "width": W, "height": H}` (28 x 28 when not given):
+/// grey levels in 0..1 or 0..255, row-major; light on dark or dark on light (told by the border).
+#[derive(Deserialize)]
+struct PictureRequest {
+    pixels: Vec<f32>,
+    #[serde(default = "side")]
+    width: usize,
+    #[serde(default = "side")]
+    height: usize,
+}
+
+fn side() -> usize {
+    preprocess::SIDE
+}
+
+pub async fn read(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<ReadAnswer>, ApiError> {
+    let body = body?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request(
+            "empty body: send an image or {\"pixels\": [...], \"width\": W, \"height\": H}",
+        ));
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("(not text)"));
+    let kind = BodyKind::of(content_type, &body)?;
+    // Decoding and segmenting take milliseconds: off the runtime's threads, a few at a time.
+    let slots = state.decode_slots.clone();
+    tokio::task::spawn_blocking(move || {
+        let Some(_slot) = slots.try_take() else {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many pictures being read at once; retry shortly",
+            ));
+        };
+        let ink = match kind {
+            BodyKind::Json => {
+                let (px, w, h) = picture_of_json(&body)?;
+                preprocess::ink_from_gray(&px, w, h, None)
+            }
+            BodyKind::Image => preprocess::ink_from_bytes(&body),
+        };
+        let found = match ink {
+            Ok(ink) => read_digits(&ink, &|x| {
+                state.model.predict_proba(&state.scaled(x.to_vec()))
+            }),
+            Err(e) if matches!(e.root(), PreprocessError::Blank) => Vec::new(),
+            Err(e) => return Err(to_api(e)),
+        };
+        Ok(Json(ReadAnswer {
+            message: found.is_empty().then_some(NOTHING_FOUND),
+            reading: Reading::of(&found),
+        }))
+    })
+    .await
+    .map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reading the picture failed: {e}"),
+        )
+    })?
+}
+
+/// The grey levels (in 0..1) and size of a JSON picture.
+fn picture_of_json(body: &[u8]) -> Result<(Vec<f32>, usize, usize), ApiError> {
+    let req: PictureRequest = serde_json::from_slice(body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "malformed JSON: {e}; expected {{\"pixels\": [width * height numbers in 0..1 or \
+             0..255], \"width\": W, \"height\": H}}"
+        ))
+    })?;
+    let px = pixels::normalise_sized(req.pixels, req.width, req.height)?;
+    Ok((px, req.width, req.height))
+}
