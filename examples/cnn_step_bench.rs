@@ -13,6 +13,7 @@ use digits::nn::kernels::{
     conv2d_backward, conv2d_forward, flush_denormals, gemm, maxpool2_backward, maxpool2_forward,
     ConvShape,
 };
+use digits::nn::{Init, ModelSpec, Sequential};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
@@ -296,6 +297,22 @@ fn main() {
         step_flops / t / 1e9,
         n as f64 / t,
         step_flops / n as f64 / 1e6
+    );
+    // The same step through the model (Sequential::loss_and_grads: ReLU, dropout, the loss and
+    // the layers' walk included), as each training thread runs it on its share of a batch.
+    let model = Sequential::new(ModelSpec::mnist_convnet(784, 10), Init::KaimingUniform, 1);
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let x: Vec<f32> = (0..n * 784).map(|_| rng.gen_range(0.0..1.0)).collect();
+    let y: Vec<u8> = (0..n).map(|_| rng.gen_range(0..10)).collect();
+    let (mut ws, mut grads) = (model.workspace(n), vec![0.0; model.params().len()]);
+    let t = best(reps, || {
+        model.loss_and_grads(&x, &y, n, &mut ws, &mut grads);
+    });
+    println!(
+        "model step (loss_and_grads)  {:>8.1} us  {:>6.1} GFLOP/s  {:>7.0} samples/s",
+        t * 1e6,
+        step_flops / t / 1e9,
+        n as f64 / t
     );
     let t = best(reps, || net.forward());
     println!(

@@ -284,13 +284,17 @@ fn random_cnn(rng: &mut ChaCha8Rng) -> Sequential {
 #[test]
 fn cnn_gradients_match_finite_differences() {
     let mut rng = ChaCha8Rng::seed_from_u64(11);
-    let (mut same, mut pooled, mut dropped) = (0, 0, 0);
+    // `relu_pooled`: pools that apply the ReLU of the convolution below (the deferred ReLU).
+    let (mut same, mut pooled, mut dropped, mut relu_pooled) = (0, 0, 0, 0);
     for case in 0..30 {
         let model = random_cnn(&mut rng);
         for l in model.layers() {
             match l {
                 Layer::Conv2d(c) if c.pad > 0 => same += 1,
-                Layer::MaxPool2d(_) => pooled += 1,
+                Layer::MaxPool2d(m) => {
+                    pooled += 1;
+                    relu_pooled += m.relu as usize;
+                }
                 Layer::Dropout(_) => dropped += 1,
                 _ => {}
             }
@@ -305,8 +309,8 @@ fn cnn_gradients_match_finite_differences() {
         check_against_finite_differences(&model, &x, &y, case);
     }
     assert!(
-        same > 3 && pooled > 3 && dropped > 3,
-        "{same} {pooled} {dropped}"
+        same > 3 && pooled > 3 && dropped > 3 && relu_pooled > 2,
+        "{same} {pooled} {dropped} {relu_pooled}"
     );
 }
 

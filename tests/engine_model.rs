@@ -1,7 +1,7 @@
 //! Model API: summary counts, layer weights, init, Adam, threads, fit on separable data.
 
 use digits::data::{Dataset, PixelLayout, Pixels};
-use digits::nn::{Activation, Adam, Init, LayerSpec, ModelSpec, Sequential};
+use digits::nn::{Activation, Adam, DropoutKey, Init, LayerSpec, ModelSpec, Sequential};
 use digits::train::step::Stepper;
 use digits::train::{fit, FitConfig};
 use rand::{Rng, SeedableRng};
@@ -301,4 +301,57 @@ fn a_step_run_on_one_thread_or_on_its_threads_gives_the_same_weights_bit_for_bit
     }
     // The parts really differ from one thread's split (else the test would show nothing).
     assert_ne!(run(true, None, 1), run(true, Some(true), 2));
+}
+
+#[test]
+fn a_cnn_step_in_several_passes_equals_the_sum_of_its_rows() {
+    // The Keras convnet runs a few rows at a time through its layers (to keep them in cache):
+    // its loss and gradient over 8 rows must be the sums over each row alone, dropout included.
+    let model = Sequential::new(ModelSpec::mnist_convnet(784, 10), Init::KaimingUniform, 3);
+    let n = 8;
+    assert!(model.rows_per_pass() < n, "8 rows take several passes");
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let x: Vec<f32> = (0..n * 784).map(|_| rng.gen_range(0.0..1.0)).collect();
+    let y: Vec<u8> = (0..n).map(|_| rng.gen_range(0..10)).collect();
+    let key = DropoutKey {
+        seed: 9,
+        step: 5,
+        row0: 0,
+    };
+    let params = model.params().len();
+    let mut ws = model.workspace(n);
+    ws.dropout = key;
+    let mut grads = vec![0.0f32; params];
+    let loss = model.loss_and_grads(&x, &y, n, &mut ws, &mut grads);
+
+    let (mut loss_rows, mut grads_rows) = (0.0, vec![0.0f64; params]);
+    let mut one = model.workspace(1);
+    let mut g = vec![0.0f32; params];
+    for r in 0..n {
+        one.dropout = DropoutKey { row0: r, ..key };
+        loss_rows += model.loss_and_grads(
+            &x[r * 784..(r + 1) * 784],
+            &y[r..r + 1],
+            n,
+            &mut one,
+            &mut g,
+        );
+        for (s, &v) in grads_rows.iter_mut().zip(&g) {
+            *s += v as f64;
+        }
+    }
+    assert!(
+        (loss - loss_rows).abs() < 1e-5 * loss.abs().max(1.0),
+        "{loss} vs {loss_rows}"
+    );
+    let worst = grads
+        .iter()
+        .zip(&grads_rows)
+        .map(|(&a, &b)| (a as f64 - b).abs())
+        .fold(0.0, f64::max);
+    let scale = grads_rows.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    assert!(
+        scale > 0.0 && worst < 1e-5 * scale,
+        "largest difference {worst} of {scale}"
+    );
 }

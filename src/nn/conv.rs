@@ -17,6 +17,9 @@ pub struct Conv2d {
     pub pad: usize,
     pub cout: usize,
     pub activation: Activation,
+    /// The ReLU is applied by the MaxPool2d above instead (see `layer::defer_relu_past_pools`):
+    /// this layer's output is then the pre-activation, and its dy already d loss / d z.
+    pub relu_after_pool: bool,
     /// Offset of the weights (k, k, cin, cout), row-major, in the parameter buffer.
     pub w_offset: usize,
     /// Offset of the bias (cout); directly after the weights.
@@ -58,12 +61,14 @@ impl Conv2d {
         &params[self.b_offset..self.b_offset + self.cout]
     }
 
-    /// y (n, oh, ow, cout) = f(conv(x (n, h, w, cin)) + b).
+    /// y (n, oh, ow, cout) = f(conv(x (n, h, w, cin)) + b) (without f when `relu_after_pool`).
     pub fn forward(&self, params: &[f32], x: &[f32], n: usize, y: &mut [f32], scratch: &mut [f32]) {
         let s = self.shape(n);
         let scratch = &mut scratch[..s.scratch_len()];
         conv2d_forward(&s, x, self.w(params), self.b(params), y, scratch);
-        self.activation.apply(y);
+        if !self.relu_after_pool {
+            self.activation.apply(y);
+        }
     }
 
     /// dy (the output's gradient) becomes dz in place; writes dW and db into `grads` and, when
@@ -81,7 +86,9 @@ impl Conv2d {
         scratch: &mut [f32],
     ) {
         let s = self.shape(n);
-        self.activation.backward(y, dy);
+        if !self.relu_after_pool {
+            self.activation.backward(y, dy);
+        }
         let (gw, gb) =
             grads[self.w_offset..self.b_offset + self.cout].split_at_mut(self.weight_len());
         let scratch = &mut scratch[..s.scratch_len()];

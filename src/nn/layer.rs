@@ -200,7 +200,7 @@ impl Layer {
             Layer::Conv2d(l) => l.backward(params, x, n, y, dy, grads, dx, scratch),
             Layer::MaxPool2d(l) => {
                 if let Some(dx) = dx {
-                    l.backward(n, dy, cache, dx)
+                    l.backward(n, y, dy, cache, dx)
                 }
             }
             Layer::Flatten { .. } => {
@@ -212,6 +212,22 @@ impl Layer {
                 if let Some(dx) = dx {
                     l.backward(dy, cache, dx)
                 }
+            }
+        }
+    }
+}
+
+/// A ReLU convolution followed by max pooling leaves its ReLU to the pool, which applies it to
+/// its output: max(relu(a), ...) = relu(max(a, ...)) and the same window position wins (a
+/// window whose maximum is <= 0 passes no gradient either way), so the results are the same
+/// with a quarter of the ReLU's reads and writes, forward and backward.
+fn defer_relu_past_pools(layers: &mut [Layer]) {
+    for k in 1..layers.len() {
+        let (below, above) = layers.split_at_mut(k);
+        if let (Layer::Conv2d(conv), Layer::MaxPool2d(pool)) = (&mut below[k - 1], &mut above[0]) {
+            if conv.activation == Activation::Relu {
+                conv.relu_after_pool = true;
+                pool.relu = true;
             }
         }
     }
@@ -355,6 +371,7 @@ pub fn build(spec: &ModelSpec) -> Result<(Vec<Layer>, usize), String> {
                     pad,
                     cout: *filters,
                     activation: *activation,
+                    relu_after_pool: false,
                     w_offset,
                     b_offset,
                 })
@@ -367,7 +384,13 @@ pub fn build(spec: &ModelSpec) -> Result<(Vec<Layer>, usize), String> {
                         shape.keras()
                     ));
                 }
-                Layer::MaxPool2d(MaxPool2d { name, h, w, c })
+                Layer::MaxPool2d(MaxPool2d {
+                    name,
+                    h,
+                    w,
+                    c,
+                    relu: false,
+                })
             }
             LayerSpec::Flatten { .. } => {
                 if let Shape::Image { h, w, c } = shape {
@@ -404,6 +427,7 @@ pub fn build(spec: &ModelSpec) -> Result<(Vec<Layer>, usize), String> {
         shape = out;
         layers.push(layer);
     }
+    defer_relu_past_pools(&mut layers);
     if !matches!(shape, Shape::Flat(_)) {
         return Err(format!(
             "the last layer gives images {} but a model ends with a vector of logits (add Flatten and Dense)",

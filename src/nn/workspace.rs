@@ -22,6 +22,9 @@ pub struct Workspace {
     pub scratch: Vec<f32>,
     /// What the next training pass draws its dropout masks from (set by the training step).
     pub dropout: DropoutKey,
+    /// The parameter gradient of one pass over part of the rows, when a training step runs its
+    /// rows through the layers in several passes (`Sequential::rows_per_pass`); else empty.
+    pub pass_grads: Vec<f32>,
 }
 
 impl Workspace {
@@ -73,6 +76,7 @@ impl Workspace {
             input,
             scratch: vec![0.0; scratch],
             dropout: DropoutKey::default(),
+            pass_grads: Vec::new(),
         }
     }
 
