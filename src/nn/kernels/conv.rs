@@ -348,22 +348,36 @@ fn patch_offset(s: &ConvShape, p: usize) -> usize {
 fn pack_columns(m: &[f32], rows: usize, cols: usize, packed: &mut [f32]) {
     for (pn, panel) in packed.chunks_exact_mut(rows * 16).enumerate() {
         let j0 = pn * 16;
-        let nr = (cols - j0).min(16);
         for (row, dst) in m.chunks_exact(cols).zip(panel.chunks_exact_mut(16)) {
-            dst[..nr].copy_from_slice(&row[j0..j0 + nr]);
-            dst[nr..].fill(0.0);
+            copy_16(&row[j0..], dst);
         }
+    }
+}
+
+/// dst[..16] = src[..16], zero past the end of src. A full panel's copy has a constant length,
+/// so it compiles to two vector moves instead of a call to memmove.
+#[inline(always)]
+fn copy_16(src: &[f32], dst: &mut [f32]) {
+    if src.len() >= 16 {
+        dst[..16].copy_from_slice(&src[..16]);
+    } else {
+        dst[..src.len()].copy_from_slice(src);
+        dst[src.len()..16].fill(0.0);
     }
 }
 
 /// packed (panels, cols, 16) = m^T (cols x rows) cut into 16-column panels, zero beyond rows.
 fn pack_transposed(m: &[f32], rows: usize, cols: usize, packed: &mut [f32]) {
-    for (pn, panel) in packed.chunks_exact_mut(cols * 16).enumerate() {
-        for (j, dst) in panel.chunks_exact_mut(16).enumerate() {
-            for (c, d) in dst.iter_mut().enumerate() {
-                let i = pn * 16 + c;
-                *d = if i < rows { m[i * cols + j] } else { 0.0 };
-            }
+    if !rows.is_multiple_of(16) {
+        let last = (rows / 16) * cols * 16;
+        packed[last..].fill(0.0);
+    }
+    // Rows of m are read in order; each lands in one lane of its panel's rows of 16.
+    for (i, row) in m.chunks_exact(cols).enumerate().take(rows) {
+        let (pn, lane) = (i / 16, i % 16);
+        let panel = &mut packed[pn * cols * 16..(pn + 1) * cols * 16];
+        for (dst, &v) in panel.chunks_exact_mut(16).zip(row) {
+            dst[lane] = v;
         }
     }
 }
@@ -452,9 +466,8 @@ fn weight_grad(
     for (img, dzi) in dz.chunks_exact(rows * s.cout).enumerate() {
         add_rows(dzi, db);
         for j0 in (0..s.cout).step_by(16) {
-            let nr = (s.cout - j0).min(16);
             for (dst, src) in panel.chunks_exact_mut(16).zip(dzi.chunks_exact(s.cout)) {
-                dst[..nr].copy_from_slice(&src[j0..j0 + nr]);
+                copy_16(&src[j0..], dst);
             }
             let mut cols = Cols::new(s);
             let mut p0 = 0;
