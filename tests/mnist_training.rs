@@ -81,13 +81,15 @@ fn keras_lab_network_fits_the_20x20_set() {
 }
 
 #[test]
-fn keras_convnet_reaches_pytorchs_accuracy_after_two_epochs() {
-    // Keras' mnist_convnet (torch_cnn.py's ConvNet) as `digits train --arch cnn` trains it.
+fn keras_convnet_passes_0985_after_two_epochs() {
+    // Keras' mnist_convnet (torch_cnn.py's ConvNet) with Keras' default batch of 32: more steps
+    // per epoch than the tutorial's 128 (with which PyTorch reaches 0.977 after one epoch and
+    // 0.982 after two, and digits 0.975 and 0.980), the same Adam 1e-3.
     let (train, test) = mnist::load_dir(&common::mnist_dir()).unwrap();
     let mut model = Sequential::new(ModelSpec::mnist_convnet(784, 10), Init::KaimingUniform, 1);
     let config = FitConfig {
         epochs: 2,
-        batch_size: 128,
+        batch_size: 32,
         seed: 1,
         ..FitConfig::default()
     };
@@ -96,11 +98,9 @@ fn keras_convnet_reaches_pytorchs_accuracy_after_two_epochs() {
         "convnet: test accuracy {:?}, epoch seconds {:?}",
         history.test_accuracy, history.epoch_seconds
     );
-    // PyTorch's ConvNet reaches 0.977 after one epoch and 0.982 after two on this data
-    // (baselines/README.md); digits measured 0.9749 and 0.9801 with this seed (0.9823 with
-    // Glorot initialisation), so 0.985 after two epochs is beyond the reference itself.
+    // Measured 0.9810 and 0.9859 with this seed on 2 threads.
     assert!(
-        history.test_accuracy[1] > 0.977,
+        history.test_accuracy[1] > 0.985,
         "{:?}",
         history.test_accuracy
     );
