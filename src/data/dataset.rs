@@ -1,12 +1,10 @@
 //! The in-memory dataset: pixels kept compact (u8 for MNIST) until a batch is formed.
 
-use crate::nn::kernels::SparseRows;
 use crate::nn::simd::dispatch;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
-use std::ops::Range;
 
 /// How u8 pixels become network inputs.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,44 +74,6 @@ impl Dataset {
         for (k, &i) in indices.iter().enumerate() {
             self.write_image(i, scale, &mut x[k * f..(k + 1) * f]);
             y[k] = self.labels[i];
-        }
-    }
-
-    /// Lists the nonzeros of the input columns `cols` of the given images in `out`, one row each
-    /// (column numbers counted from `cols.start`): for models whose first layer reads images
-    /// sparsely, with no dense batch in between. Also asks the CPU to fetch the same columns of the images
-    /// `ahead` (those of the next step) into cache meanwhile, one per image filled: shuffled
-    /// images are scattered over the whole set, and waiting for each from memory cost a fifth of
-    /// a training step.
-    pub fn fill_sparse_cols(
-        &self,
-        indices: &[usize],
-        ahead: &[usize],
-        cols: Range<usize>,
-        scale: PixelScale,
-        out: &mut SparseRows,
-    ) {
-        let f = self.features();
-        out.clear();
-        for (k, &i) in indices.iter().enumerate() {
-            if let Some(&next) = ahead.get(k) {
-                self.prefetch(next, cols.clone());
-            }
-            let image = i * f + cols.start..i * f + cols.end;
-            match &self.pixels {
-                Pixels::U8(p) => out.push_row_u8(&p[image], scale == PixelScale::Unit),
-                Pixels::F32(p) => out.push_row(&p[image]),
-            }
-        }
-    }
-
-    /// Asks the CPU to bring the columns `cols` of image `i` into its cache (a hint: nothing
-    /// waits for it).
-    pub fn prefetch(&self, i: usize, cols: Range<usize>) {
-        let image = i * self.features() + cols.start..i * self.features() + cols.end;
-        match &self.pixels {
-            Pixels::U8(p) => prefetch_range(&p[image]),
-            Pixels::F32(p) => prefetch_range(&p[image]),
         }
     }
 
@@ -214,22 +174,4 @@ impl EpochOrder {
         }
         &self.order
     }
-}
-
-/// Prefetches every cache line of `values` into all cache levels (x86_64; elsewhere nothing).
-/// Into L1 (T0) measured faster than into L2 only: the lines are read within a step.
-fn prefetch_range<T>(values: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let bytes = std::mem::size_of_val(values);
-        let start = values.as_ptr().cast::<i8>();
-        // Every 64-byte line the range touches, the last one included.
-        for offset in (0..bytes).step_by(64).chain(bytes.checked_sub(1)) {
-            // SAFETY: the address lies inside `values`; a prefetch never faults anyway.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) };
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = values;
 }

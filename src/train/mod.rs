@@ -9,6 +9,7 @@ pub mod observer;
 pub mod pace;
 pub mod pool;
 pub mod progress;
+pub mod sparse_input;
 pub mod step;
 pub mod tensorboard;
 

@@ -12,6 +12,7 @@
 
 use super::pace::Pace;
 use super::pool::{PerThread, Phase, StepPool};
+use super::sparse_input::fill_sparse_cols;
 use crate::data::{Dataset, PixelScale};
 use crate::nn::kernels::SparseRows;
 use crate::nn::kernels::{all_finite, flush_denormals};
@@ -217,7 +218,7 @@ impl Stepper {
         let first_layer = |t: usize| {
             let w = &mut *workers[t].lock().expect("worker buffers");
             let (x, cols) = (&mut w.x_cols.0, w.x_cols.1.clone());
-            data.fill_sparse_cols(indices, next, cols.clone(), scale, x);
+            fill_sparse_cols(data, indices, next, cols.clone(), scale, x);
             for (label, &i) in w.y.iter_mut().zip(&indices[rows_of(t)]) {
                 *label = data.labels[i];
             }
