@@ -84,7 +84,16 @@ pub fn save_optimizer(
 /// directory), the write that follows fails too and says why.
 fn keep_previous(model_path: &Path) {
     let (cur, prev) = (optim_path(model_path), prev_optim_path(model_path));
-    if !cur.exists() || remove_if_present(&prev).is_err() {
+    if !cur.exists() {
+        return;
+    }
+    // After a save stopped between its two renames the current optimizer file belongs to weights
+    // that never reached the model file, and the previous one is the pair of those that did:
+    // that one is kept, or a second interrupted save would leave no pair at all.
+    if prev.exists() && !belongs_to_saved_model(&cur, model_path) {
+        return;
+    }
+    if remove_if_present(&prev).is_err() {
         return;
     }
     if std::fs::hard_link(&cur, &prev).is_err() {
@@ -92,6 +101,15 @@ fn keep_previous(model_path: &Path) {
             let _ = super::atomic::write_atomic(&prev, &bytes);
         }
     }
+}
+
+/// Whether the optimizer file `optim` records the weights now in `model_path` (true when either
+/// cannot be read: there is then no better pair to keep).
+fn belongs_to_saved_model(optim: &Path, model_path: &Path) -> bool {
+    let (Ok(saved), Ok(file)) = (super::load(model_path), StFile::read(optim)) else {
+        return true;
+    };
+    file.metadata.get(keys::MODEL_CRC) == Some(&params_crc(&saved.model).to_string())
 }
 
 fn remove_if_present(path: &Path) -> anyhow::Result<()> {
