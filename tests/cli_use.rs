@@ -2,22 +2,12 @@
 
 mod common;
 
+use common::{digits, text};
+
 use digits::nn::argmax;
 use digits::vision::{preprocess, synth};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use std::process::Command;
-
-fn digits(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_digits"))
-        .args(args)
-        .output()
-        .expect("run digits")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn built_in_model_reads_rendered_handwriting() {

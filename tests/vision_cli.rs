@@ -4,6 +4,8 @@
 
 mod common;
 
+use common::{digits, text};
+
 use common::numbers::{compose, mnist_glyph, Glyph};
 use digits::data::{mnist, Dataset, PixelScale};
 use digits::vision::{preprocess, synth};
@@ -11,18 +13,6 @@ use image::{GrayImage, Luma};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn digits(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_digits"))
-        .args(args)
-        .output()
-        .expect("run digits")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()

@@ -123,8 +123,10 @@ pub struct TrainArgs {
     /// Distort each batch's images at random, seeded by --seed and the step (MNIST; u8 images):
     /// rotation ±12°, scale ×(1±0.12), aspect ×(1±0.15), shear ±0.25, translation ±2.5 px,
     /// elastic ±1.5 px, strokes thickened up to 1 or thinned up to 0.6 px; the digit is kept
-    /// inside the frame. See `digits show --augment`. Costs about 13 µs per image on one core:
-    /// little beside a CNN's epoch, several times the default MLP's.
+    /// inside the frame; then a quarter of them scanned as low-resolution form readers scan
+    /// digits (stretched to fill a 14-20 px square, black and white). See `digits show
+    /// --augment`. Costs about 23 µs per image on one core: a tenth of a CNN's epoch, several
+    /// times the default MLP's.
     #[arg(long)]
     pub augment: bool,
 }

@@ -8,6 +8,7 @@
 //! the network such digits (the picture the network sees is what `digits predict` would make of
 //! the scan).
 
+use super::augment::ink_box;
 use super::preprocess;
 
 /// Supersampling per output pixel, each way, when the ink's box is stretched to the scan's.
@@ -35,7 +36,8 @@ pub fn box_scan(src: &[u8], w: usize, h: usize, s: ScanSettings, out: &mut [u8])
         return false;
     };
     let cut = (s.level.clamp(0.0, 1.0) * 255.0 * (SUB * SUB) as f32) as u32;
-    let (bw, bh) = ((x1 - x0) as f32, (y1 - y0) as f32);
+    // ink_box's corners are inclusive.
+    let (bw, bh) = ((x1 + 1 - x0) as f32, (y1 + 1 - y0) as f32);
     let step = 1.0 / (s.side * SUB) as f32;
     // Paper white (255), ink black (0), as a scanner writes it, with a pixel of paper all round
     // (framing crops it off again) so that a digit filling its box still shows the paper.
@@ -70,22 +72,6 @@ pub fn box_scan(src: &[u8], w: usize, h: usize, s: ScanSettings, out: &mut [u8])
         }
         Err(_) => false,
     }
-}
-
-/// Half-open box (x0, y0, x1, y1) of the nonzero pixels, None when there are none.
-fn ink_box(px: &[u8], w: usize, h: usize) -> Option<(usize, usize, usize, usize)> {
-    let (mut x0, mut y0, mut x1, mut y1) = (w, h, 0, 0);
-    for y in 0..h {
-        for x in 0..w {
-            if px[y * w + x] > 0 {
-                x0 = x0.min(x);
-                y0 = y0.min(y);
-                x1 = x1.max(x + 1);
-                y1 = y1.max(y + 1);
-            }
-        }
-    }
-    (x1 > x0).then_some((x0, y0, x1, y1))
 }
 
 #[cfg(test)]
@@ -124,7 +110,7 @@ mod tests {
         let mut out = vec![0u8; W * W];
         assert!(box_scan(&slanted_one(), W, W, SCAN, &mut out));
         let (x0, y0, x1, y1) = ink_box(&out, W, W).unwrap();
-        assert!(x1 - x0 >= 19 && y1 - y0 >= 19, "box {x0},{y0}-{x1},{y1}");
+        assert!(x1 - x0 >= 18 && y1 - y0 >= 18, "box {x0},{y0}-{x1},{y1}");
     }
 
     #[test]

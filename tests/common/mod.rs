@@ -2,8 +2,22 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::process::{Command, Output};
 
 pub mod numbers;
+
+/// Runs the built `digits` binary with `args`.
+pub fn digits(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args(args)
+        .output()
+        .expect("run digits")
+}
+
+/// A command's output as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
 
 /// The MNIST directory: $DIGITS_MNIST_DIR, else ../shared/data/mnist beside the repository,
 /// else data/mnist (where `digits data download` puts it).
