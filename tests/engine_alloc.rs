@@ -1,7 +1,11 @@
 //! A training step allocates nothing once its buffers exist (on one thread and on several), for
-//! the MLP's column-split step and for a CNN's step split by images.
+//! the MLP's column-split step and for a CNN's step split by images; nor do the convolution and
+//! pooling kernels.
 
 use digits::data::{Dataset, PixelLayout, PixelScale, Pixels};
+use digits::nn::kernels::{
+    conv2d_backward, conv2d_forward, maxpool2_backward, maxpool2_forward, ConvShape,
+};
 use digits::nn::{Adam, Init, ModelSpec, Sequential};
 use digits::train::step::Stepper;
 use rand::{Rng, SeedableRng};
@@ -37,6 +41,7 @@ static GLOBAL: Counting = Counting;
 fn training_steps_allocate_nothing_after_the_first() {
     mlp_steps_allocate_nothing();
     cnn_steps_allocate_nothing();
+    conv_and_pool_kernels_allocate_nothing();
 }
 
 fn mlp_steps_allocate_nothing() {
@@ -114,5 +119,61 @@ fn cnn_steps_allocate_nothing() {
             allocated, 0,
             "{threads} thread(s): {allocated} allocations in 5 CNN steps"
         );
+    }
+}
+
+/// The convolution and pooling kernels allocate nothing: all they need is in the caller's
+/// scratch (sized by `ConvShape::scratch_len`).
+fn conv_and_pool_kernels_allocate_nothing() {
+    // Valid and same padding, aligned (cin 32) and unaligned (cin 3) channel counts.
+    for s in [
+        ConvShape {
+            n: 3,
+            h: 13,
+            w: 13,
+            cin: 32,
+            k: 3,
+            pad: 0,
+            cout: 64,
+        },
+        ConvShape {
+            n: 2,
+            h: 9,
+            w: 7,
+            cin: 3,
+            k: 5,
+            pad: 2,
+            cout: 20,
+        },
+    ] {
+        let x: Vec<f32> = (0..s.in_len()).map(|i| (i % 7) as f32 - 3.0).collect();
+        let w: Vec<f32> = (0..s.weight_len()).map(|i| (i % 5) as f32 * 0.1).collect();
+        let b = vec![0.5; s.cout];
+        let dz: Vec<f32> = (0..s.out_len()).map(|i| (i % 3) as f32 - 1.0).collect();
+        let mut z = vec![0.0; s.out_len()];
+        let (mut dw, mut db, mut dx) = (vec![0.0; w.len()], vec![0.0; s.cout], vec![0.0; x.len()]);
+        let mut scratch = vec![0.0; s.scratch_len()];
+        let (ph, pw) = (s.oh() / 2, s.ow() / 2);
+        let mut y = vec![0.0; s.n * ph * pw * s.cout];
+        let mut arg = vec![0u8; y.len()];
+        let mut dp = vec![0.0; s.out_len()];
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        conv2d_forward(&s, &x, &w, &b, &mut z, &mut scratch);
+        conv2d_backward(
+            &s,
+            &x,
+            &dz,
+            &w,
+            &mut dw,
+            &mut db,
+            Some(&mut dx),
+            &mut scratch,
+        );
+        maxpool2_forward(s.n, s.oh(), s.ow(), s.cout, &z, &mut y, &mut arg);
+        maxpool2_backward(s.n, s.oh(), s.ow(), s.cout, &y, &arg, &mut dp);
+        assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), before, "{s:?}");
+        // The calls did their work.
+        assert!(z.iter().any(|&v| v != 0.0) && dw.iter().any(|&v| v != 0.0));
+        assert!(dx.iter().any(|&v| v != 0.0) && dp.iter().any(|&v| v != 0.0));
     }
 }

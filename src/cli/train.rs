@@ -125,8 +125,8 @@ pub struct TrainArgs {
     /// elastic ±1.5 px, strokes thickened up to 1 or thinned up to 0.6 px; the digit is kept
     /// inside the frame; then a quarter of them scanned as low-resolution form readers scan
     /// digits (stretched to fill a 14-20 px square, black and white). See `digits show
-    /// --augment`. Costs about 23 µs per image on one core: a tenth of a CNN's epoch, several
-    /// times the default MLP's.
+    /// --augment`. Costs about 23 µs per image on one core: 15% of the Keras convnet's epoch,
+    /// several times the default MLP's.
     #[arg(long)]
     pub augment: bool,
 }
