@@ -9,7 +9,8 @@
 //! [`STROKE_WIDTH_RANGE`] ([`Params::fit_stroke`]), the scale and shift so that no ink leaves the
 //! frame, the digit moved back (and shrunk if need be) rather than cut off
 //! ([`Params::fit_in_frame`]); [`apply`] distorts an image as the parameters say.
-//! [`augment_image`] does all of it for one image (about 13 µs on one core for 28x28).
+//! [`augment_image`] does all of it for one image (about 13 µs on one core for 28x28, about 23 µs
+//! on average with the default share of scans).
 
 use super::scan::{box_scan, ScanSettings};
 use rand::Rng;
