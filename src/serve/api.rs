@@ -7,7 +7,7 @@ use crate::nn::{argmax, softmax};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::Json;
 use serde::Serialize;
 use std::sync::Arc;
@@ -29,15 +29,7 @@ pub async fn predict(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Prediction>, ApiError> {
     let body = body?;
-    if body.is_empty() {
-        return Err(ApiError::bad_request(
-            "empty body: send an image or {\"pixels\": [784 numbers]}",
-        ));
-    }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("(not text)"));
-    let x = match BodyKind::of(content_type, &body)? {
+    let x = match BodyKind::of_request(&headers, &body, "{\"pixels\": [784 numbers]}")? {
         // Small and fast (microseconds): done on the runtime's thread.
         BodyKind::Json => input::from_json(&body)?,
         // Decoding can take milliseconds: kept off the runtime's threads, a few at a time.

@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::pixels;
 use crate::vision::preprocess::{self, PreprocessError};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, StatusCode};
 
 /// What the body holds, from its Content-Type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,6 +13,20 @@ pub enum BodyKind {
 }
 
 impl BodyKind {
+    /// The kind of a request's body (see [`BodyKind::of`]); an empty body is a 400 whose message
+    /// says what to send (`expected`, e.g. `{"pixels": [784 numbers]}`).
+    pub fn of_request(headers: &HeaderMap, body: &[u8], expected: &str) -> Result<Self, ApiError> {
+        if body.is_empty() {
+            return Err(ApiError::bad_request(format!(
+                "empty body: send an image or {expected}"
+            )));
+        }
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap_or("(not text)"));
+        Self::of(content_type, body)
+    }
+
     /// JSON for application/json; an image for image/* and application/octet-stream; with no
     /// Content-Type, JSON when the body starts like an object.
     pub fn of(content_type: Option<&str>, body: &[u8]) -> Result<Self, ApiError> {

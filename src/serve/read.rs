@@ -11,7 +11,7 @@ use crate::vision::segment::read_digits;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -49,15 +49,11 @@ pub async fn read(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ReadAnswer>, ApiError> {
     let body = body?;
-    if body.is_empty() {
-        return Err(ApiError::bad_request(
-            "empty body: send an image or {\"pixels\": [...], \"width\": W, \"height\": H}",
-        ));
-    }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap_or("(not text)"));
-    let kind = BodyKind::of(content_type, &body)?;
+    let kind = BodyKind::of_request(
+        &headers,
+        &body,
+        "{\"pixels\": [...], \"width\": W, \"height\": H}",
+    )?;
     // Decoding and segmenting take milliseconds: off the runtime's threads, a few at a time.
     let slots = state.decode_slots.clone();
     tokio::task::spawn_blocking(move || {
