@@ -42,13 +42,21 @@ fn thread_cpu() -> f64 {
 fn best(reps: usize, mut f: impl FnMut()) -> f64 {
     f();
     let (mut cpu, mut wall) = (f64::INFINITY, f64::INFINITY);
+    let mut walls = Vec::with_capacity(reps);
     for _ in 0..reps {
         let (t, c) = (Instant::now(), thread_cpu());
         f();
         cpu = cpu.min(thread_cpu() - c);
-        wall = wall.min(t.elapsed().as_secs_f64());
+        let w = t.elapsed().as_secs_f64();
+        walls.push(w);
+        wall = wall.min(w);
     }
-    print!("[wall {:>8.1} us] ", wall * 1e6);
+    walls.sort_by(f64::total_cmp);
+    print!(
+        "[wall {:>8.1} us, median {:>8.1}] ",
+        wall * 1e6,
+        walls[walls.len() / 2] * 1e6
+    );
     cpu
 }
 

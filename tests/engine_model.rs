@@ -304,6 +304,39 @@ fn a_step_run_on_one_thread_or_on_its_threads_gives_the_same_weights_bit_for_bit
 }
 
 #[test]
+fn a_cnn_step_gives_the_same_weights_bit_for_bit_on_any_thread_count() {
+    // A convolutional model's batch is cut into pieces of a fixed size that the threads take in
+    // turn; the pieces' gradients are summed in piece order, so neither the thread count, nor
+    // which thread ran which piece, nor running them all on one thread changes the result.
+    let n = 40;
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let x: Vec<f32> = (0..n * 784).map(|_| rng.gen_range(0.0..1.0)).collect();
+    let y: Vec<u8> = (0..n).map(|_| rng.gen_range(0..10)).collect();
+    let run = |threads: usize, mode: Option<bool>| {
+        let mut model = Sequential::new(ModelSpec::mnist_convnet(784, 10), Init::KaimingUniform, 2);
+        let mut s = Stepper::new(&model, n, threads);
+        if let Some(parallel) = mode {
+            s.fix_mode(parallel);
+        }
+        let mut adam = Adam::new(model.params().len(), 1e-3);
+        let mut losses = Vec::new();
+        for step in 0..3 {
+            s.set_dropout_key(7, step);
+            losses.push(s.loss_and_grads(&model, &x, &y));
+            s.adam_step(&mut adam, model.params_mut());
+        }
+        (losses, model.params().to_vec())
+    };
+    let one = run(1, None);
+    assert!(one.0.iter().all(|l| l.is_finite()));
+    for threads in [2, 3] {
+        for mode in [Some(true), Some(false), None] {
+            assert!(run(threads, mode) == one, "{threads} threads, {mode:?}");
+        }
+    }
+}
+
+#[test]
 fn a_cnn_step_in_several_passes_equals_the_sum_of_its_rows() {
     // The Keras convnet runs a few rows at a time through its layers (to keep them in cache):
     // its loss and gradient over 8 rows must be the sums over each row alone, dropout included.

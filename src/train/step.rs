@@ -2,8 +2,10 @@
 //!
 //! Models that read images sparsely split the first layer by input columns (see `nn::split`):
 //! each thread owns the weights of its pixels, and the layers above are split by batch rows.
-//! Other models split the batch by rows: each worker runs forward and backward on its rows into
-//! its own gradient buffer, then the buffers are summed and checked in parallel chunks.
+//! Other models split the batch by rows into pieces: the threads take the pieces in turn (a
+//! thread slowed by another program takes fewer), each piece's gradient goes to its own buffer,
+//! then the buffers are summed in piece order and checked in parallel chunks, so the result does
+//! not depend on which thread ran which piece.
 //! Either way Adam then runs in parallel over the parameter ranges each thread wrote last.
 //!
 //! The work is split into one part per thread. Whether the parts of a step run on their threads
@@ -20,11 +22,16 @@ use crate::nn::optim::adam_update;
 use crate::nn::workspace::Workspace;
 use crate::nn::{Adam, DropoutKey, Sequential};
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// Most threads a step is split across.
 pub const MAX_THREADS: usize = 16;
+
+/// Passes of `Sequential::loss_and_grads` per piece of a convolutional model's batch: small
+/// pieces balance the threads (about 1 ms each for the Keras convnet), large ones cost less
+/// summing (every piece writes a whole gradient).
+const PASSES_PER_PIECE: usize = 5;
 
 /// Per-thread buffers, allocated once.
 struct Worker {
@@ -62,7 +69,16 @@ impl Shared {
 pub struct Stepper {
     workers: PerThread<Worker>,
     /// grads[t]: thread t's gradient buffer (the parameters' layout); grads[0] gets the total.
+    /// Only a step split by columns uses more than grads[0].
     grads: Vec<Vec<f32>>,
+    /// A step split by rows: rows per piece (the last may have fewer), each piece's gradient
+    /// (piece p at p * params) and loss (f64 bits).
+    piece_rows: usize,
+    /// Whether every step has pieces of `piece_rows` (a convolutional model), rather than one
+    /// per thread.
+    fixed_pieces: bool,
+    piece_grads: Vec<f32>,
+    piece_loss: Vec<AtomicU64>,
     /// First layer split by columns: thread t's first-layer sums of every row (batch x out1 at
     /// t * batch * out1), and dz1 of every row (batch x out1).
     z1_parts: Vec<f32>,
@@ -103,13 +119,21 @@ impl Stepper {
             model.params().len(),
         );
         let columns = chunks(d, threads);
+        let fixed_pieces = !by_cols && model.rows_per_pass() < usize::MAX;
+        let piece_rows = if fixed_pieces {
+            (model.rows_per_pass() * PASSES_PER_PIECE).min(batch)
+        } else {
+            share
+        };
+        // (A model split by columns may still be stepped on dense rows: `loss_and_grads`.)
+        let pieces = batch.div_ceil(piece_rows);
         let workers = columns
             .iter()
             .map(|cols| {
                 let cap = if by_cols { batch } else { 0 };
                 let x_cols = (SparseRows::with_capacity(cap, cols.len()), cols.clone());
                 Mutex::new(Worker {
-                    ws: model.workspace(share),
+                    ws: model.workspace(piece_rows),
                     loss: 0.0,
                     y: vec![0; share],
                     x_cols,
@@ -133,7 +157,11 @@ impl Stepper {
         let pool = (threads > 1).then(|| StepPool::new(threads, flush_denormals));
         Stepper {
             workers,
-            grads: vec![vec![0.0; model.params().len()]; threads],
+            grads: vec![vec![0.0; params]; if by_cols { threads } else { 1 }],
+            piece_rows,
+            fixed_pieces,
+            piece_grads: vec![0.0; pieces * params],
+            piece_loss: (0..pieces).map(|_| AtomicU64::new(0)).collect(),
             z1_parts: vec![0.0; threads * batch * out1],
             dz1: vec![0.0; batch * out1],
             batch,
@@ -164,18 +192,18 @@ impl Stepper {
         let d = model.input_dim();
         let n = y.len();
         let key = self.dropout;
-        self.split_rows(n, |w, grads, rows| {
-            w.ws.dropout = DropoutKey {
+        self.split_rows(n, |ws, grads, rows| {
+            ws.dropout = DropoutKey {
                 row0: rows.start,
                 ..key
             };
-            w.loss = model.loss_and_grads(
+            model.loss_and_grads(
                 &x[rows.start * d..rows.end * d],
                 &y[rows.clone()],
                 n,
-                &mut w.ws,
+                ws,
                 grads,
-            );
+            )
         })
     }
 
@@ -301,52 +329,77 @@ impl Stepper {
         (loss / n as f64) as f32
     }
 
-    /// Runs `work(worker, its gradient buffer, rows)` on n rows split across the threads, then
-    /// sums the gradients; returns the mean loss.
+    /// Runs `work(workspace, gradient buffer, rows)` (which returns the rows' summed loss) on
+    /// the n rows cut into pieces, which the threads take in turn, then sums the pieces'
+    /// gradients in piece order; returns the mean loss.
     fn split_rows(
         &mut self,
         n: usize,
-        work: impl Fn(&mut Worker, &mut [f32], Range<usize>) + Sync,
+        work: impl Fn(&mut Workspace, &mut [f32], Range<usize>) -> f64 + Sync,
     ) -> f32 {
-        let threads = self.workers.len().min(n / self.min_rows_per_thread).max(1);
-        let share = n.div_ceil(threads);
-        // Threads past the last row (t * share >= n) have nothing to do.
-        let used = n.div_ceil(share.max(1)).max(1);
+        let rows = self.rows_of_pieces(n);
+        let pieces = n.div_ceil(rows).max(1);
         let len = self.grads[0].len();
+        assert!(
+            pieces <= self.piece_loss.len(),
+            "a batch of {n} rows, buffers for {}",
+            self.batch
+        );
         let parallel = self.pace.begin_step();
-        let workers = &self.workers;
-        let grads = shared_grads(&mut self.grads);
+        let (workers, losses) = (&self.workers, &self.piece_loss);
+        let piece_grads = Shared::of(&mut self.piece_grads);
+        let next = AtomicUsize::new(0);
         let part = |t: usize| {
-            if t < used {
-                // SAFETY: part t alone uses grads[t] during the run.
-                let g = unsafe { grads[t].chunk(0..len) };
-                work(
-                    &mut workers[t].lock().expect("worker buffers"),
-                    g,
-                    t * share..((t + 1) * share).min(n),
-                );
+            let w = &mut *workers[t].lock().expect("worker buffers");
+            loop {
+                let p = next.fetch_add(1, Ordering::Relaxed);
+                if p >= pieces {
+                    break;
+                }
+                // SAFETY: piece p is taken by one thread only (the counter hands each out once),
+                // and its gradient is the p-th block of params floats.
+                let g = unsafe { piece_grads.chunk(p * len..(p + 1) * len) };
+                let loss = work(&mut w.ws, g, p * rows..((p + 1) * rows).min(n));
+                losses[p].store(loss.to_bits(), Ordering::Relaxed);
             }
         };
-        run_phases(&self.pool, &[&part], parallel && used > 1);
-        (self.reduce(used) / n as f64) as f32
+        run_phases(&self.pool, &[&part], parallel && pieces > 1);
+        (self.reduce(pieces) / n as f64) as f32
     }
 
-    /// Sums the first `used` workers' gradients into the first buffer and checks that the sum is
-    /// finite (in parallel chunks on the pool); returns the total loss.
-    fn reduce(&mut self, used: usize) -> f64 {
-        let mut loss = 0.0;
-        for w in &mut self.workers[..used] {
-            loss += w.get_mut().expect("worker buffers").loss;
+    /// Rows per piece of a step of n rows split by rows: a convolutional model's few passes
+    /// each; otherwise one piece per thread (fewer when the pieces would be under
+    /// `min_rows_per_thread` rows).
+    fn rows_of_pieces(&self, n: usize) -> usize {
+        if self.fixed_pieces {
+            return self.piece_rows;
         }
-        let bufs = shared_grads(&mut self.grads);
+        let threads = self.workers.len().min(n / self.min_rows_per_thread).max(1);
+        n.div_ceil(threads).max(1)
+    }
+
+    /// grads[0] = the sum of the first `pieces` pieces' gradients, in piece order, checked for
+    /// finiteness (in parallel chunks on the pool); returns the total loss.
+    fn reduce(&mut self, pieces: usize) -> f64 {
+        let loss = self.piece_loss[..pieces]
+            .iter()
+            .map(|l| f64::from_bits(l.load(Ordering::Relaxed)))
+            .sum();
+        let len = self.grads[0].len();
+        let total = Shared::of(&mut self.grads[0]);
+        let piece_grads = Shared::of(&mut self.piece_grads);
         let finite = AtomicBool::new(true);
         let sum_chunk = |range: Range<usize>| {
-            // SAFETY: each call gets its own range of the first buffer to write; the other
-            // buffers are only read.
-            let total = unsafe { bufs[0].chunk(range.clone()) };
-            for b in &bufs[1..used] {
-                let part = unsafe { b.chunk(range.clone()) };
-                for (g, &o) in total.iter_mut().zip(part.iter()) {
+            // SAFETY: each call gets its own range of the total to write; the pieces are only
+            // read.
+            let total = unsafe { total.chunk(range.clone()) };
+            // SAFETY: piece p's block (p < pieces, each `len` floats) is only read in this phase.
+            let piece = |p: usize| unsafe {
+                &*piece_grads.chunk(p * len + range.start..p * len + range.end)
+            };
+            total.copy_from_slice(piece(0));
+            for p in 1..pieces {
+                for (g, &o) in total.iter_mut().zip(piece(p)) {
                     *g += o;
                 }
             }

@@ -269,6 +269,7 @@ impl<'a> Rows<'a> {
     }
 
     /// The next mr rows' patch offsets.
+    #[inline(always)]
     fn next(&mut self, mr: usize) -> [usize; 6] {
         let s = self.s;
         let mut bases = [0; 6];
@@ -422,17 +423,18 @@ fn forward_rows<const MR: usize>(
     for (pn, panel) in packed.chunks_exact(kk * 16).enumerate() {
         let j0 = pn * 16;
         let nr = (s.cout - j0).min(16);
-        // SAFETY: a_i walks row i's patch (taps (ky, kx), then cin channels) inside xp; b walks
-        // kk rows of 16 in this panel; C row i is z[(r0 + i) * cout + j0..][..nr]; bias[j0..][..nr].
+        // SAFETY: a_i walks row i's patch inside xp: k kernel rows, each k * cin contiguous
+        // floats (taps kx, then channels); b walks kk rows of 16 in this panel; C row i is
+        // z[(r0 + i) * cout + j0..][..nr]; bias[j0..][..nr].
         unsafe {
             let t = Tile::<MR> {
                 a: std::array::from_fn(|i| xo.add(bases[i])),
                 a_step: 1,
                 n1: s.k,
                 a1: s.wp() * s.cin,
-                n2: s.k,
-                a2: s.cin,
-                len: s.cin,
+                n2: 1,
+                a2: 0,
+                len: s.k * s.cin,
                 b: panel.as_ptr(),
                 b_step: 16,
                 c: std::array::from_fn(|i| zo.add((r0 + i) * s.cout + j0)),
