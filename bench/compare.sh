@@ -57,6 +57,8 @@ for r in $(seq "$RUNS"); do
     "$REFVENV/bin/python" "$BASE/torch_mnist.py" --threads 1 --scaled --shuffle --loader tensor --epochs 3 --seed "$r" --out "$OUT/busytorch_$r.json" > /dev/null
     epochs_json "$OUT/busy1_$r.json" --threads 1
     epochs_json "$OUT/busydefault_$r.json"
+    "$REFVENV/bin/python" "$BASE/torch_cnn.py" --threads 2 --epochs 1 --seed "$r" --out "$OUT/busytorchcnn_$r.json" > /dev/null
+    target/release/examples/cnn_throughput "$DATA_ROOT/mnist" --epochs 1 --threads 2 > "$OUT/busydigitscnn_$r.json"
     stop_busy
 done
 
@@ -131,5 +133,8 @@ print(f"| PyTorch, 1 thread | {bt:.3f} | 1.0x |")
 print(f"| digits --threads 1 | {b1:.3f} | {bt / b1:.1f}x |")
 print(f"| digits default threads | {bd:.3f} | {bt / bd:.1f}x |")
 print(f"default / --threads 1: {bd / b1:.2f} (at most 1.1 wanted)")
+btc = med([t["samples_per_s"] for t in load("busytorchcnn")])
+bdc = med([d["samples_per_s"] for d in load("busydigitscnn")])
+print(f"CNN with one core busy, train samples/s on 2 threads: PyTorch {btc:,.0f}, digits {bdc:,.0f} ({bdc / btc:.1f}x)")
 print(f"test accuracy after 3 epochs: PyTorch {med([t['final_test_acc'] for t in torch]):.4f}, digits {med([o['test_accuracy_threads2'] for o in ours]):.4f}")
 PY
