@@ -11,8 +11,12 @@
 
 use std::time::Instant;
 
-/// Steps timed per window.
+/// Steps timed per window, at least; and the least time a window lasts. An MLP's step takes
+/// about 100 µs, while the OS shares a busy core in slices of milliseconds: a window of 8 such
+/// steps can fall between two slices of the other program and judge the threads by a moment
+/// when they had both cores.
 const WINDOW: u32 = 8;
+const WINDOW_SECONDS: f64 = 0.025;
 /// Steps between probes of the other mode after a switch; doubled each time the probe loses.
 const FIRST_INTERVAL: u32 = 512;
 const MAX_INTERVAL: u32 = 8192;
@@ -39,8 +43,9 @@ pub struct Pace {
     steps: u32,
     seconds: f64,
     began: Option<Instant>,
-    /// Mean seconds per step of the kept mode's last window.
+    /// Mean seconds per step of the kept mode's last window, and its steps.
     kept_mean: f64,
+    kept_steps: u32,
 }
 
 impl Default for Pace {
@@ -53,6 +58,7 @@ impl Default for Pace {
             seconds: 0.0,
             began: None,
             kept_mean: f64::INFINITY,
+            kept_steps: WINDOW,
         }
     }
 }
@@ -88,6 +94,14 @@ impl Pace {
         }
     }
 
+    /// Running the kept mode until the next probe: `interval` steps, and at least 16 windows'
+    /// worth, so that long windows of short steps are not spent mostly probing.
+    fn run_stage(&self) -> Stage {
+        Stage::Run {
+            left: self.interval.max(16 * self.kept_steps),
+        }
+    }
+
     /// Takes the time of one step of the running mode.
     fn record(&mut self, seconds: f64) {
         match self.stage {
@@ -106,32 +120,31 @@ impl Pace {
         self.steps += 1;
         self.seconds += seconds;
         // A probe already slower in total than the kept mode's whole window has lost.
-        let lost_early =
-            self.stage == Stage::Probe && self.seconds > self.kept_mean * WINDOW as f64;
-        if self.steps < WINDOW && !lost_early {
+        let lost_early = self.stage == Stage::Probe
+            && self.seconds > self.kept_mean * self.kept_steps.max(WINDOW) as f64;
+        if (self.steps < WINDOW || self.seconds < WINDOW_SECONDS) && !lost_early {
             return;
         }
+        let window = self.steps;
         let mean = self.seconds / self.steps as f64;
         (self.steps, self.seconds) = (0, 0.0);
         match self.stage {
             Stage::Measure => {
                 self.kept_mean = mean;
+                self.kept_steps = window;
                 self.stage = Stage::Probe;
             }
             Stage::Probe if mean < self.kept_mean => {
                 // The other mode is faster now: keep it, and look back soon.
                 self.parallel = !self.parallel;
                 self.kept_mean = mean;
+                self.kept_steps = window;
                 self.interval = FIRST_INTERVAL;
-                self.stage = Stage::Run {
-                    left: self.interval,
-                };
+                self.stage = self.run_stage();
             }
             Stage::Probe => {
                 self.interval = (self.interval * 2).min(MAX_INTERVAL);
-                self.stage = Stage::Run {
-                    left: self.interval,
-                };
+                self.stage = self.run_stage();
             }
             Stage::Run { .. } | Stage::Fixed => unreachable!("handled above"),
         }
@@ -152,6 +165,33 @@ mod tests {
             pace.record(if p { par } else { solo });
         }
         parallel as f64 / steps as f64
+    }
+
+    #[test]
+    fn short_steps_are_judged_over_the_os_time_slices_not_between_them() {
+        // Another program shares a core in 4 ms slices: for 1 ms of each 4 the threads have both
+        // cores (50 µs a step), for the other 3 one of them waits (300 µs a step); one thread
+        // alone takes 120 µs a step throughout. Over time one thread is faster (133 µs a
+        // parallel step on average), though an 8-step window timed in a good millisecond says
+        // otherwise.
+        let mut pace = Pace::default();
+        let (mut clock, mut parallel_steps) = (0.0f64, 0usize);
+        let steps = 200_000;
+        for _ in 0..steps {
+            let seconds = if !pace.running_parallel() {
+                120e-6
+            } else if clock % 4e-3 < 1e-3 {
+                50e-6
+            } else {
+                300e-6
+            };
+            parallel_steps += usize::from(pace.running_parallel());
+            clock += seconds;
+            pace.record(seconds);
+        }
+        assert!(!pace.parallel);
+        let share = parallel_steps as f64 / steps as f64;
+        assert!(share < 0.1, "parallel for {share} of the steps");
     }
 
     #[test]
