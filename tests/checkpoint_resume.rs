@@ -2,6 +2,7 @@
 //! 4-epoch run; Ctrl-C saves a resumable checkpoint; a save killed at any moment leaves a loadable
 //! checkpoint (the old one or the new one).
 
+mod common;
 use digits::data::{Dataset, PixelLayout, PixelScale, Pixels};
 use digits::nn::{Activation, Init, LayerSpec, ModelSpec, Padding, Sequential};
 use digits::train::checkpoint::{self, CheckpointMeta, CheckpointSaver};
@@ -51,13 +52,6 @@ fn fresh() -> Sequential {
     Sequential::new(ModelSpec::mlp(64, &[16, 12], 10), Init::KaimingUniform, 5)
 }
 
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 fn saver(path: &Path, every: usize) -> CheckpointSaver {
     let mut s = CheckpointSaver::new(path, every, CheckpointMeta::default());
     s.verbose = false;
@@ -99,7 +93,7 @@ fn resuming_after_two_epochs_matches_an_uninterrupted_run() {
     let history = trainer
         .fit(&mut model, &data, None, &mut saver(&path, 1))
         .unwrap();
-    let diff = max_diff(model.params(), straight.params());
+    let diff = common::max_diff(model.params(), straight.params());
     println!("resumed vs uninterrupted: max |weight diff| = {diff:e}");
     assert!(diff <= 1e-6, "max |weight diff| {diff}");
     assert_ne!(
@@ -218,7 +212,7 @@ fn a_cnn_interrupted_mid_epoch_resumes_to_the_uninterrupted_weights() {
     let r = checkpoint::resume(&path, config(3)).unwrap();
     let (mut model, mut trainer) = (r.model, r.trainer);
     trainer.fit(&mut model, &data, None, &mut ()).unwrap();
-    let diff = max_diff(model.params(), straight.params());
+    let diff = common::max_diff(model.params(), straight.params());
     println!(
         "CNN interrupted at step 25 and resumed vs uninterrupted: max |weight diff| = {diff:e}"
     );

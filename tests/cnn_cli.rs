@@ -2,19 +2,13 @@
 //! trains, resumes to the weights of an uninterrupted run (dropout masks included), saves every
 //! N epochs, stops on a NaN loss, and its checkpoints work with eval, predict, errors and show.
 
+mod common;
 mod reliability_common;
 
 use digits::train::checkpoint;
 use reliability_common::{digits, s, train_args, write_set, Set};
 
 const CNN: &str = "c4k3,p2,c6k3s,p2,flatten,drop0.5";
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
 
 #[test]
 fn a_cnn_resumes_to_the_weights_of_an_uninterrupted_run() {
@@ -51,10 +45,10 @@ fn a_cnn_resumes_to_the_weights_of_an_uninterrupted_run() {
         checkpoint::load(&ckpt).unwrap(),
     );
     assert_eq!(b.meta.epoch, 3);
-    let d = max_diff(a.model.params(), b.model.params());
+    let d = common::max_diff(a.model.params(), b.model.params());
     println!("CNN 1 epoch + resume to 3 vs 3 straight: max |weight diff| = {d:e}");
     assert!(d <= 1e-6, "max |weight diff| {d}");
-    assert!(max_diff(a.model.params(), after_one.model.params()) > 1e-3);
+    assert!(common::max_diff(a.model.params(), after_one.model.params()) > 1e-3);
     // Another architecture is refused.
     let out = digits(&train_args(
         &data,

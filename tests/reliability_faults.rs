@@ -142,14 +142,6 @@ fn wait_for_line(child: &mut std::process::Child, prefix: &str) -> bool {
     found
 }
 
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
 #[test]
 fn sigint_saves_a_resumable_checkpoint_and_resuming_matches_an_uninterrupted_run() {
     let dir = tempfile::tempdir().unwrap();
@@ -204,7 +196,7 @@ fn sigint_saves_a_resumable_checkpoint_and_resuming_matches_an_uninterrupted_run
     );
     assert_eq!(b.meta.epoch, 300);
     assert_eq!(b.meta.global_step, a.meta.global_step);
-    let d = max_diff(a.model.params(), b.model.params());
+    let d = common::max_diff(a.model.params(), b.model.params());
     println!("interrupted + resumed vs uninterrupted: max |weight diff| = {d:e}");
     assert!(d <= 1e-6, "max |weight diff| {d}");
 }

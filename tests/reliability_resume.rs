@@ -2,6 +2,7 @@
 //! seed, and refuses, without touching the checkpoint, one from another architecture or dataset
 //! shape, one without optimizer state and a corrupt one.
 
+mod common;
 mod reliability_common;
 
 use digits::data::idx;
@@ -44,13 +45,7 @@ fn resuming_reaches_the_weights_of_an_uninterrupted_run() {
         (b.meta.epoch, b.meta.global_step),
         (5, 5 * 200u64.div_ceil(16))
     );
-    let d = a
-        .model
-        .params()
-        .iter()
-        .zip(b.model.params())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0f32, f32::max);
+    let d = common::max_diff(a.model.params(), b.model.params());
     println!("2 epochs + resume to 5 vs 5 straight: max |weight diff| = {d:e}");
     assert!(d <= 1e-6, "max |weight diff| {d}");
     assert_ne!(

@@ -157,12 +157,7 @@ fn resuming_mid_epoch_matches_an_uninterrupted_augmented_run() {
     assert!(r.differences().is_empty(), "{:?}", r.differences());
     let (mut model, mut trainer) = (r.model, r.trainer);
     trainer.fit(&mut model, &data, None, &mut ()).unwrap();
-    let diff = model
-        .params()
-        .iter()
-        .zip(straight.params())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0f32, f32::max);
+    let diff = common::max_diff(model.params(), straight.params());
     println!("resumed vs uninterrupted, augmented: max |weight diff| = {diff:e}");
     assert!(diff <= 1e-6, "max |weight diff| {diff}");
 }

@@ -1,6 +1,7 @@
 //! Preprocessing of synthetic digit drawings: geometry of the output, polarity, formats,
 //! transparency, and every refusal.
 
+mod common;
 use digits::vision::preprocess::{self, PreprocessError, PIXELS, SIDE};
 use image::{DynamicImage, GrayImage, ImageFormat, Luma, Rgb, RgbImage, Rgba, RgbaImage};
 use std::io::Cursor;
@@ -107,13 +108,6 @@ fn assert_mnist_like(x: &[f32], what: &str) {
     assert!(x.iter().any(|&v| v > 0.99), "{what}: no full ink");
 }
 
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    a.iter()
-        .zip(b)
-        .map(|(p, q)| (p - q).abs())
-        .fold(0.0, f32::max)
-}
-
 fn mean_diff(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(p, q)| (p - q).abs()).sum::<f32>() / a.len() as f32
 }
@@ -128,7 +122,7 @@ fn synthetic_digits_come_out_mnist_shaped() {
             assert_mnist_like(&dark, &format!("{digit} {w}x{h} dark on light"));
             let light = preprocess::from_bytes(&png(draw(digit, w, h, [255; 3], [0; 3]))).unwrap();
             assert_mnist_like(&light, &format!("{digit} {w}x{h} light on dark"));
-            let d = max_diff(&dark, &light);
+            let d = common::max_diff(&dark, &light);
             assert!(d < 0.01, "{digit} {w}x{h}: polarity {d}");
         }
     }
@@ -185,7 +179,7 @@ fn colours_and_jpeg_give_nearly_the_same_digit() {
             mean_diff(&lossless, &jpeg)
         );
         let bmp = preprocess::from_bytes(&encode(&img, ImageFormat::Bmp)).unwrap();
-        assert!(max_diff(&lossless, &bmp) < 1e-6, "bmp");
+        assert!(common::max_diff(&lossless, &bmp) < 1e-6, "bmp");
     }
 }
 
@@ -261,7 +255,7 @@ fn from_gray_canvas_values() {
     let auto = preprocess::from_gray(&f, w, h, None).unwrap();
     assert_mnist_like(&auto, "from_gray f32");
     let told = preprocess::from_gray(&f, w, h, Some(true)).unwrap();
-    assert!(max_diff(&auto, &told) < 1e-6);
+    assert!(common::max_diff(&auto, &told) < 1e-6);
     let u: Vec<u8> = f.iter().map(|v| 255 - (v * 255.0).round() as u8).collect();
     let dark = preprocess::from_gray(&u, w, h, Some(false)).unwrap();
     assert!(mean_diff(&auto, &dark) < 0.01);

@@ -14,6 +14,15 @@ pub fn digits(args: &[&str]) -> Output {
         .expect("run digits")
 }
 
+/// The largest |a_i - b_i| of two slices of the same length.
+pub fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
 /// A command's output as text.
 pub fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
