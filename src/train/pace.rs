@@ -43,7 +43,8 @@ pub struct Pace {
     steps: u32,
     seconds: f64,
     began: Option<Instant>,
-    /// Mean seconds per step of the kept mode's last window, and its steps.
+    /// Mean seconds per step of the kept mode's last window, and its steps (at least WINDOW: a
+    /// window ends sooner only when its probe lost).
     kept_mean: f64,
     kept_steps: u32,
 }
@@ -120,8 +121,8 @@ impl Pace {
         self.steps += 1;
         self.seconds += seconds;
         // A probe already slower in total than the kept mode's whole window has lost.
-        let lost_early = self.stage == Stage::Probe
-            && self.seconds > self.kept_mean * self.kept_steps.max(WINDOW) as f64;
+        let lost_early =
+            self.stage == Stage::Probe && self.seconds > self.kept_mean * self.kept_steps as f64;
         if (self.steps < WINDOW || self.seconds < WINDOW_SECONDS) && !lost_early {
             return;
         }

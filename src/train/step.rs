@@ -29,8 +29,8 @@ use std::sync::Mutex;
 pub const MAX_THREADS: usize = 16;
 
 /// Passes of `Sequential::loss_and_grads` per piece of a convolutional model's batch: small
-/// pieces balance the threads (about 1 ms each for the Keras convnet), large ones cost less
-/// summing (every piece writes a whole gradient).
+/// pieces balance the threads (15 images, about 4 ms on one core, for the Keras convnet), large
+/// ones cost less summing (every piece writes a whole gradient).
 const PASSES_PER_PIECE: usize = 5;
 
 /// Per-thread buffers, allocated once.
@@ -71,12 +71,10 @@ pub struct Stepper {
     /// grads[t]: thread t's gradient buffer (the parameters' layout); grads[0] gets the total.
     /// Only a step split by columns uses more than grads[0].
     grads: Vec<Vec<f32>>,
-    /// A step split by rows: rows per piece (the last may have fewer), each piece's gradient
-    /// (piece p at p * params) and loss (f64 bits).
-    piece_rows: usize,
-    /// Whether every step has pieces of `piece_rows` (a convolutional model), rather than one
-    /// per thread.
-    fixed_pieces: bool,
+    /// A step split by rows: the rows of every piece (the last may have fewer) of a
+    /// convolutional model (None: one piece per thread), each piece's gradient (piece p at
+    /// p * params) and loss (f64 bits).
+    fixed_piece_rows: Option<usize>,
     piece_grads: Vec<f32>,
     piece_loss: Vec<AtomicU64>,
     /// First layer split by columns: thread t's first-layer sums of every row (batch x out1 at
@@ -119,12 +117,9 @@ impl Stepper {
             model.params().len(),
         );
         let columns = chunks(d, threads);
-        let fixed_pieces = !by_cols && model.rows_per_pass() < usize::MAX;
-        let piece_rows = if fixed_pieces {
-            (model.rows_per_pass() * PASSES_PER_PIECE).min(batch)
-        } else {
-            share
-        };
+        let fixed_piece_rows = (!by_cols && model.rows_per_pass() < usize::MAX)
+            .then(|| (model.rows_per_pass() * PASSES_PER_PIECE).min(batch));
+        let piece_rows = fixed_piece_rows.unwrap_or(share);
         // (A model split by columns may still be stepped on dense rows: `loss_and_grads`.)
         let pieces = batch.div_ceil(piece_rows);
         let workers = columns
@@ -158,8 +153,7 @@ impl Stepper {
         Stepper {
             workers,
             grads: vec![vec![0.0; params]; if by_cols { threads } else { 1 }],
-            piece_rows,
-            fixed_pieces,
+            fixed_piece_rows,
             piece_grads: vec![0.0; pieces * params],
             piece_loss: (0..pieces).map(|_| AtomicU64::new(0)).collect(),
             z1_parts: vec![0.0; threads * batch * out1],
@@ -371,8 +365,8 @@ impl Stepper {
     /// each; otherwise one piece per thread (fewer when the pieces would be under
     /// `min_rows_per_thread` rows).
     fn rows_of_pieces(&self, n: usize) -> usize {
-        if self.fixed_pieces {
-            return self.piece_rows;
+        if let Some(rows) = self.fixed_piece_rows {
+            return rows;
         }
         let threads = self.workers.len().min(n / self.min_rows_per_thread).max(1);
         n.div_ceil(threads).max(1)
