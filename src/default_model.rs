@@ -9,6 +9,9 @@ use std::path::Path;
 
 const BYTES: &[u8] = include_bytes!("../assets/default-cnn.safetensors");
 
+/// Inputs per image of the built-in model: 28x28 grey levels.
+pub const INPUTS: usize = 784;
+
 /// What errors and summaries call the built-in model.
 pub const NAME: &str = "(built-in CNN)";
 

@@ -145,3 +145,47 @@ fn errors_count_agrees_with_eval_and_pictures_are_written() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_readmes_first_pictures_are_read_by_the_built_in_model() {
+    let out = digits(&["predict", "examples/pictures/seven.jpg"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("examples/pictures/seven.jpg: 7"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = digits(&["read", "examples/pictures/zip.jpg"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("examples/pictures/zip.jpg: 90210"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn show_draws_the_built_in_models_predictions_unless_labels_only() {
+    let mnist = common::mnist_dir();
+    let dir = tempfile::tempdir().unwrap();
+    let grid = |name: &str, extra: &[&str]| {
+        let path = dir.path().join(name);
+        let mut args = vec!["show", "--test", "--data-dir", mnist.to_str().unwrap()];
+        args.extend_from_slice(&["-o", path.to_str().unwrap()]);
+        args.extend_from_slice(extra);
+        let out = digits(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        std::fs::read(path).unwrap()
+    };
+    let default = grid("default.png", &[]);
+    let built_in = grid(
+        "built_in.png",
+        &["--model", "assets/default-cnn.safetensors"],
+    );
+    let labels = grid("labels.png", &["--labels-only"]);
+    assert_eq!(
+        default, built_in,
+        "the default should be the built-in model"
+    );
+    assert_ne!(default, labels, "--labels-only should drop the predictions");
+}

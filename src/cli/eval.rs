@@ -1,7 +1,7 @@
 //! `digits eval`: a checkpoint's loss and accuracy on the test set, with its own preprocessing.
 
 use super::model_arg::ModelArg;
-use anyhow::{bail, Context};
+use anyhow::bail;
 use digits::data::{Dataset, DatasetKind, PixelScale};
 use digits::train::checkpoint::{self, Checkpoint};
 use std::path::{Path, PathBuf};
@@ -30,7 +30,8 @@ pub struct DataArgs {
     /// Dataset (default: the one the checkpoint was trained on, else mnist).
     #[arg(long, value_enum)]
     pub dataset: Option<DatasetKind>,
-    /// Directory holding the dataset's files (default: data/mnist or data/digits5000).
+    /// Directory holding the dataset's files (default: $DIGITS_DATA, else data/mnist or
+    /// data/digits5000).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
     /// Pixel scaling, overriding the checkpoint's: unit (/255) or raw (0..255). A PyTorch state
@@ -58,21 +59,8 @@ pub fn load_images(
         .dataset
         .or(ckpt.meta.dataset)
         .unwrap_or(DatasetKind::Mnist);
-    let dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| kind.default_dir().into());
-    let (train, test) = kind.load(&dir).with_context(|| {
-        format!(
-            "could not load {kind:?} from {} (get it with `digits data download --dir {}`)",
-            dir.display(),
-            dir.display()
-        )
-    })?;
-    let (data, split) = match test {
-        Some(t) => (t, "test"),
-        None => (train, "train"),
-    };
+    let dir = kind.resolve_dir(args.data_dir.as_deref());
+    let (data, split) = kind.load_eval(&dir)?;
     let model = &ckpt.model;
     if data.features() != model.input_dim() {
         bail!(

@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "digits",
     version,
-    about = "Handwritten-digit recognition: train, evaluate and use small MLPs on MNIST"
+    about = "Handwritten-digit recognition: train, evaluate and use networks (MLPs and CNNs) on MNIST; read digits and numbers from pictures; serve a drawing page"
 )]
 pub struct Cli {
     #[command(subcommand)]

@@ -22,9 +22,13 @@ use std::path::{Path, PathBuf};
 pub struct ShowArgs {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Show this model's prediction beside each label (wrong ones in red).
+    /// Show this model's prediction beside each label, wrong ones in red (default: the built-in
+    /// model, for 28x28 images).
     #[arg(long)]
     pub model: Option<PathBuf>,
+    /// Draw the labels alone, without a model's predictions.
+    #[arg(long, conflicts_with = "model")]
+    pub labels_only: bool,
     /// Draw from the test images instead of the training images.
     #[arg(long)]
     pub test: bool,
@@ -66,20 +70,15 @@ pub fn run(args: ShowArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The training images, or with `test` the test images alone (the training files are then not
+/// read); a dataset without a test split gives all its images for either.
 fn load_split(data: &DataArgs, test: bool) -> anyhow::Result<Dataset> {
     let kind = data.dataset.unwrap_or(DatasetKind::Mnist);
-    let dir = data
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| kind.default_dir().into());
-    let (train, test_set) = kind
-        .load(&dir)
-        .with_context(|| format!("could not load {kind:?} from {}", dir.display()))?;
-    match (test, test_set) {
-        (true, Some(t)) => Ok(t),
-        (true, None) => bail!("{kind:?} has no test split"),
-        (false, _) => Ok(train),
+    let dir = kind.resolve_dir(data.data_dir.as_deref());
+    if test {
+        return kind.load_eval(&dir).map(|(d, _)| d);
     }
+    kind.load(&dir).map(|(train, _)| train)
 }
 
 fn grid_picture(args: &ShowArgs) -> anyhow::Result<image::RgbImage> {
@@ -133,9 +132,17 @@ fn captioned_grid(
     note: &str,
 ) -> anyhow::Result<image::RgbImage> {
     let count = idx.len();
-    let (preds, title) = match &args.model {
-        Some(path) => {
-            let ckpt = checkpoint::load(path)?;
+    // The built-in model reads 28x28 images; the 20x20 set gets labels alone unless --model.
+    let model = match (&args.model, args.labels_only) {
+        (_, true) => None,
+        (Some(path), _) => Some((checkpoint::load(path)?, path.clone())),
+        (None, _) if data.features() == default_model::INPUTS => {
+            Some((default_model::load()?, PathBuf::from(default_model::NAME)))
+        }
+        (None, _) => None,
+    };
+    let (preds, title) = match &model {
+        Some((ckpt, path)) => {
             check_inputs(ckpt.model.input_dim(), data, path)?;
             let scale = args.data.scale.unwrap_or(ckpt.meta.scale);
             let p = ckpt.model.predict_digits(&data.batch_x(idx, scale));
@@ -171,7 +178,7 @@ fn confusion_picture(args: &ShowArgs) -> anyhow::Result<image::RgbImage> {
         .model
         .clone()
         .unwrap_or_else(|| default_model::NAME.into());
-    let data = load_split(&args.data, true).or_else(|_| load_split(&args.data, false))?;
+    let data = load_split(&args.data, true)?;
     check_inputs(ckpt.model.input_dim(), &data, &name)?;
     let scale = args.data.scale.unwrap_or(ckpt.meta.scale);
     let all: Vec<usize> = (0..data.len()).collect();

@@ -140,18 +140,8 @@ pub enum InitArg {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    let dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| args.dataset.default_dir().into());
-    let (train, test) = args.dataset.load(&dir).with_context(|| {
-        format!(
-            "could not load {:?} from {} (get it with `digits data download --dir {}`)",
-            args.dataset,
-            dir.display(),
-            dir.display()
-        )
-    })?;
+    let dir = args.dataset.resolve_dir(args.data_dir.as_deref());
+    let (train, test) = args.dataset.load(&dir)?;
     let keras = args.dataset == DatasetKind::Digits5000;
     let cnn = args.arch.arch == Arch::Cnn;
     let init = match args.init {

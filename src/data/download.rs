@@ -57,13 +57,26 @@ pub fn download_mnist(dir: &Path, mirrors: &[&str]) -> anyhow::Result<()> {
     download_files(dir, mirrors, &MNIST_FILES)
 }
 
-/// Downloads `files` into `dir`; see the module documentation. All files are attempted; the
-/// error lists every file that could not be obtained, with what each mirror gave.
+/// Downloads `files` into `dir`; see the module documentation. The error lists, once, every
+/// file that could not be obtained with what each mirror gave. When no mirror can even be
+/// reached for a file (no network, no DNS), the files after it are not tried. A directory this
+/// call created is removed again if the download leaves it empty.
 pub fn download_files(dir: &Path, mirrors: &[&str], files: &[RemoteFile]) -> Result<()> {
     if mirrors.is_empty() {
         bail!("no mirror to download from");
     }
+    let created = first_missing_ancestor(dir);
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let result = download_into(dir, mirrors, files);
+    if result.is_err() {
+        if let Some(top) = created {
+            remove_empty_dirs(dir, &top);
+        }
+    }
+    result
+}
+
+fn download_into(dir: &Path, mirrors: &[&str], files: &[RemoteFile]) -> Result<()> {
     let agent = ureq::AgentBuilder::new()
         .timeout_connect(Duration::from_secs(20))
         .timeout_read(Duration::from_secs(60))
@@ -81,6 +94,7 @@ pub fn download_files(dir: &Path, mirrors: &[&str], files: &[RemoteFile]) -> Res
         }
         let mut tried = Vec::new();
         let mut done = false;
+        let mut all_unreachable = true;
         for mirror in mirrors {
             let url = join_url(mirror, file.name);
             match fetch_verified(&agent, &url, dir, file) {
@@ -92,7 +106,7 @@ pub fn download_files(dir: &Path, mirrors: &[&str], files: &[RemoteFile]) -> Res
                     break;
                 }
                 Err(e) => {
-                    eprintln!("{}: {url}: {e:#}", dest.display());
+                    all_unreachable &= e.downcast_ref::<Unreachable>().is_some();
                     tried.push(format!("  {url}: {e:#}"));
                 }
             }
@@ -103,6 +117,14 @@ pub fn download_files(dir: &Path, mirrors: &[&str], files: &[RemoteFile]) -> Res
                 dest.display(),
                 tried.join("\n")
             ));
+            if all_unreachable {
+                failures.push(
+                    "no mirror could be reached (is this machine offline?), so the other files \
+                     were not tried"
+                        .to_string(),
+                );
+                break;
+            }
         }
     }
     if !failures.is_empty() {
@@ -110,6 +132,40 @@ pub fn download_files(dir: &Path, mirrors: &[&str], files: &[RemoteFile]) -> Res
     }
     Ok(())
 }
+
+/// The highest directory on the way to `dir` that does not exist yet (None if `dir` exists).
+fn first_missing_ancestor(dir: &Path) -> Option<std::path::PathBuf> {
+    let mut top = None;
+    for a in dir.ancestors() {
+        if a.as_os_str().is_empty() || a.exists() {
+            break;
+        }
+        top = Some(a.to_path_buf());
+    }
+    top
+}
+
+/// Removes `dir` and its parents up to `top` while they are empty (a failed download leaves no
+/// empty folder behind; a folder with anything in it is kept).
+fn remove_empty_dirs(dir: &Path, top: &Path) {
+    for a in dir.ancestors() {
+        if std::fs::remove_dir(a).is_err() || a == top {
+            break;
+        }
+    }
+}
+
+/// The mirror could not be reached at all (DNS, connection refused, timeout): nothing was served.
+#[derive(Debug)]
+struct Unreachable(String);
+
+impl std::fmt::Display for Unreachable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Unreachable {}
 
 fn join_url(mirror: &str, name: &str) -> String {
     if mirror.ends_with('/') {
@@ -155,10 +211,13 @@ fn fetch_verified(
         Ok(r) => r,
         Err(ureq::Error::Status(code, r)) => bail!("HTTP {code} {}", r.status_text()),
         // The URL is already in the message this ends up in; keep the kind and the reason.
-        Err(ureq::Error::Transport(t)) => match t.message() {
-            Some(m) => bail!("{}: {m}", t.kind()),
-            None => bail!("{}", t.kind()),
-        },
+        Err(ureq::Error::Transport(t)) => {
+            let why = match t.message() {
+                Some(m) => format!("{}: {m}", t.kind()),
+                None => t.kind().to_string(),
+            };
+            return Err(Unreachable(why).into());
+        }
     };
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{}.", file.name))

@@ -42,6 +42,11 @@ pub fn load_dir(dir: &Path) -> anyhow::Result<(Dataset, Dataset)> {
     Ok((train, test))
 }
 
+/// The test split alone (t10k-images, t10k-labels) from `dir`.
+pub fn load_test(dir: &Path) -> Result<Dataset> {
+    load_pair(&find_file(dir, TEST_IMAGES)?, &find_file(dir, TEST_LABELS)?)
+}
+
 /// One split from its image and label files.
 pub fn load_pair(images_path: &Path, labels_path: &Path) -> Result<Dataset> {
     let images = idx::read_images(images_path)?;
