@@ -33,18 +33,22 @@
 //! ```
 
 mod api;
+mod deadline;
 mod error;
 mod input;
 pub mod limits;
+mod listen;
 pub mod metrics;
 mod page;
 mod pixels;
 mod read;
 mod server;
 mod state;
+mod work;
 
 pub use api::{LayerInfo, ModelInfo, Prediction};
 pub use error::ApiError;
+pub use limits::Limits;
 pub use page::INDEX_HTML;
 pub use read::{ReadAnswer, NOTHING_FOUND};
 pub use server::{bind, router, serve, serve_with_shutdown};
