@@ -83,7 +83,8 @@ impl Limits {
     }
 }
 
-/// Files a connection may not take: the listener, the model, logs, stdio and some slack.
+/// Files a connection may not take: the listener, the model, logs, stdio, refusals being
+/// answered (32) and some slack.
 const FILES_KEPT_BACK: u64 = 64;
 
 /// `wanted`, or fewer so that that many connections fit under the soft open-file limit

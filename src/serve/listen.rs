@@ -2,8 +2,8 @@
 //! nor how long a client may take to send its headers) and serves each with hyper's HTTP/1.1.
 //!
 //! - At most `max_connections` are open at once; one more is answered 503 with
-//!   `Connection: close` and closed at once (a client that already sent data may see a reset),
-//!   so a flood of idle connections cannot exhaust the process's open files.
+//!   `Connection: close` and closed within a second, so a flood of idle connections cannot
+//!   exhaust the process's open files.
 //! - Headers must arrive within `request_timeout` (else the connection is closed); the same
 //!   bound closes an idle keep-alive connection. The body's deadline is in `deadline`.
 //! - On shutdown, the listener is closed first (new connections are refused), requests in
@@ -18,6 +18,8 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use std::io::ErrorKind::WouldBlock;
+use tokio::io::AsyncWrite;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
@@ -28,7 +30,8 @@ pub async fn serve_connections(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
-    let refusal = refusal(limits.max_connections);
+    let refusal: Arc<[u8]> = refusal(limits.max_connections).into();
+    let refusing = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
     let graceful = GracefulShutdown::new();
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -50,7 +53,7 @@ pub async fn serve_connections(
             },
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
-            refuse(stream, &refusal);
+            refuse(stream, refusal.clone(), &refusing);
             continue;
         };
         let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
@@ -78,12 +81,42 @@ fn refusal(max: usize) -> Vec<u8> {
     .into_bytes()
 }
 
-/// Answers without waiting: a fresh socket's send buffer takes the few bytes at once, and a
-/// client that does not read them is not worth a task. Dropping the stream closes it.
-fn refuse(stream: TcpStream, answer: &[u8]) {
-    // Written through the std socket (still non-blocking): tokio's `try_write` would report
-    // WouldBlock until the reactor has seen the new socket's first readiness.
-    if let Ok(mut s) = stream.into_std() {
-        let _ = std::io::Write::write(&mut s, answer);
+/// Refused connections answered at once; past this many, more are closed unanswered.
+const REFUSALS_AT_ONCE: usize = 32;
+
+/// Answers 503 and closes, taking at most a second: the answer, then end-of-file, then the
+/// client's request is read and thrown away until it closes (closing with its request unread
+/// would reset the connection, and the client could lose the answer).
+fn refuse(stream: TcpStream, answer: Arc<[u8]>, refusing: &Arc<Semaphore>) {
+    let Ok(permit) = refusing.clone().try_acquire_owned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let _permit = permit;
+        let _ = tokio::time::timeout(Duration::from_secs(1), answer_and_drain(stream, &answer))
+            .await;
+    });
+}
+
+async fn answer_and_drain(mut stream: TcpStream, answer: &[u8]) -> std::io::Result<()> {
+    let mut sent = 0;
+    while sent < answer.len() {
+        stream.writable().await?;
+        match stream.try_write(&answer[sent..]) {
+            Ok(n) => sent += n,
+            Err(e) if e.kind() == WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_shutdown(cx)).await?;
+    let mut sink = [0u8; 4096];
+    loop {
+        stream.readable().await?;
+        match stream.try_read(&mut sink) {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if e.kind() == WouldBlock => {}
+            Err(e) => return Err(e),
+        }
     }
 }
