@@ -45,7 +45,11 @@ struct Args {
 fn big_png(side: u32) -> Vec<u8> {
     let img = image::GrayImage::from_fn(side, side, |x, y| {
         let bar = (x / (side / 8)) % 2 == 1 && y > side / 4 && y < 3 * side / 4;
-        image::Luma([if bar && x % (side / 8) < side / 40 { 0 } else { 255 }])
+        image::Luma([if bar && x % (side / 8) < side / 40 {
+            0
+        } else {
+            255
+        }])
     });
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).unwrap();
@@ -121,16 +125,21 @@ fn main() {
         std::thread::spawn(move || {
             let (mut worst_health, mut worst_predict, mut failures, mut n) =
                 (Duration::ZERO, Duration::ZERO, 0, 0);
+            let mut last_failure = None;
             while !stop.load(Ordering::Relaxed) {
                 let (s1, t1) = request(addr, "/healthz", "text/plain", b"");
                 let (s2, t2) = request(addr, "/api/predict", "application/json", json.as_bytes());
-                failures += usize::from(s1 != 200) + usize::from(s2 != 200);
-                worst_health = worst_health.max(t1);
-                worst_predict = worst_predict.max(t2);
+                if s1 != 200 || s2 != 200 {
+                    failures += 1;
+                    last_failure = Some(opened.elapsed());
+                } else {
+                    worst_health = worst_health.max(t1);
+                    worst_predict = worst_predict.max(t2);
+                }
                 n += 1;
                 std::thread::sleep(Duration::from_millis(100));
             }
-            (worst_health, worst_predict, failures, n)
+            (worst_health, worst_predict, failures, n, last_failure)
         })
     };
 
@@ -158,31 +167,35 @@ fn main() {
     let left = Duration::from_secs_f64(args.slow_wait).saturating_sub(opened.elapsed());
     std::thread::sleep(left);
     stop.store(true, Ordering::Relaxed);
-    let (worst_health, worst_predict, failures, n) = probe.join().unwrap();
+    let (worst_health, worst_predict, failures, n, last_failure) = probe.join().unwrap();
     println!(
-        "probes: {n} rounds, {failures} failed; worst /healthz {:.0} ms, worst /api/predict {:.0} ms",
+        "probes: {n} rounds, {failures} failed (the last {:.1} s after the slow clients came); \
+         answered: worst /healthz {:.0} ms, worst /api/predict {:.0} ms",
+        last_failure.map_or(0.0, |t| t.as_secs_f64()),
         worst_health.as_secs_f64() * 1e3,
         worst_predict.as_secs_f64() * 1e3
     );
 
     // A closed connection reads end-of-file (or a 408 first); an open one times out.
-    let (mut closed, mut timed_out) = (0, 0);
+    let (mut closed, mut timed_out, mut refused_503) = (0, 0, 0);
     for s in &mut slow {
         s.set_nonblocking(true).unwrap();
         let mut buf = [0u8; 512];
         match s.read(&mut buf) {
             Ok(0) => closed += 1,
             Ok(n) if buf[..n].starts_with(b"HTTP/1.1 408") => timed_out += 1,
+            Ok(n) if buf[..n].starts_with(b"HTTP/1.1 503") => refused_503 += 1,
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
             Err(_) => closed += 1,
         }
     }
     println!(
-        "after {:.0} s: of {} slow connections, {timed_out} answered 408, {closed} closed, {} still open",
+        "after {:.0} s: of {} slow connections, {timed_out} answered 408, {refused_503} refused \
+         503, {closed} closed, {} still open",
         opened.elapsed().as_secs_f64(),
         slow.len(),
-        slow.len() - timed_out - closed
+        slow.len() - timed_out - refused_503 - closed
     );
     if let Some(mb) = args.pid.and_then(peak_mb) {
         println!("server peak memory (VmHWM): {mb:.0} MB");

@@ -172,7 +172,9 @@ fn hostile_clients_neither_starve_nor_crash_the_server() {
     let refused = get(addr, "/healthz");
     assert_eq!(refused.status, 503, "{}", refused.text());
     assert!(
-        refused.error().contains(&format!("at most {MAX_CONNECTIONS}")),
+        refused
+            .error()
+            .contains(&format!("at most {MAX_CONNECTIONS}")),
         "{}",
         refused.text()
     );
@@ -205,7 +207,10 @@ fn hostile_clients_neither_starve_nor_crash_the_server() {
         assert_eq!(r.status, 413, "{path}: {}", r.text());
         let e = r.error();
         assert!(e.contains("5000x5000"), "{e}");
-        assert!(e.contains(&format!("the limit is {MAX_PIXELS} pixels")), "{e}");
+        assert!(
+            e.contains(&format!("the limit is {MAX_PIXELS} pixels")),
+            "{e}"
+        );
         assert!(t.elapsed() < FAST, "refusing took {:?}", t.elapsed());
     }
 
@@ -224,7 +229,12 @@ fn hostile_clients_neither_starve_nor_crash_the_server() {
     let answers: Vec<Response> = reads.into_iter().map(|t| t.join().unwrap()).collect();
     let served = answers.iter().filter(|r| r.status == 200).count();
     for r in &answers {
-        assert!(r.status == 200 || r.status == 503, "{} {}", r.status, r.text());
+        assert!(
+            r.status == 200 || r.status == 503,
+            "{} {}",
+            r.status,
+            r.text()
+        );
         if r.status == 200 {
             assert!(r.json()["text"].is_string(), "{}", r.text());
         }

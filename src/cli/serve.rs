@@ -50,7 +50,9 @@ fn positive_seconds(s: &str) -> Result<f64, String> {
 impl ServeArgs {
     fn limits(&self) -> Limits {
         let d = Limits::default();
-        let wanted = self.max_connections.map_or(d.max_connections, |n| n as usize);
+        let wanted = self
+            .max_connections
+            .map_or(d.max_connections, |n| n as usize);
         let max_connections = connections_within_file_limit(wanted);
         if max_connections < wanted {
             eprintln!(

@@ -97,6 +97,7 @@ pub fn connections_within_file_limit(wanted: usize) -> usize {
 }
 
 #[cfg(unix)]
+#[allow(clippy::unnecessary_cast)] // rlim_t is u64 on Linux, not everywhere.
 fn open_file_limit() -> Option<u64> {
     let mut lim = libc::rlimit {
         rlim_cur: 0,
@@ -126,7 +127,11 @@ mod tests {
         let e = limits.check_pixels(8000, 8000).unwrap_err();
         assert_eq!(e.status, StatusCode::PAYLOAD_TOO_LARGE);
         assert!(e.message.contains("8000x8000"), "{}", e.message);
-        assert!(e.message.contains("the limit is 1000 pixels"), "{}", e.message);
+        assert!(
+            e.message.contains("the limit is 1000 pixels"),
+            "{}",
+            e.message
+        );
         assert!(limits.check_pixels(u64::MAX, 2).is_err());
     }
 

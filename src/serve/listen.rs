@@ -16,9 +16,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
+use std::io::ErrorKind::WouldBlock;
 use std::sync::Arc;
 use std::time::Duration;
-use std::io::ErrorKind::WouldBlock;
 use tokio::io::AsyncWrite;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
@@ -56,7 +56,8 @@ pub async fn serve_connections(
             refuse(stream, refusal.clone(), &refusing);
             continue;
         };
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
+        let connection =
+            graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
         tokio::spawn(async move {
             // Timeouts and clients that hang up end here as errors; nothing to do about them.
             let _ = connection.await;
@@ -93,8 +94,8 @@ fn refuse(stream: TcpStream, answer: Arc<[u8]>, refusing: &Arc<Semaphore>) {
     };
     tokio::spawn(async move {
         let _permit = permit;
-        let _ = tokio::time::timeout(Duration::from_secs(1), answer_and_drain(stream, &answer))
-            .await;
+        let _ =
+            tokio::time::timeout(Duration::from_secs(1), answer_and_drain(stream, &answer)).await;
     });
 }
 

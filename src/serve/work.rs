@@ -122,7 +122,9 @@ mod tests {
     }
 
     /// A job that holds its worker until told to go.
-    fn held(rx: Arc<std::sync::Mutex<mpsc::Receiver<()>>>) -> impl FnOnce() -> Result<u8, ApiError> {
+    fn held(
+        rx: Arc<std::sync::Mutex<mpsc::Receiver<()>>>,
+    ) -> impl FnOnce() -> Result<u8, ApiError> {
         move || {
             let _ = rx.lock().unwrap().recv();
             Ok(1)
