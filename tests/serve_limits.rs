@@ -188,6 +188,25 @@ fn hostile_clients_neither_starve_nor_crash_the_server() {
         MAX_CONNECTIONS / 2
     );
     assert_eq!(get(addr, "/healthz").text(), "ok");
+    let metrics = get(addr, "/metrics").text();
+    assert!(
+        metrics.contains("digits_connections_refused_total 1\n"),
+        "{metrics}"
+    );
+    // Once the server has seen the earlier clients hang up, the /metrics request's own
+    // connection is the only one open.
+    let waited = Instant::now();
+    while !get(addr, "/metrics")
+        .text()
+        .contains("digits_connections_open 1\n")
+    {
+        assert!(
+            waited.elapsed() < FAST,
+            "connections still counted open: {}",
+            get(addr, "/metrics").text()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 
     // 2. Slow clients, oversized pictures and a burst of large reads at once, with the cheap
     // routes timed all along.

@@ -10,6 +10,7 @@
 //!   flight are answered, then idle connections are closed.
 
 use super::limits::Limits;
+use super::metrics::Metrics;
 use axum::Router;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -27,6 +28,7 @@ pub async fn serve_connections(
     listener: TcpListener,
     app: Router,
     limits: &Limits,
+    metrics: Option<Arc<Metrics>>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let open = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -53,14 +55,24 @@ pub async fn serve_connections(
             },
         };
         let Ok(permit) = open.clone().try_acquire_owned() else {
+            if let Some(m) = &metrics {
+                m.connections_refused.inc();
+            }
             refuse(stream, refusal.clone(), &refusing);
             continue;
         };
+        let counted = metrics.clone();
+        if let Some(m) = &counted {
+            m.connections_open.inc();
+        }
         let connection =
             graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
         tokio::spawn(async move {
             // Timeouts and clients that hang up end here as errors; nothing to do about them.
             let _ = connection.await;
+            if let Some(m) = counted {
+                m.connections_open.dec();
+            }
             drop(permit);
         });
     }

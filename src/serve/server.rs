@@ -63,7 +63,7 @@ pub async fn serve_with_shutdown(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let limits = state.limits.clone();
-    listen::serve_connections(listener, router(state), &limits, shutdown).await;
+    let (limits, metrics) = (state.limits.clone(), state.metrics.clone());
+    listen::serve_connections(listener, router(state), &limits, metrics, shutdown).await;
     Ok(())
 }
