@@ -1,7 +1,7 @@
 //! Limits on what clients may ask of the server, so that slow or hostile ones cannot starve
 //! the rest: a deadline on reading each request, a bound on open connections, a pixel budget
-//! for pictures, and bounds on the picture work running or waiting at once (see
-//! [`super::work`]). `digits serve` sets them from its flags.
+//! for pictures, and bounds on the picture work running or waiting at once (see the private
+//! `serve::work` module). `digits serve` sets them from its flags.
 
 use super::error::ApiError;
 use axum::http::StatusCode;
