@@ -5,9 +5,11 @@
 use super::model_arg::ModelArg;
 use digits::data::PixelLayout;
 use digits::default_model;
+use digits::serve::limits::{connections_within_file_limit, Limits};
 use digits::serve::{bind, serve_with_shutdown, AppState};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
@@ -17,13 +19,62 @@ pub struct ServeArgs {
     /// Serve no `/metrics` and count nothing.
     #[arg(long)]
     no_metrics: bool,
+    /// Seconds a client has to send a request's headers, and then its body (past it: closed,
+    /// or 408); also how long an idle keep-alive connection stays open.
+    #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
+    request_timeout: f64,
+    /// Connections open at once; more are answered 503 and closed [default: 1000, or fewer
+    /// to fit under the open-file limit].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    max_connections: Option<u64>,
+    /// Largest picture (width x height) /api/predict and /api/read accept; larger: 413.
+    #[arg(long, default_value_t = Limits::default().max_pixels, value_parser = clap::value_parser!(u64).range(1..))]
+    max_pixels: u64,
+    /// Pictures over 1 megapixel decoded and read at once [default: CPUs - 1, 1 to 4].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    large_workers: Option<u64>,
+    /// Pictures over 1 megapixel waiting for a worker; more are answered 503.
+    #[arg(long, default_value_t = Limits::default().large_queue as u64)]
+    large_queue: u64,
     #[command(flatten)]
     model: ModelArg,
 }
 
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v <= 86_400.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a number of seconds in (0, 86400]")),
+    }
+}
+
+impl ServeArgs {
+    fn limits(&self) -> Limits {
+        let d = Limits::default();
+        let wanted = self
+            .max_connections
+            .map_or(d.max_connections, |n| n as usize);
+        let max_connections = connections_within_file_limit(wanted);
+        if max_connections < wanted {
+            eprintln!(
+                "warning: at most {max_connections} connections, not {wanted}: the open-file \
+                 limit (ulimit -n) is lower"
+            );
+        }
+        Limits {
+            request_timeout: Duration::from_secs_f64(self.request_timeout),
+            max_connections,
+            max_pixels: self.max_pixels,
+            large_workers: self.large_workers.map_or(d.large_workers, |n| n as usize),
+            large_queue: self.large_queue as usize,
+            ..d
+        }
+    }
+}
+
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logs();
-    let mut state = load_model(args.model.model.as_deref())?;
+    let limits = args.limits();
+    let mut state = load_model(args.model.model.as_deref())?.with_limits(limits.clone());
     if args.no_metrics {
         state = state.without_metrics();
     }
@@ -31,6 +82,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     rt.block_on(async {
         let listener = bind(args.addr).await?;
         println!("Serving on http://{}", listener.local_addr()?);
+        // On stderr: callers read the first line of stdout for the address, then may close it.
+        eprintln!("limits: {}", limits.describe());
         serve_with_shutdown(listener, state, async {
             let signal = stop_signal().await;
             eprintln!("{signal}: shutting down (requests in flight finish, new ones are refused)");

@@ -32,23 +32,13 @@ pub async fn predict(
     let x = match BodyKind::of_request(&headers, &body, "{\"pixels\": [784 numbers]}")? {
         // Small and fast (microseconds): done on the runtime's thread.
         BodyKind::Json => input::from_json(&body)?,
-        // Decoding can take milliseconds: kept off the runtime's threads, a few at a time.
+        // Decoding takes milliseconds (seconds for a huge photo): in the picture's work lane.
         BodyKind::Image => {
-            let slots = state.decode_slots.clone();
-            tokio::task::spawn_blocking(move || match slots.try_take() {
-                Some(_slot) => input::from_image(&body),
-                None => Err(ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "too many images being decoded at once; retry shortly",
-                )),
-            })
-            .await
-            .map_err(|e| {
-                ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("image decoding failed: {e}"),
-                )
-            })??
+            let pixels = input::declared_pixels(&body, &state.limits)?;
+            state
+                .work
+                .run(pixels, move || input::from_image(&body))
+                .await?
         }
     };
     let debug = query.is_some_and(|q| q.split('&').any(|p| p == "debug=1" || p == "debug=true"));

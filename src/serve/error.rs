@@ -27,6 +27,17 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, message)
     }
 
+    /// 413 for a body over `MAX_BODY_BYTES`.
+    pub fn body_too_large() -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "request body too large: the limit is {} bytes",
+                super::limits::MAX_BODY_BYTES
+            ),
+        )
+    }
+
     pub fn blank() -> Self {
         Self::unprocessable("blank image: nothing is drawn")
     }
@@ -43,14 +54,12 @@ impl IntoResponse for ApiError {
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> Self {
         let status = r.status();
-        let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-            format!(
-                "request body too large: the limit is {} bytes",
-                super::limits::MAX_BODY_BYTES
-            )
-        } else {
-            format!("could not read the request body: {}", r.body_text())
-        };
-        ApiError::new(status, message)
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::body_too_large();
+        }
+        ApiError::new(
+            status,
+            format!("could not read the request body: {}", r.body_text()),
+        )
     }
 }

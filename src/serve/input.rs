@@ -1,6 +1,7 @@
 //! Request bodies to MNIST-style inputs: images by content type, or JSON pixels.
 
 use super::error::ApiError;
+use super::limits::Limits;
 use super::pixels;
 use crate::vision::preprocess::{self, PreprocessError};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -74,6 +75,13 @@ pub fn from_json(body: &[u8]) -> Result<Vec<f32>, ApiError> {
         };
     }
     preprocess::from_gray(&px, 28, 28, None).map_err(to_api)
+}
+
+/// The pixel count an encoded picture declares, refused (413) over `limits`' budget and
+/// (415) when it is not a PNG, JPEG or BMP, all before anything is decoded.
+pub fn declared_pixels(body: &[u8], limits: &Limits) -> Result<u64, ApiError> {
+    let (w, h) = preprocess::dimensions(body).map_err(to_api)?;
+    limits.check_pixels(w.into(), h.into())
 }
 
 /// An encoded PNG, JPEG or BMP (a photo or a canvas).

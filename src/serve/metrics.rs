@@ -10,6 +10,7 @@
 //! - `digits_read_duration_seconds`: the same for `POST /api/read` (decoding, finding the digits
 //!   and reading each).
 //! - `digits_model_info{architecture, source}` = 1 and `digits_model_parameters`.
+//! - `digits_connections_open` and `digits_connections_refused_total` (over `--max-connections`).
 
 use super::state::AppState;
 use crate::nn::Sequential;
@@ -19,7 +20,8 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus::{
-    Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry, TextEncoder,
+    Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use std::sync::Arc;
 use std::time::Instant;
@@ -44,6 +46,10 @@ pub struct Metrics {
     in_flight: IntGauge,
     predict_seconds: Histogram,
     read_seconds: Histogram,
+    /// Connections open now (see `listen`).
+    pub(crate) connections_open: IntGauge,
+    /// Connections refused because `max_connections` were open.
+    pub(crate) connections_refused: IntCounter,
 }
 
 impl Metrics {
@@ -88,8 +94,17 @@ impl Metrics {
         let params = IntGauge::new("digits_model_parameters", "Parameters of the model served")
             .expect("valid metric");
         params.set(model.params().len() as i64);
+        let connections_open =
+            IntGauge::new("digits_connections_open", "Connections open now").expect("valid metric");
+        let connections_refused = IntCounter::new(
+            "digits_connections_refused_total",
+            "Connections answered 503 and closed because --max-connections were open",
+        )
+        .expect("valid metric");
         for m in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(connections_open.clone()),
+            Box::new(connections_refused.clone()),
             Box::new(in_flight.clone()),
             Box::new(predict_seconds.clone()),
             Box::new(read_seconds.clone()),
@@ -104,6 +119,8 @@ impl Metrics {
             in_flight,
             predict_seconds,
             read_seconds,
+            connections_open,
+            connections_refused,
         }
     }
 

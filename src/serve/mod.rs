@@ -6,8 +6,8 @@
 //!   `{"pixels": [784 numbers in 0..1 or 0..255]}` (28x28, light ink on dark; reframed the
 //!   MNIST way unless `"framed": true`, then read as given, like the exported ONNX model) →
 //!   `{"digit", "probabilities", "logits"}` (`?debug=1` adds `"preprocessed"`). Errors are
-//!   `{"error": "..."}`: 400 malformed, 413 body too large, 415 not an image, 422 blank or
-//!   unreadable image, 503 too many images decoding at once.
+//!   `{"error": "..."}`: 400 malformed, 408 body not sent in time, 413 body or picture too
+//!   large, 415 not an image, 422 blank or unreadable image, 503 too many pictures at once.
 //! - `POST /api/read`: a picture of a number, whole (the drawing page's canvas in number mode):
 //!   an image as for `/api/predict`, or JSON `{"pixels": [width * height numbers in 0..1 or
 //!   0..255], "width": W, "height": H}` (row-major grey levels, either polarity; 28 x 28 when
@@ -19,6 +19,20 @@
 //! - `GET /healthz`: `ok`.
 //! - `GET /metrics`: Prometheus metrics (requests by route and status, in flight, prediction
 //!   and reading latency, model info; see [`metrics`]).
+//!
+//! Limits ([`Limits`], flags of `digits serve`), so slow or hostile clients cannot starve the
+//! rest (`tests/serve_limits.rs`):
+//! - a request's headers must arrive within the request timeout (10 s; else the connection is
+//!   closed), and its body within as long again (else 408); idle keep-alive connections close
+//!   after it too;
+//! - at most 1000 connections are open (fewer under a low `ulimit -n`); one more gets 503;
+//! - pictures over 16 megapixels (as their header declares) get 413 before any decoding;
+//! - picture work runs on the blocking pool in two lanes: small pictures (up to 1 megapixel,
+//!   the drawing page's) on twice the CPUs' slots, else 503; large ones on a few workers with a
+//!   short queue, else 503. `/healthz`, `/api/model` and JSON predictions run on the runtime's
+//!   threads, which picture work never holds.
+//!
+//! The server speaks HTTP/1.1 (the header timeout is hyper's HTTP/1 one).
 //!
 //! Request logs go through `tracing` (target `digits::serve::request`, INFO), quiet unless a
 //! subscriber asks for them (`digits serve` reads `RUST_LOG`, e.g. `RUST_LOG=digits=info`).
@@ -33,18 +47,22 @@
 //! ```
 
 mod api;
+mod deadline;
 mod error;
 mod input;
 pub mod limits;
+mod listen;
 pub mod metrics;
 mod page;
 mod pixels;
 mod read;
 mod server;
 mod state;
+mod work;
 
 pub use api::{LayerInfo, ModelInfo, Prediction};
 pub use error::ApiError;
+pub use limits::Limits;
 pub use page::INDEX_HTML;
 pub use read::{ReadAnswer, NOTHING_FOUND};
 pub use server::{bind, router, serve, serve_with_shutdown};

@@ -2,7 +2,7 @@
 //! `vision::segment` (what `digits read` does), as `{"text", "digits": [...]}`.
 
 use super::error::ApiError;
-use super::input::{to_api, BodyKind};
+use super::input::{declared_pixels, to_api, BodyKind};
 use super::pixels;
 use super::state::AppState;
 use crate::vision::preprocess::{self, PreprocessError};
@@ -11,7 +11,7 @@ use crate::vision::segment::read_digits;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -54,18 +54,19 @@ pub async fn read(
         &body,
         "{\"pixels\": [...], \"width\": W, \"height\": H}",
     )?;
-    // Decoding and segmenting take milliseconds: off the runtime's threads, a few at a time.
-    let slots = state.decode_slots.clone();
-    tokio::task::spawn_blocking(move || {
-        let Some(_slot) = slots.try_take() else {
-            return Err(ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "too many pictures being read at once; retry shortly",
-            ));
-        };
+    // Decoding and segmenting take milliseconds (seconds for a huge photo): in the picture's
+    // work lane, chosen by its pixel count: declared in an image's header; for JSON, at most
+    // one per two bytes ("0,"), checked against the budget once parsed.
+    let pixels = match kind {
+        BodyKind::Image => declared_pixels(&body, &state.limits)?,
+        BodyKind::Json => (body.len() as u64).div_ceil(2),
+    };
+    let work = state.work.clone();
+    work.run(pixels, move || {
         let ink = match kind {
             BodyKind::Json => {
                 let (px, w, h) = picture_of_json(&body)?;
+                state.limits.check_pixels(w as u64, h as u64)?;
                 preprocess::ink_from_gray(&px, w, h, None)
             }
             BodyKind::Image => preprocess::ink_from_bytes(&body),
@@ -83,12 +84,6 @@ pub async fn read(
         }))
     })
     .await
-    .map_err(|e| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("reading the picture failed: {e}"),
-        )
-    })?
 }
 
 /// The grey levels (in 0..1) and size of a JSON picture.

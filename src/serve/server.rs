@@ -1,8 +1,7 @@
 //! The router and the listening loop.
 
 use super::state::AppState;
-use super::{api, limits, metrics, page, read};
-use anyhow::Context;
+use super::{api, deadline, limits, listen, metrics, page, read};
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
@@ -12,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 
-/// Every route, with the body size limit, the metrics and the request log.
+/// Every route, with the body's size limit and deadline, the metrics and the request log.
 pub fn router(state: AppState) -> Router {
     let state = Arc::new(state);
     Router::new()
@@ -24,6 +23,10 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics::metrics))
         .fallback(api::not_found)
         .layer(DefaultBodyLimit::max(limits::MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            deadline::read_body_in_time,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::observe,
@@ -53,14 +56,14 @@ pub async fn serve(addr: SocketAddr, state: AppState) -> anyhow::Result<()> {
     .await
 }
 
-/// Serves on a bound listener until `shutdown` completes, then lets requests in flight finish.
+/// Serves on a bound listener, within the state's [`limits::Limits`], until `shutdown`
+/// completes; then refuses new connections and lets requests in flight finish.
 pub async fn serve_with_shutdown(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the server stopped with an error")
+    let (limits, metrics) = (state.limits.clone(), state.metrics.clone());
+    listen::serve_connections(listener, router(state), &limits, metrics, shutdown).await;
+    Ok(())
 }

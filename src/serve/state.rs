@@ -1,7 +1,8 @@
 //! What every request shares: the model and how its inputs are scaled.
 
-use super::limits::DecodeSlots;
+use super::limits::Limits;
 use super::metrics::Metrics;
+use super::work::Work;
 use crate::data::PixelScale;
 use crate::nn::Sequential;
 use std::sync::Arc;
@@ -16,8 +17,10 @@ pub struct AppState {
     pub scale: PixelScale,
     /// Where the model came from (a path, or the built-in model), shown by `GET /api/model`.
     pub source: String,
-    /// Image decodes allowed at once.
-    pub decode_slots: Arc<DecodeSlots>,
+    /// What clients may ask of the server (timeouts, connections, picture sizes).
+    pub limits: Limits,
+    /// The lanes picture work runs on, bounded by `limits`.
+    pub work: Arc<Work>,
     /// Counters for `GET /metrics`; None turns them off.
     pub metrics: Option<Arc<Metrics>>,
 }
@@ -36,13 +39,22 @@ impl AppState {
             );
         }
         let source = source.into();
+        let limits = Limits::default();
         Ok(AppState {
             metrics: Some(Arc::new(Metrics::new(&model, &source))),
             model,
             scale,
             source,
-            decode_slots: Arc::new(DecodeSlots::for_this_machine()),
+            work: Arc::new(Work::new(&limits)),
+            limits,
         })
+    }
+
+    /// The same state with other limits.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.work = Arc::new(Work::new(&limits));
+        self.limits = limits;
+        self
     }
 
     /// The same state without metrics (`/metrics` answers 404).

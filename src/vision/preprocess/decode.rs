@@ -5,10 +5,15 @@ use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
 
+/// The width and height a PNG, JPEG or BMP declares in its header (nothing is decoded).
+pub(super) fn dimensions(bytes: &[u8]) -> Result<(u32, u32), PreprocessError> {
+    reader(bytes)?.into_dimensions().map_err(map_error)
+}
+
 /// Decodes PNG, JPEG or BMP (format guessed from the content).
 pub(super) fn decode(bytes: &[u8]) -> Result<DynamicImage, PreprocessError> {
     // The header alone gives the size: refuse huge declared dimensions before any allocation.
-    let (w, h) = reader(bytes)?.into_dimensions().map_err(map_error)?;
+    let (w, h) = dimensions(bytes)?;
     if w > MAX_SIDE || h > MAX_SIDE {
         return Err(PreprocessError::TooLarge { w, h });
     }

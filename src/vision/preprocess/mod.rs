@@ -54,6 +54,12 @@ pub fn from_bytes(bytes: &[u8]) -> Result<Vec<f32>, PreprocessError> {
     from_image(&decode::decode(bytes)?)
 }
 
+/// The width and height an encoded PNG, JPEG or BMP declares, read from its header without
+/// decoding it (cheap: a server checks its budget with this before any allocation).
+pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32), PreprocessError> {
+    decode::dimensions(bytes)
+}
+
 /// Like [`from_bytes`], reading the file; errors name the file.
 pub fn from_path(path: &Path) -> Result<Vec<f32>, PreprocessError> {
     let data = read_file(path)?;
