@@ -6,6 +6,8 @@
 
 pub mod activation;
 pub mod conv;
+pub mod ctc;
+pub mod ctc_decode;
 pub mod dense;
 pub mod dropout;
 pub mod init;

@@ -1,0 +1,232 @@
+//! Reading a CTC output: greedy (best path) and prefix beam search decoding, the exact
+//! probability of a labelling, and the best alignment of a labelling to the columns (which
+//! columns each character came from, for its box and its probability).
+//!
+//! Every function takes one sequence's logits, t x classes row-major, blank at class 0 (see
+//! `ctc.rs`); the softmax is applied here. Log probabilities of columns given as ln(p) are
+//! unchanged by it, so a table of probabilities can be passed as their logarithms.
+
+use super::ctc::{can_skip, extend_label, forward, log_add, log_softmax_columns, min_columns, BLANK};
+use std::collections::HashMap;
+
+/// One character of a decoded sequence and where it was read.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DecodedChar {
+    /// The class (1..classes).
+    pub label: u8,
+    /// The columns that emitted it, first..=last (consecutive, at least one).
+    pub first_column: usize,
+    pub last_column: usize,
+    /// Its largest softmax probability over those columns.
+    pub prob: f32,
+}
+
+/// A decoded sequence.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Decoded {
+    /// The labels read (blanks and repeats removed); empty when nothing was read.
+    pub labels: Vec<u8>,
+    /// Greedy: the log probability of the best path. Beam search: its estimate of
+    /// log p(labels), the sum over the alignments its beam kept (at most the exact value of
+    /// [`labelling_log_prob`]).
+    pub log_prob: f64,
+    /// Each label with its columns, in order.
+    pub chars: Vec<DecodedChar>,
+}
+
+/// Best path decoding: the most likely class of each column, repeats merged, blanks dropped.
+pub fn greedy_decode(logits: &[f32], classes: usize) -> Decoded {
+    let mut out = Decoded {
+        labels: Vec::new(),
+        log_prob: 0.0,
+        chars: Vec::new(),
+    };
+    let mut prev = BLANK;
+    for (col, z) in logits.chunks_exact(classes).enumerate() {
+        let (best, log_p) = best_class(z);
+        out.log_prob += log_p;
+        let prob = log_p.exp() as f32;
+        if best != BLANK && best == prev {
+            let last = out.chars.last_mut().expect("a repeat follows a character");
+            last.last_column = col;
+            last.prob = last.prob.max(prob);
+        } else if best != BLANK {
+            out.labels.push(best as u8);
+            out.chars.push(DecodedChar {
+                label: best as u8,
+                first_column: col,
+                last_column: col,
+                prob,
+            });
+        }
+        prev = best;
+    }
+    out
+}
+
+/// The most likely class of one column (the first on ties) and its log softmax probability.
+fn best_class(z: &[f32]) -> (usize, f64) {
+    let best = super::argmax(z);
+    let max = z[best] as f64;
+    let sum: f64 = z.iter().map(|&v| (v as f64 - max).exp()).sum();
+    (best, -sum.ln())
+}
+
+/// The exact log p(labels | logits): the sum over every alignment (the CTC forward pass);
+/// -inf when the labels need more columns than there are.
+pub fn labelling_log_prob(logits: &[f32], classes: usize, labels: &[u8]) -> f64 {
+    let t = logits.len() / classes;
+    if t == 0 || t < min_columns(labels) {
+        return f64::NEG_INFINITY;
+    }
+    let mut log_probs = Vec::new();
+    log_softmax_columns(logits, classes, &mut log_probs);
+    forward(&log_probs, classes, &extend(labels), &mut Vec::new())
+}
+
+/// The most likely alignment of `labels` to the columns (Viterbi over the CTC states): each
+/// label's columns and peak probability, and the alignment's log probability. `None` when the
+/// labels need more columns than there are.
+pub fn best_alignment(
+    logits: &[f32],
+    classes: usize,
+    labels: &[u8],
+) -> Option<(Vec<DecodedChar>, f64)> {
+    let t = logits.len() / classes;
+    if t == 0 || t < min_columns(labels) {
+        return None;
+    }
+    let mut log_probs = Vec::new();
+    log_softmax_columns(logits, classes, &mut log_probs);
+    let ext = extend(labels);
+    let states = ext.len();
+    let mut score = vec![f64::NEG_INFINITY; t * states];
+    // step[col * states + s]: how many states back (0, 1 or 2) the best path came from.
+    let mut step = vec![0u8; t * states];
+    score[0] = log_probs[BLANK];
+    if states > 1 {
+        score[1] = log_probs[ext[1] as usize];
+    }
+    for col in 1..t {
+        let (prev, cur) = score[(col - 1) * states..(col + 1) * states].split_at_mut(states);
+        let lp = &log_probs[col * classes..(col + 1) * classes];
+        for s in 0..states {
+            let (mut best, mut back) = (prev[s], 0u8);
+            if s >= 1 && prev[s - 1] > best {
+                (best, back) = (prev[s - 1], 1);
+            }
+            if can_skip(&ext, s) && prev[s - 2] > best {
+                (best, back) = (prev[s - 2], 2);
+            }
+            cur[s] = best + lp[ext[s] as usize];
+            step[col * states + s] = back;
+        }
+    }
+    let last = &score[(t - 1) * states..];
+    let mut s = states - 1;
+    if states > 1 && last[states - 2] > last[states - 1] {
+        s = states - 2;
+    }
+    let log_prob = last[s];
+    // Walk back, filling each label's columns (state 2i + 1 is label i).
+    let mut chars: Vec<DecodedChar> = labels
+        .iter()
+        .map(|&label| DecodedChar {
+            label,
+            first_column: usize::MAX,
+            last_column: 0,
+            prob: 0.0,
+        })
+        .collect();
+    for col in (0..t).rev() {
+        if s % 2 == 1 {
+            let c = &mut chars[s / 2];
+            c.first_column = col;
+            c.last_column = c.last_column.max(col);
+            let p = log_probs[col * classes + ext[s] as usize].exp() as f32;
+            c.prob = c.prob.max(p);
+        }
+        s -= step[col * states + s] as usize;
+    }
+    Some((chars, log_prob))
+}
+
+/// Prefix beam search (Graves 2012; Hannun et al. 2014, without a language model): keeps the
+/// `beam_width` most likely label prefixes, each with the probability of its alignments that
+/// end in a blank and in a character, so that "11" (1, blank, 1) and "1" (1, 1) stay apart.
+/// The characters' columns come from [`best_alignment`] of the labelling found.
+pub fn beam_decode(logits: &[f32], classes: usize, beam_width: usize) -> Decoded {
+    let beam_width = beam_width.max(1);
+    let mut log_probs = Vec::new();
+    log_softmax_columns(logits, classes, &mut log_probs);
+    // Prefixes as a tree: node 0 is the empty prefix; a node is (parent, last label).
+    let mut nodes: Vec<(u32, u8)> = vec![(0, 0)];
+    let mut children: HashMap<(u32, u8), u32> = HashMap::new();
+    // (node, log p ending in blank, log p ending in its last label); before the first column
+    // the empty prefix has probability 1.
+    let mut beam: Vec<(u32, f64, f64)> = vec![(0, 0.0, f64::NEG_INFINITY)];
+    let mut next: Vec<(u32, f64, f64)> = Vec::new();
+    let mut slot: HashMap<u32, usize> = HashMap::new();
+    let neg = f64::NEG_INFINITY;
+    for lp in log_probs.chunks_exact(classes) {
+        next.clear();
+        slot.clear();
+        let mut add = |next: &mut Vec<(u32, f64, f64)>, node: u32, pb: f64, pnb: f64| {
+            let i = *slot.entry(node).or_insert_with(|| {
+                next.push((node, neg, neg));
+                next.len() - 1
+            });
+            next[i].1 = log_add(next[i].1, pb);
+            next[i].2 = log_add(next[i].2, pnb);
+        };
+        for &(node, pb, pnb) in &beam {
+            let total = log_add(pb, pnb);
+            add(&mut next, node, total + lp[BLANK], neg);
+            let last = nodes[node as usize].1;
+            if node != 0 {
+                // The last label again, merged into it.
+                add(&mut next, node, neg, pnb + lp[last as usize]);
+            }
+            for (c, &l) in lp.iter().enumerate().skip(1) {
+                let c = c as u8;
+                let child = *children.entry((node, c)).or_insert_with(|| {
+                    nodes.push((node, c));
+                    (nodes.len() - 1) as u32
+                });
+                // A repeated label needs a blank between (from pb only).
+                let from = if node != 0 && c == last { pb } else { total };
+                add(&mut next, child, neg, from + l);
+            }
+        }
+        // Keep the best; ties go to the older (smaller) node, so the result is repeatable.
+        next.sort_by(|a, b| {
+            log_add(b.1, b.2)
+                .total_cmp(&log_add(a.1, a.2))
+                .then(a.0.cmp(&b.0))
+        });
+        next.truncate(beam_width);
+        std::mem::swap(&mut beam, &mut next);
+    }
+    let (node, pb, pnb) = beam[0];
+    let mut labels = Vec::new();
+    let mut n = node;
+    while n != 0 {
+        labels.push(nodes[n as usize].1);
+        n = nodes[n as usize].0;
+    }
+    labels.reverse();
+    let chars = best_alignment(logits, classes, &labels)
+        .map(|(c, _)| c)
+        .unwrap_or_default();
+    Decoded {
+        labels,
+        log_prob: log_add(pb, pnb),
+        chars,
+    }
+}
+
+fn extend(labels: &[u8]) -> Vec<u8> {
+    let mut ext = Vec::new();
+    extend_label(labels, &mut ext);
+    ext
+}
