@@ -7,7 +7,6 @@
 //! unchanged by it, so a table of probabilities can be passed as their logarithms.
 
 use super::ctc::{can_skip, extend_label, forward, log_add, log_softmax_columns, min_columns, BLANK};
-use std::collections::HashMap;
 
 /// One character of a decoded sequence and where it was read.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -151,65 +150,111 @@ pub fn best_alignment(
     Some((chars, log_prob))
 }
 
+/// A prefix in the beam search: log p of its alignments so far that end in a blank (`pb`) and
+/// in its last label (`pnb`), and their sum.
+#[derive(Clone, Copy, Debug)]
+struct Prefix {
+    /// Its node in the prefix tree (see `beam_decode`), or `NEW` for an extension not yet kept.
+    node: u32,
+    /// For an extension: the node it extends and its label.
+    parent: u32,
+    label: u8,
+    pb: f64,
+    pnb: f64,
+    total: f64,
+}
+
+const NEW: u32 = u32::MAX;
+
 /// Prefix beam search (Graves 2012; Hannun et al. 2014, without a language model): keeps the
 /// `beam_width` most likely label prefixes, each with the probability of its alignments that
 /// end in a blank and in a character, so that "11" (1, blank, 1) and "1" (1, 1) stay apart.
 /// The characters' columns come from [`best_alignment`] of the labelling found.
 pub fn beam_decode(logits: &[f32], classes: usize, beam_width: usize) -> Decoded {
     let beam_width = beam_width.max(1);
+    let neg = f64::NEG_INFINITY;
     let mut log_probs = Vec::new();
     log_softmax_columns(logits, classes, &mut log_probs);
-    // Prefixes as a tree: node 0 is the empty prefix; a node is (parent, last label).
+    // The kept prefixes as a tree: node 0 is the empty prefix, node i is (parent, label).
     let mut nodes: Vec<(u32, u8)> = vec![(0, 0)];
-    let mut children: HashMap<(u32, u8), u32> = HashMap::new();
-    // (node, log p ending in blank, log p ending in its last label); before the first column
-    // the empty prefix has probability 1.
-    let mut beam: Vec<(u32, f64, f64)> = vec![(0, 0.0, f64::NEG_INFINITY)];
-    let mut next: Vec<(u32, f64, f64)> = Vec::new();
-    let mut slot: HashMap<u32, usize> = HashMap::new();
-    let neg = f64::NEG_INFINITY;
+    // Before the first column the empty prefix has probability 1.
+    let root = Prefix {
+        node: 0,
+        parent: 0,
+        label: 0,
+        pb: 0.0,
+        pnb: neg,
+        total: 0.0,
+    };
+    let mut beam = vec![root];
+    let mut next: Vec<Prefix> = Vec::new();
+    // extended_by[i * classes + c]: the beam entry that is entry i extended by c, if any.
+    let mut extended_by: Vec<u32> = Vec::new();
     for lp in log_probs.chunks_exact(classes) {
-        next.clear();
-        slot.clear();
-        let mut add = |next: &mut Vec<(u32, f64, f64)>, node: u32, pb: f64, pnb: f64| {
-            let i = *slot.entry(node).or_insert_with(|| {
-                next.push((node, neg, neg));
-                next.len() - 1
-            });
-            next[i].1 = log_add(next[i].1, pb);
-            next[i].2 = log_add(next[i].2, pnb);
-        };
-        for &(node, pb, pnb) in &beam {
-            let total = log_add(pb, pnb);
-            add(&mut next, node, total + lp[BLANK], neg);
-            let last = nodes[node as usize].1;
-            if node != 0 {
-                // The last label again, merged into it.
-                add(&mut next, node, neg, pnb + lp[last as usize]);
-            }
-            for (c, &l) in lp.iter().enumerate().skip(1) {
-                let c = c as u8;
-                let child = *children.entry((node, c)).or_insert_with(|| {
-                    nodes.push((node, c));
-                    (nodes.len() - 1) as u32
-                });
-                // A repeated label needs a blank between (from pb only).
-                let from = if node != 0 && c == last { pb } else { total };
-                add(&mut next, child, neg, from + l);
+        extended_by.clear();
+        extended_by.resize(beam.len() * classes, NEW);
+        for (j, e) in beam.iter().enumerate() {
+            if e.node != 0 {
+                let (parent, label) = nodes[e.node as usize];
+                if let Some(i) = beam.iter().position(|p| p.node == parent) {
+                    extended_by[i * classes + label as usize] = j as u32;
+                }
             }
         }
-        // Keep the best; ties go to the older (smaller) node, so the result is repeatable.
-        next.sort_by(|a, b| {
-            log_add(b.1, b.2)
-                .total_cmp(&log_add(a.1, a.2))
-                .then(a.0.cmp(&b.0))
-        });
-        next.truncate(beam_width);
-        std::mem::swap(&mut beam, &mut next);
+        // Entry i of `next` continues entry i of the beam (a blank, or its last label again).
+        next.clear();
+        for e in &beam {
+            let last = nodes[e.node as usize].1 as usize;
+            let pnb = if e.node != 0 { e.pnb + lp[last] } else { neg };
+            next.push(Prefix {
+                pb: e.total + lp[BLANK],
+                pnb,
+                ..*e
+            });
+        }
+        for (i, e) in beam.iter().enumerate() {
+            let last = nodes[e.node as usize].1 as usize;
+            for (c, &l) in lp.iter().enumerate().skip(1) {
+                // A repeated label needs a blank between (from pb only).
+                let from = if e.node != 0 && c == last { e.pb } else { e.total };
+                let pnb = from + l;
+                match extended_by[i * classes + c] {
+                    NEW => next.push(Prefix {
+                        node: NEW,
+                        parent: e.node,
+                        label: c as u8,
+                        pb: neg,
+                        pnb,
+                        total: neg,
+                    }),
+                    j => next[j as usize].pnb = log_add(next[j as usize].pnb, pnb),
+                }
+            }
+        }
+        for p in next.iter_mut() {
+            p.total = log_add(p.pb, p.pnb);
+        }
+        // Keep the best; ties go to the earlier candidate, so that the result is repeatable.
+        let mut order: Vec<usize> = (0..next.len()).collect();
+        let by_total = |&a: &usize, &b: &usize| next[b].total.total_cmp(&next[a].total).then(a.cmp(&b));
+        if order.len() > beam_width {
+            order.select_nth_unstable_by(beam_width - 1, by_total);
+            order.truncate(beam_width);
+        }
+        order.sort_by(by_total);
+        beam.clear();
+        for &k in &order {
+            let mut p = next[k];
+            if p.node == NEW {
+                nodes.push((p.parent, p.label));
+                p.node = (nodes.len() - 1) as u32;
+            }
+            beam.push(p);
+        }
     }
-    let (node, pb, pnb) = beam[0];
+    let best = beam[0];
     let mut labels = Vec::new();
-    let mut n = node;
+    let mut n = best.node;
     while n != 0 {
         labels.push(nodes[n as usize].1);
         n = nodes[n as usize].0;
@@ -220,7 +265,7 @@ pub fn beam_decode(logits: &[f32], classes: usize, beam_width: usize) -> Decoded
         .unwrap_or_default();
     Decoded {
         labels,
-        log_prob: log_add(pb, pnb),
+        log_prob: best.total,
         chars,
     }
 }
