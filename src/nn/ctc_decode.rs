@@ -6,6 +6,8 @@
 //! `ctc.rs`); the softmax is applied here. Log probabilities of columns given as ln(p) are
 //! unchanged by it, so a table of probabilities can be passed as their logarithms.
 
+use std::collections::HashMap;
+
 use super::ctc::{can_skip, extend_label, forward, log_add, log_softmax_columns, min_columns, BLANK};
 
 /// One character of a decoded sequence and where it was read.
@@ -177,6 +179,7 @@ pub fn beam_decode(logits: &[f32], classes: usize, beam_width: usize) -> Decoded
     log_softmax_columns(logits, classes, &mut log_probs);
     // The kept prefixes as a tree: node 0 is the empty prefix, node i is (parent, label).
     let mut nodes: Vec<(u32, u8)> = vec![(0, 0)];
+    let mut children: HashMap<(u32, u8), u32> = HashMap::new();
     // Before the first column the empty prefix has probability 1.
     let root = Prefix {
         node: 0,
@@ -212,27 +215,44 @@ pub fn beam_decode(logits: &[f32], classes: usize, beam_width: usize) -> Decoded
                 ..*e
             });
         }
-        for (i, e) in beam.iter().enumerate() {
-            let last = nodes[e.node as usize].1 as usize;
-            for (c, &l) in lp.iter().enumerate().skip(1) {
-                // A repeated label needs a blank between (from pb only).
-                let from = if e.node != 0 && c == last { e.pb } else { e.total };
-                let pnb = from + l;
-                match extended_by[i * classes + c] {
-                    NEW => next.push(Prefix {
-                        node: NEW,
-                        parent: e.node,
-                        label: c as u8,
-                        pb: neg,
-                        pnb,
-                        total: neg,
-                    }),
-                    j => next[j as usize].pnb = log_add(next[j as usize].pnb, pnb),
+        // Two passes over the extensions: first those that are already in the beam, then the new
+        // ones, of which only those above the worst entry kept so far can make the beam (exact:
+        // the continuing entries alone fill it).
+        for new in [false, true] {
+            let threshold = if new && next.len() >= beam_width {
+                next.iter().map(|p| p.total).fold(f64::INFINITY, f64::min)
+            } else {
+                neg
+            };
+            for (i, e) in beam.iter().enumerate() {
+                let last = nodes[e.node as usize].1 as usize;
+                for (c, &l) in lp.iter().enumerate().skip(1) {
+                    // A repeated label needs a blank between (from pb only).
+                    let from = if e.node != 0 && c == last { e.pb } else { e.total };
+                    let pnb = from + l;
+                    match extended_by[i * classes + c] {
+                        NEW if new && pnb > threshold => next.push(Prefix {
+                            node: NEW,
+                            parent: e.node,
+                            label: c as u8,
+                            pb: neg,
+                            pnb,
+                            total: pnb,
+                        }),
+                        NEW => {}
+                        j if !new => {
+                            let p = &mut next[j as usize];
+                            p.pnb = log_add(p.pnb, pnb);
+                        }
+                        _ => {}
+                    }
                 }
             }
-        }
-        for p in next.iter_mut() {
-            p.total = log_add(p.pb, p.pnb);
+            if !new {
+                for p in next.iter_mut() {
+                    p.total = log_add(p.pb, p.pnb);
+                }
+            }
         }
         // Keep the best; ties go to the earlier candidate, so that the result is repeatable.
         let mut order: Vec<usize> = (0..next.len()).collect();
@@ -246,8 +266,12 @@ pub fn beam_decode(logits: &[f32], classes: usize, beam_width: usize) -> Decoded
         for &k in &order {
             let mut p = next[k];
             if p.node == NEW {
-                nodes.push((p.parent, p.label));
-                p.node = (nodes.len() - 1) as u32;
+                // One node per prefix, even one that left the beam and came back, so that the
+                // parent lookup above finds it.
+                p.node = *children.entry((p.parent, p.label)).or_insert_with(|| {
+                    nodes.push((p.parent, p.label));
+                    (nodes.len() - 1) as u32
+                });
             }
             beam.push(p);
         }
