@@ -72,7 +72,10 @@ fn main() {
             chars += greedy_decode(seq(i), c).labels.len();
         }
     });
-    println!("  greedy decoding {:8.1} us per sequence", greedy / n as f64);
+    println!(
+        "  greedy decoding {:8.1} us per sequence",
+        greedy / n as f64
+    );
     for width in [4, 10, 32] {
         let beam = median_us(20, || {
             for i in 0..n {

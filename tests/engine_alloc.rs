@@ -3,10 +3,10 @@
 //! pooling kernels, nor the CTC loss once its buffers have grown.
 
 use digits::data::{Dataset, PixelLayout, PixelScale, Pixels};
+use digits::nn::ctc::{CtcBatch, CtcLoss, Reduction};
 use digits::nn::kernels::{
     conv2d_backward, conv2d_forward, maxpool2_backward, maxpool2_forward, ConvShape,
 };
-use digits::nn::ctc::{CtcBatch, CtcLoss, Reduction};
 use digits::nn::{Adam, Init, ModelSpec, Sequential};
 use digits::train::step::Stepper;
 use rand::{Rng, SeedableRng};
@@ -184,7 +184,9 @@ fn conv_and_pool_kernels_allocate_nothing() {
 /// `with_capacity`).
 fn ctc_loss_allocates_nothing() {
     let (n, t, c) = (4, 20, 15);
-    let logits: Vec<f32> = (0..n * t * c).map(|i| (i % 11) as f32 * 0.3 - 1.5).collect();
+    let logits: Vec<f32> = (0..n * t * c)
+        .map(|i| (i % 11) as f32 * 0.3 - 1.5)
+        .collect();
     let targets = [1u8, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
     let batch = CtcBatch {
         logits: &logits,

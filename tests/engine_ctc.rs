@@ -32,7 +32,10 @@ fn tnc_to_ntc(v: &[f64], t: usize, n: usize, c: usize) -> Vec<f64> {
 
 #[test]
 fn matches_pytorch_ctc_loss() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/ctc/ctc_torch.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/ctc/ctc_torch.json"
+    );
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let mut ctc = CtcLoss::new();
     for case in fixture["cases"].as_array().unwrap() {
@@ -307,7 +310,11 @@ fn bad_batches_are_errors_that_say_what_is_wrong() {
     let mut ctc = CtcLoss::new();
     let mut run = |b: CtcBatch| {
         let b = CtcBatch {
-            logits: if b.logits.is_empty() { &logits } else { b.logits },
+            logits: if b.logits.is_empty() {
+                &logits
+            } else {
+                b.logits
+            },
             ..b
         };
         ctc.compute(&b, Reduction::Sum, &mut losses, None)
@@ -330,5 +337,8 @@ fn bad_batches_are_errors_that_say_what_is_wrong() {
         logits: &[0.0; 5],
         ..batch(&[1, 2], &[1, 1])
     });
-    assert!(e.contains("5 logits for 2 sequences x 4 columns x 3 classes"), "{e}");
+    assert!(
+        e.contains("5 logits for 2 sequences x 4 columns x 3 classes"),
+        "{e}"
+    );
 }

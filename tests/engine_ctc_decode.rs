@@ -48,7 +48,10 @@ fn greedy_merges_repeats_and_drops_blanks() {
     for (got, want) in probs.iter().zip([0.8f32, 0.8, 0.5]) {
         assert!((got - want).abs() < 1e-6, "{probs:?}");
     }
-    let path: f64 = [0.8f64, 0.7, 0.6, 0.8, 0.6, 0.9, 0.5].iter().map(|p| p.ln()).sum();
+    let path: f64 = [0.8f64, 0.7, 0.6, 0.8, 0.6, 0.9, 0.5]
+        .iter()
+        .map(|p| p.ln())
+        .sum();
     assert!((d.log_prob - path).abs() < 1e-6);
 }
 
@@ -94,7 +97,11 @@ fn beam_finds_the_labelling_that_the_best_path_misses() {
     assert!((g.log_prob - 0.36f64.ln()).abs() < 1e-6);
     let b = beam_decode(&logits, c, 4);
     assert_eq!(b.labels, vec![1]);
-    assert!((b.log_prob - 0.64f64.ln()).abs() < 1e-6, "{}", b.log_prob.exp());
+    assert!(
+        (b.log_prob - 0.64f64.ln()).abs() < 1e-6,
+        "{}",
+        b.log_prob.exp()
+    );
     // Its character is aligned to the column where 1 and its path are likeliest (a tie of
     // 0.24 here: either single column).
     assert_eq!(b.chars.len(), 1);
@@ -104,11 +111,7 @@ fn beam_finds_the_labelling_that_the_best_path_misses() {
 
     // Three classes: the best path (blank, 2, blank; 0.064) reads "2", whose paths add up to
     // 0.219, but the paths of "1" add up to 0.266875.
-    let (logits, c) = table(&[
-        &[0.4, 0.35, 0.25],
-        &[0.25, 0.35, 0.4],
-        &[0.4, 0.35, 0.25],
-    ]);
+    let (logits, c) = table(&[&[0.4, 0.35, 0.25], &[0.25, 0.35, 0.4], &[0.4, 0.35, 0.25]]);
     let g = greedy_decode(&logits, c);
     assert_eq!(g.labels, vec![2]);
     assert!((g.log_prob - 0.064f64.ln()).abs() < 1e-6);
@@ -221,7 +224,11 @@ fn reference_beam(logits: &[f32], classes: usize, width: usize) -> (Vec<u8>, f64
             .collect();
         for (l, pb, pnb) in &beam {
             for (c, &lpc) in lp.iter().enumerate().skip(1) {
-                let from = if l.last() == Some(&(c as u8)) { *pb } else { add(*pb, *pnb) };
+                let from = if l.last() == Some(&(c as u8)) {
+                    *pb
+                } else {
+                    add(*pb, *pnb)
+                };
                 let mut ext = l.clone();
                 ext.push(c as u8);
                 match next.iter_mut().find(|e| e.0 == ext) {
@@ -249,7 +256,10 @@ fn pruned_beam_search_equals_the_plain_one() {
             let (labels, lp) = reference_beam(&logits, c, width);
             let b = beam_decode(&logits, c, width);
             assert_eq!(b.labels, labels, "trial {trial} width {width}");
-            assert!((b.log_prob - lp).abs() < 1e-9, "trial {trial} width {width}");
+            assert!(
+                (b.log_prob - lp).abs() < 1e-9,
+                "trial {trial} width {width}"
+            );
         }
     }
 }

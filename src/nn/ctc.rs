@@ -120,7 +120,9 @@ impl CtcLoss {
                 Reduction::Mean => 1.0 / (len.max(1) * batch.n) as f64,
             };
             let z = &batch.logits[i * t * c..][..t_i * c];
-            let grad = dlogits.as_deref_mut().map(|d| &mut d[i * t * c..(i + 1) * t * c]);
+            let grad = dlogits
+                .as_deref_mut()
+                .map(|d| &mut d[i * t * c..(i + 1) * t * c]);
             let loss = self.sequence(z, c, label, grad, weight);
             losses[i] = loss;
             if loss.is_finite() {
@@ -224,7 +226,12 @@ pub(super) fn can_skip(extended: &[u8], s: usize) -> bool {
 }
 
 /// alpha (t x states) over log_probs (t x classes); returns log p(label).
-pub(super) fn forward(log_probs: &[f64], classes: usize, extended: &[u8], alpha: &mut Vec<f64>) -> f64 {
+pub(super) fn forward(
+    log_probs: &[f64],
+    classes: usize,
+    extended: &[u8],
+    alpha: &mut Vec<f64>,
+) -> f64 {
     let states = extended.len();
     let t = log_probs.len() / classes;
     alpha.clear();
@@ -302,7 +309,9 @@ fn validate(b: &CtcBatch, losses: usize, dlogits: Option<usize>) -> Result<(), S
         ));
     }
     if let Some(d) = dlogits.filter(|&d| d != len) {
-        return Err(format!("CTC: gradient buffer of {d} values for {len} logits"));
+        return Err(format!(
+            "CTC: gradient buffer of {d} values for {len} logits"
+        ));
     }
     if b.target_lengths.len() != b.n || losses != b.n {
         return Err(format!(
@@ -320,7 +329,11 @@ fn validate(b: &CtcBatch, losses: usize, dlogits: Option<usize>) -> Result<(), S
     }
     if let Some(l) = b.input_lengths {
         if l.len() != b.n {
-            return Err(format!("CTC: {} sequences but {} input lengths", b.n, l.len()));
+            return Err(format!(
+                "CTC: {} sequences but {} input lengths",
+                b.n,
+                l.len()
+            ));
         }
         if let Some((i, &v)) = l.iter().enumerate().find(|(_, &v)| v == 0 || v > b.t) {
             return Err(format!(

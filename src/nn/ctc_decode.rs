@@ -8,7 +8,9 @@
 
 use std::collections::HashMap;
 
-use super::ctc::{can_skip, extend_label, forward, log_add, log_softmax_columns, min_columns, BLANK};
+use super::ctc::{
+    can_skip, extend_label, forward, log_add, log_softmax_columns, min_columns, BLANK,
+};
 
 /// One character of a decoded sequence and where it was read.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -228,7 +230,11 @@ pub fn beam_decode(logits: &[f32], classes: usize, beam_width: usize) -> Decoded
                 let last = nodes[e.node as usize].1 as usize;
                 for (c, &l) in lp.iter().enumerate().skip(1) {
                     // A repeated label needs a blank between (from pb only).
-                    let from = if e.node != 0 && c == last { e.pb } else { e.total };
+                    let from = if e.node != 0 && c == last {
+                        e.pb
+                    } else {
+                        e.total
+                    };
                     let pnb = from + l;
                     match extended_by[i * classes + c] {
                         NEW if new && pnb > threshold => next.push(Prefix {
@@ -256,7 +262,8 @@ pub fn beam_decode(logits: &[f32], classes: usize, beam_width: usize) -> Decoded
         }
         // Keep the best; ties go to the earlier candidate, so that the result is repeatable.
         let mut order: Vec<usize> = (0..next.len()).collect();
-        let by_total = |&a: &usize, &b: &usize| next[b].total.total_cmp(&next[a].total).then(a.cmp(&b));
+        let by_total =
+            |&a: &usize, &b: &usize| next[b].total.total_cmp(&next[a].total).then(a.cmp(&b));
         if order.len() > beam_width {
             order.select_nth_unstable_by(beam_width - 1, by_total);
             order.truncate(beam_width);
