@@ -292,6 +292,22 @@ fn impossible_labels_count_as_zero_with_zero_gradient() {
     assert!((losses[1] - (lse - z[2] as f64)).abs() < 1e-12);
     assert!((s.loss - losses[1] / 2.0).abs() < 1e-12);
     assert!(grad[5] < 0.0 && grad[3] > 0.0);
+
+    // A NaN logit is not taken for an impossible label: the loss says NaN.
+    let mut bad = logits;
+    bad[4] = f32::NAN;
+    let s = CtcLoss::new()
+        .compute(
+            &CtcBatch {
+                logits: &bad,
+                ..batch
+            },
+            Reduction::Mean,
+            &mut losses,
+            None,
+        )
+        .unwrap();
+    assert!(s.loss.is_nan() && s.impossible == 1, "{s:?}");
 }
 
 #[test]

@@ -125,10 +125,11 @@ impl CtcLoss {
                 .map(|d| &mut d[i * t * c..(i + 1) * t * c]);
             let loss = self.sequence(z, c, label, grad, weight);
             losses[i] = loss;
-            if loss.is_finite() {
-                summary.loss += weight * loss;
-            } else {
+            if loss == f64::INFINITY {
                 summary.impossible += 1;
+            } else {
+                // NaN logits give a NaN loss here, for the step's finiteness check to see.
+                summary.loss += weight * loss;
             }
         }
         Ok(summary)
