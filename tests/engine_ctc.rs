@@ -89,6 +89,9 @@ fn matches_pytorch_ctc_loss() {
                 summary.loss
             );
             assert_eq!(summary.impossible, expected_impossible, "{name}");
+            if reduction == Reduction::Mean {
+                shares_add_up_to_the_batch(&batch, summary.loss, &grad);
+            }
             let want_grad = tnc_to_ntc(&numbers(&case[&format!("grad_{key}_tnc")]), t, n, c);
             // The fixture keeps 7 significant digits; the engine's gradient is f32.
             for (j, (&g, &w)) in grad.iter().zip(&want_grad).enumerate() {
@@ -99,6 +102,40 @@ fn matches_pytorch_ctc_loss() {
             }
         }
     }
+}
+
+/// The batch in two shares (as two threads would take it), each with `MeanOf(n)`: their losses
+/// add up to the whole batch's `Mean`, and their gradients are its gradient.
+fn shares_add_up_to_the_batch(batch: &CtcBatch, loss: f64, grad: &[f32]) {
+    let (n, t, c) = (batch.n, batch.t, batch.classes);
+    let cut = n / 2;
+    let labels_before = batch.target_lengths[..cut].iter().sum::<usize>();
+    let (mut total, mut parts) = (0.0, Vec::new());
+    for (rows, labels) in [
+        (0..cut, 0..labels_before),
+        (cut..n, labels_before..batch.targets.len()),
+    ] {
+        let share = CtcBatch {
+            logits: &batch.logits[rows.start * t * c..rows.end * t * c],
+            n: rows.len(),
+            input_lengths: batch.input_lengths.map(|l| &l[rows.clone()]),
+            targets: &batch.targets[labels],
+            target_lengths: &batch.target_lengths[rows.clone()],
+            ..*batch
+        };
+        let mut losses = vec![0.0; rows.len()];
+        let mut g = vec![0.0; rows.len() * t * c];
+        total += CtcLoss::new()
+            .compute(&share, Reduction::MeanOf(n), &mut losses, Some(&mut g))
+            .unwrap()
+            .loss;
+        parts.extend(g);
+    }
+    assert!(
+        (total - loss).abs() < 1e-12 * loss.max(1.0),
+        "{total} vs {loss}"
+    );
+    assert_eq!(parts, grad);
 }
 
 /// A random batch: labels of 0..=max_label characters over `classes` (repeats likely), input

@@ -33,6 +33,10 @@ pub enum Reduction {
     Sum,
     /// PyTorch's `mean`: each loss divided by max(label length, 1), then averaged over the batch.
     Mean,
+    /// `Mean` for a share of a batch of this many sequences (a thread's part of a step): each
+    /// loss divided by max(label length, 1) and by the whole batch's size, so that the shares'
+    /// losses and gradients add up to the batch's `Mean`.
+    MeanOf(usize),
 }
 
 /// One batch for [`CtcLoss::compute`].
@@ -118,6 +122,7 @@ impl CtcLoss {
             let weight = match reduction {
                 Reduction::Sum => 1.0,
                 Reduction::Mean => 1.0 / (len.max(1) * batch.n) as f64,
+                Reduction::MeanOf(total) => 1.0 / (len.max(1) * total.max(1)) as f64,
             };
             let z = &batch.logits[i * t * c..][..t_i * c];
             let grad = dlogits
