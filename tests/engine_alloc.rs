@@ -1,8 +1,9 @@
 //! A training step allocates nothing once its buffers exist (on one thread and on several), for
 //! the MLP's column-split step and for a CNN's step split by images; nor do the convolution and
-//! pooling kernels.
+//! pooling kernels, nor the CTC loss once its buffers have grown.
 
 use digits::data::{Dataset, PixelLayout, PixelScale, Pixels};
+use digits::nn::ctc::{CtcBatch, CtcLoss, Reduction};
 use digits::nn::kernels::{
     conv2d_backward, conv2d_forward, maxpool2_backward, maxpool2_forward, ConvShape,
 };
@@ -42,6 +43,7 @@ fn training_steps_allocate_nothing_after_the_first() {
     mlp_steps_allocate_nothing();
     cnn_steps_allocate_nothing();
     conv_and_pool_kernels_allocate_nothing();
+    ctc_loss_allocates_nothing();
 }
 
 fn mlp_steps_allocate_nothing() {
@@ -175,5 +177,39 @@ fn conv_and_pool_kernels_allocate_nothing() {
         // The calls did their work.
         assert!(z.iter().any(|&v| v != 0.0) && dw.iter().any(|&v| v != 0.0));
         assert!(dx.iter().any(|&v| v != 0.0) && dp.iter().any(|&v| v != 0.0));
+    }
+}
+
+/// The CTC loss allocates nothing after the first batch of its largest size (nor at all when made
+/// `with_capacity`).
+fn ctc_loss_allocates_nothing() {
+    let (n, t, c) = (4, 20, 15);
+    let logits: Vec<f32> = (0..n * t * c)
+        .map(|i| (i % 11) as f32 * 0.3 - 1.5)
+        .collect();
+    let targets = [1u8, 2, 3, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    let batch = CtcBatch {
+        logits: &logits,
+        n,
+        t,
+        classes: c,
+        input_lengths: Some(&[20, 18, 20, 9]),
+        targets: &targets,
+        target_lengths: &[4, 0, 8, 1],
+    };
+    let mut losses = vec![0.0; n];
+    let mut grad = vec![0.0; logits.len()];
+    for (mut ctc, reserved) in [
+        (CtcLoss::new(), false),
+        (CtcLoss::with_capacity(t, c, 8), true),
+    ] {
+        let start = ALLOCATIONS.load(Ordering::SeqCst);
+        let first = ctc.compute(&batch, Reduction::Mean, &mut losses, Some(&mut grad));
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        assert_eq!(before > start, !reserved, "reserved: {reserved}");
+        let again = ctc.compute(&batch, Reduction::Mean, &mut losses, Some(&mut grad));
+        assert_eq!(ALLOCATIONS.load(Ordering::SeqCst), before);
+        assert_eq!(first, again);
+        assert!(again.unwrap().loss > 0.0 && grad.iter().any(|&g| g != 0.0));
     }
 }

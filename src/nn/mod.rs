@@ -1,11 +1,14 @@
 //! The engine: layers (Dense, Conv2d, MaxPool2d, Flatten, Dropout) over one flat parameter
-//! buffer, fused softmax cross-entropy, Adam. Imports no other module of the crate.
+//! buffer, fused softmax cross-entropy, the CTC loss and its decoders (`ctc`, `ctc_decode`), Adam.
+//! Imports no other module of the crate.
 //!
 //! Layouts follow Keras: a Dense layer's `W` is (in, out) row-major, `b` is (out,); a Conv2d
 //! layer's weights are (k, k, cin, cout), its bias (cout,); images are NHWC (channels last).
 
 pub mod activation;
 pub mod conv;
+pub mod ctc;
+pub mod ctc_decode;
 pub mod dense;
 pub mod dropout;
 pub mod init;

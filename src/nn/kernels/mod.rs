@@ -7,7 +7,8 @@
 //! the output and skips the zero inputs that make up most of an MNIST image.
 //!
 //! Convolutions (`conv`) are the opposite case, large products over NHWC images: implicit GEMMs
-//! on a 6x16 FMA register tile (`conv_tile`); 2x2 max pooling is in `pool2d`.
+//! on a 6x16 FMA register tile (`conv_tile`); 2x2 max pooling is in `pool2d`, other windows
+//! (2x1, 1x2, ...) in `pool_window`.
 
 use super::simd::dispatch;
 
@@ -47,12 +48,14 @@ mod conv_reference;
 mod conv_tile;
 mod dense;
 mod pool2d;
+mod pool_window;
 mod sparse;
 mod sparse_rows;
 
 pub use conv::{conv2d_backward, conv2d_forward, ConvShape};
 pub use dense::{matmul, matmul_tn};
 pub use pool2d::{maxpool2_backward, maxpool2_forward};
+pub use pool_window::{maxpool_backward, maxpool_forward, pooled_size};
 pub use sparse::{sparse_matmul, sparse_matmul_tn};
 pub use sparse_rows::{compress_row, compress_row_u8, SparseRows};
 
