@@ -56,7 +56,7 @@ class Layer:
 
     @property
     def name(self) -> str:
-        if self._model is not None:
+        if self._model is not None and self._model._native is not None:
             return self._model._layer_info()[self._index][0]
         return self._name or self._kind
 
@@ -71,12 +71,12 @@ class Layer:
 
     def _need_model(self) -> None:
         if self._model is None:
-            raise ValueError(f"layer {self.name} is not built yet: give its model an Input or fit it")
+            raise ValueError(f"layer {self.name} belongs to no model yet")
 
     def get_weights(self) -> List[np.ndarray]:
-        """``[W, b]`` as numpy arrays (copies), ``[]`` for a layer without weights."""
-        if self._model is None:
-            return []
+        """``[W, b]`` as numpy arrays (copies), ``[]`` for a layer without weights (builds the
+        model if it has its input shape)."""
+        self._need_model()
         return self._model._get_layer_weights(self._index)
 
     @property

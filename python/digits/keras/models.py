@@ -61,6 +61,7 @@ class Sequential:
             raise ValueError(f"layer {layer.name} already belongs to a model")
         if not self._layers and self._input_shape is None and layer._input_shape is not None:
             self._input_shape = layer._input_shape
+        layer._model, layer._index = self, len(self._layers)
         self._layers.append(layer)
 
     def build(self, input_shape: Optional[Sequence[Optional[int]]] = None) -> None:
@@ -98,6 +99,7 @@ class Sequential:
             layer._model, layer._index = self, k
 
     def _layer_info(self) -> list:
+        self._built()
         assert self._info is not None
         return self._info
 
