@@ -8,6 +8,8 @@ use pyo3::prelude::*;
 use std::path::PathBuf;
 
 type Split<'py> = (Bound<'py, PyArrayDyn<u8>>, Bound<'py, PyArray1<u8>>);
+/// The lab's X and y.
+type LabSet<'py> = (Bound<'py, PyArrayDyn<f32>>, Bound<'py, PyArrayDyn<u8>>);
 
 fn images_u8<'py>(py: Python<'py>, d: Dataset) -> PyResult<Split<'py>> {
     let (n, rows, cols) = (d.len(), d.rows, d.cols);
@@ -38,7 +40,7 @@ pub fn subset_from_mnist(
     dir: PathBuf,
     per_class: usize,
     seed: u64,
-) -> PyResult<(Bound<'_, PyArrayDyn<f32>>, Bound<'_, PyArrayDyn<u8>>)> {
+) -> PyResult<LabSet<'_>> {
     let set = py
         .detach(|| {
             let (train, _) = mnist::load_dir(&dir)?;

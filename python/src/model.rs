@@ -15,6 +15,9 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use std::path::PathBuf;
 
+/// A layer's weights and bias, flat.
+type WeightPair<'py> = (Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<f32>>);
+
 #[pyclass(module = "digits._digits")]
 pub struct Model {
     model: Sequential,
@@ -37,7 +40,12 @@ fn chain(e: &anyhow::Error) -> String {
 
 impl Model {
     /// The training set from float32 rows and uint8 labels (one copy: the fit loop owns it).
-    fn dataset(&self, x: &PyReadonlyArray2<'_, f32>, y: &PyReadonlyArray1<'_, u8>, what: &str) -> PyResult<Dataset> {
+    fn dataset(
+        &self,
+        x: &PyReadonlyArray2<'_, f32>,
+        y: &PyReadonlyArray1<'_, u8>,
+        what: &str,
+    ) -> PyResult<Dataset> {
         let (x, n) = features(x, what, self.model.input_dim())?;
         let y = y.as_slice().map_err(value_error)?;
         if y.len() != n {
@@ -120,17 +128,18 @@ impl Model {
                     digits::nn::Shape::Flat(n) => vec![n],
                     digits::nn::Shape::Image { h, w, c } => vec![h, w, c],
                 };
-                (l.name().to_string(), l.type_name().to_string(), shape, l.param_count())
+                (
+                    l.name().to_string(),
+                    l.type_name().to_string(),
+                    shape,
+                    l.param_count(),
+                )
             })
             .collect()
     }
 
     /// Layer `i`'s weights (flat) and bias; empty for a layer without parameters.
-    fn get_weights<'py>(
-        &self,
-        py: Python<'py>,
-        i: usize,
-    ) -> PyResult<(Bound<'py, PyArray1<f32>>, Bound<'py, PyArray1<f32>>)> {
+    fn get_weights<'py>(&self, py: Python<'py>, i: usize) -> PyResult<WeightPair<'py>> {
         if i >= self.model.layers().len() {
             return Err(PyValueError::new_err(format!("there is no layer {i}")));
         }
@@ -148,9 +157,14 @@ impl Model {
         if i >= self.model.layers().len() {
             return Err(PyValueError::new_err(format!("there is no layer {i}")));
         }
-        let (w, b) = (w.as_slice().map_err(value_error)?, b.as_slice().map_err(value_error)?);
+        let (w, b) = (
+            w.as_slice().map_err(value_error)?,
+            b.as_slice().map_err(value_error)?,
+        );
         if w.iter().chain(b).any(|v| !v.is_finite()) {
-            return Err(PyValueError::new_err("weights must be finite (got NaN or infinity)"));
+            return Err(PyValueError::new_err(
+                "weights must be finite (got NaN or infinity)",
+            ));
         }
         self.model.set_weights(i, w, b).map_err(value_error)
     }
@@ -217,9 +231,11 @@ impl Model {
         }
         let history: History = match result {
             Ok(h) => h,
-            Err(e @ (TrainError::InputSize { .. } | TrainError::LabelRange { .. } | TrainError::Invalid(_))) => {
-                return Err(value_error(e))
-            }
+            Err(
+                e @ (TrainError::InputSize { .. }
+                | TrainError::LabelRange { .. }
+                | TrainError::Invalid(_)),
+            ) => return Err(value_error(e)),
             Err(e) => return Err(PyRuntimeError::new_err(e.to_string())),
         };
         let out = PyDict::new(py);

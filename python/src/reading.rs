@@ -77,14 +77,20 @@ fn image_of(a: &PyReadonlyArrayDyn<'_, u8>, k: usize) -> PyResult<DynamicImage> 
     let (h, w, c) = match shape[..] {
         [h, w] => (h, w, 1),
         [h, w, c @ (1 | 3 | 4)] => (h, w, c),
-        _ => return Err(bad("an array picture is (height, width) grey or (height, width, 3 or 4) RGB(A)")),
+        _ => {
+            return Err(bad(
+                "an array picture is (height, width) grey or (height, width, 3 or 4) RGB(A)",
+            ))
+        }
     };
     if h == 0 || w == 0 {
         return Err(bad("the picture is empty"));
     }
     let side = preprocess::MAX_SIDE as usize;
     if h > side || w > side {
-        return Err(bad(&format!("the picture is larger than {side} pixels a side")));
+        return Err(bad(&format!(
+            "the picture is larger than {side} pixels a side"
+        )));
     }
     let px: Vec<u8> = match a.as_slice() {
         Ok(s) => s.to_vec(),
@@ -201,13 +207,21 @@ impl Reader {
 
     /// The number in each picture: per picture (ok, JSON of {"text", "digits", "confidence"} or
     /// the error message).
-    fn read_batch(&self, py: Python<'_>, items: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<(bool, String)>> {
+    fn read_batch(
+        &self,
+        py: Python<'_>,
+        items: Vec<Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<(bool, String)>> {
         self.batch(py, items, Reader::read_one)
     }
 
     /// The single digit in each picture: per picture (ok, JSON of {"digit", "probabilities"}
     /// or the error message).
-    fn predict_batch(&self, py: Python<'_>, items: Vec<Bound<'_, PyAny>>) -> PyResult<Vec<(bool, String)>> {
+    fn predict_batch(
+        &self,
+        py: Python<'_>,
+        items: Vec<Bound<'_, PyAny>>,
+    ) -> PyResult<Vec<(bool, String)>> {
         self.batch(py, items, Reader::predict_one)
     }
 }

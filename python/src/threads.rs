@@ -34,7 +34,9 @@ pub fn capped() -> Option<usize> {
 #[pyo3(signature = (n=None))]
 pub fn set_num_threads(n: Option<usize>) -> PyResult<()> {
     match n {
-        Some(0) => Err(PyValueError::new_err("the number of threads must be at least 1")),
+        Some(0) => Err(PyValueError::new_err(
+            "the number of threads must be at least 1",
+        )),
         Some(n) => {
             CAP.store(n, Ordering::Relaxed);
             Ok(())
@@ -54,6 +56,8 @@ pub fn get_num_threads() -> usize {
 
 /// Runs `work` on a rayon pool of `threads()` threads.
 pub fn in_pool<T: Send>(work: impl FnOnce() -> T + Send) -> anyhow::Result<T> {
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads()).build()?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads())
+        .build()?;
     Ok(pool.install(work))
 }
