@@ -45,3 +45,10 @@ if [ "${DIGITS_SKIP_BROWSER_TESTS:-}" != 1 ]; then
 fi
 
 cargo test "$@"
+
+# The Python package (python/): built once, in release mode, into target/pyvenv, then its pytest
+# suite (the Keras lab's cells, bad inputs, reading, Ctrl-C, the Ray example). Skipped when
+# arguments were given to cargo test (a chosen Rust test) or DIGITS_SKIP_PYTHON_TESTS=1.
+if [ $# -eq 0 ] && [ "${DIGITS_SKIP_PYTHON_TESTS:-}" != 1 ]; then
+    bash scripts/test_python.sh
+fi

@@ -116,8 +116,22 @@ impl Ink {
 /// The ink of an encoded picture (see [`from_bytes`]); [`PreprocessError::Blank`] when it holds
 /// none.
 pub fn ink_from_bytes(bytes: &[u8]) -> Result<Ink, PreprocessError> {
-    let img = decode::decode(bytes)?;
-    let gray = decode::to_gray(&img);
+    ink_from_image(&decode::decode(bytes)?)
+}
+
+/// The ink of an already decoded picture (e.g. one handed over from Python), made as
+/// [`ink_from_bytes`] makes it, so both give the same reading of the same pixels.
+pub fn ink_from_image(img: &image::DynamicImage) -> Result<Ink, PreprocessError> {
+    if img.width() == 0 || img.height() == 0 {
+        return Err(PreprocessError::Empty);
+    }
+    if img.width() > MAX_SIDE || img.height() > MAX_SIDE {
+        return Err(PreprocessError::TooLarge {
+            w: img.width(),
+            h: img.height(),
+        });
+    }
+    let gray = decode::to_gray(img);
     let px = ink::ink_map(&gray, None)?;
     Ok(Ink {
         block: (img.width() as usize).div_ceil(gray.w).max(1),

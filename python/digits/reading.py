@@ -1,0 +1,139 @@
+"""Reading digits from pictures: a path, PNG/JPEG/BMP bytes, a PIL image or a numpy array
+(grey or RGB, any size), one or a batch; a batch is read on all the threads allowed
+(``digits.set_num_threads``), the GIL released."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Dict, List, Optional, Sequence, Union
+
+import numpy as np
+
+from . import _digits
+
+Picture = Any  # str | os.PathLike | bytes | PIL.Image.Image | numpy.ndarray
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+def _is_single(pictures: Any) -> bool:
+    """One picture, or a batch of them (a list or tuple; a numpy array is one picture)."""
+    return not isinstance(pictures, (list, tuple))
+
+
+def _to_native(picture: Picture, k: int) -> Any:
+    """What the native reader takes: a path (str), bytes, or a uint8 array (h, w[, 3|4])."""
+    if isinstance(picture, (str, os.PathLike)):
+        return os.fspath(picture)
+    if isinstance(picture, (bytes, bytearray, memoryview)):
+        return bytes(picture)
+    if _is_pil(picture):
+        return _from_pil(picture)
+    if isinstance(picture, np.ndarray):
+        return _from_array(picture, k)
+    raise ValueError(
+        f"picture {k}: expected a path, PNG/JPEG/BMP bytes, a PIL image or a numpy array, "
+        f"got {type(picture).__name__}"
+    )
+
+
+def _is_pil(obj: Any) -> bool:
+    return type(obj).__module__.startswith("PIL.") and hasattr(obj, "convert")
+
+
+def _from_pil(img: Any) -> np.ndarray:
+    from PIL import ImageOps
+
+    # A file read by path is turned upright by its EXIF orientation; so is a PIL image.
+    img = ImageOps.exif_transpose(img)
+    if img.mode not in ("L", "RGB", "RGBA"):
+        has_alpha = "A" in img.mode or "transparency" in img.info
+        img = img.convert("RGBA" if has_alpha else "RGB")
+    return np.asarray(img)
+
+
+def _from_array(a: np.ndarray, k: int) -> np.ndarray:
+    """uint8 as is; bool as 0/255; floats in [0, 1] and integers in 0..255 scaled to uint8."""
+    if a.dtype == np.uint8:
+        return a
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8) * 255
+    if a.dtype.kind == "f":
+        if not np.isfinite(a).all():
+            raise ValueError(f"picture {k}: the array holds NaN or infinity")
+        if a.size and (a.min() < 0 or a.max() > 1):
+            raise ValueError(
+                f"picture {k}: a float array must hold grey levels in [0, 1], "
+                f"got values from {a.min()} to {a.max()}"
+            )
+        return np.rint(a * 255).astype(np.uint8)
+    if a.dtype.kind in "iu":
+        if a.size and (a.min() < 0 or a.max() > 255):
+            raise ValueError(
+                f"picture {k}: an integer array must hold levels 0..255, "
+                f"got values from {a.min()} to {a.max()}"
+            )
+        return a.astype(np.uint8)
+    raise ValueError(f"picture {k}: cannot read an array of {a.dtype}")
+
+
+class Reader:
+    """A model that reads pictures; load it once and reuse it (e.g. once per Ray worker).
+
+    ``model``: a digits checkpoint (.safetensors) taking 28x28 inputs; None is the built-in
+    model (the one ``digits read`` uses).
+    """
+
+    def __init__(self, model: Optional[PathLike] = None) -> None:
+        self._native = _digits.Reader(None if model is None else os.fspath(model))
+
+    def read(self, pictures: Union[Picture, Sequence[Picture]], errors: str = "raise"):
+        """The number in each picture, as ``digits read --json`` gives it:
+        ``{"text": "90210", "digits": [{"digit", "probability", "box": [x, y, w, h]}, ...],
+        "confidence": p}`` (``confidence``: the product of the digits' probabilities; text ""
+        and confidence 0 for a blank picture). One picture gives a dict, a list gives a list.
+        ``errors="raise"``: a picture that cannot be read raises ValueError naming it;
+        ``"report"``: its entry is ``{"error": message}``."""
+        return self._run(self._native.read_batch, pictures, errors)
+
+    def predict(self, pictures: Union[Picture, Sequence[Picture]], errors: str = "raise"):
+        """The single digit in each picture, as ``digits predict --json`` gives it:
+        ``{"digit": 7, "probabilities": [ten floats]}``. One picture gives a dict, a list a list."""
+        return self._run(self._native.predict_batch, pictures, errors)
+
+    @staticmethod
+    def _run(native, pictures, errors: str):
+        if errors not in ("raise", "report"):
+            raise ValueError(f'errors must be "raise" or "report", not {errors!r}')
+        single = _is_single(pictures)
+        batch = [pictures] if single else list(pictures)
+        results = native([_to_native(p, k) for k, p in enumerate(batch)])
+        out: List[Dict[str, Any]] = []
+        for ok, text in results:
+            if ok:
+                out.append(json.loads(text))
+            elif errors == "raise":
+                raise ValueError(text)
+            else:
+                out.append({"error": text})
+        return out[0] if single else out
+
+
+_default: Optional[Reader] = None
+
+
+def _default_reader() -> Reader:
+    global _default
+    if _default is None:
+        _default = Reader()
+    return _default
+
+
+def read(pictures: Union[Picture, Sequence[Picture]], errors: str = "raise"):
+    """``Reader().read`` with the built-in model (loaded once)."""
+    return _default_reader().read(pictures, errors)
+
+
+def predict(pictures: Union[Picture, Sequence[Picture]], errors: str = "raise"):
+    """``Reader().predict`` with the built-in model (loaded once)."""
+    return _default_reader().predict(pictures, errors)

@@ -1,0 +1,61 @@
+"""digits.read / digits.predict on a path, bytes, a PIL image and a numpy array."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import digits
+from conftest import number_picture
+
+
+def test_every_form_of_a_picture_reads_the_same(mnist, tmp_path):
+    (_, _), (_, y_test) = mnist
+    picture = number_picture(mnist, [0, 1, 2])
+    path = tmp_path / "number.png"
+    Image.fromarray(picture).save(path)
+    rgb = np.repeat(picture[:, :, None], 3, axis=2)
+    forms = [path, str(path), path.read_bytes(), Image.open(path), picture, rgb,
+             Image.fromarray(rgb), picture.astype(np.float64) / 255]
+    readings = digits.read(forms)
+    assert readings[0]["text"] == "".join(str(d) for d in y_test[:3]), readings[0]
+    for r in readings[1:]:
+        assert r == readings[0]
+    r = readings[0]
+    assert set(r) == {"text", "digits", "confidence"}
+    assert [set(d) for d in r["digits"]] == [{"digit", "probability", "box"}] * 3
+    assert r["confidence"] == pytest.approx(np.prod([d["probability"] for d in r["digits"]]), rel=1e-5)
+    assert digits.read(path) == r  # one picture: one dict
+
+
+def test_predict_single_digits(mnist):
+    (_, _), (x_test, y_test) = mnist
+    pictures = [255 - x for x in x_test[:50]]
+    out = digits.predict(pictures)
+    assert len(out) == 50 and len(out[0]["probabilities"]) == 10
+    right = sum(o["digit"] == y for o, y in zip(out, y_test[:50]))
+    assert right >= 45, right
+    buf = io.BytesIO()
+    Image.fromarray(pictures[0]).save(buf, format="PNG")
+    assert digits.predict(buf.getvalue()) == out[0]
+
+
+def test_threads_can_be_capped(mnist):
+    picture = number_picture(mnist, [3, 4])
+    try:
+        digits.set_num_threads(1)
+        assert digits.get_num_threads() == 1
+        one = digits.read([picture] * 4)
+    finally:
+        digits.set_num_threads(None)
+    assert digits.read([picture] * 4) == one
+    with pytest.raises(ValueError):
+        digits.set_num_threads(0)
+
+
+def test_load_mnist(mnist):
+    (x_train, y_train), (x_test, y_test) = mnist
+    assert x_train.shape == (60000, 28, 28) and x_train.dtype == np.uint8
+    assert y_train.shape == (60000,) and x_test.shape == (10000, 28, 28) and y_test.shape == (10000,)
+    assert y_train.max() == 9 and x_train.max() == 255
