@@ -144,6 +144,9 @@ pub enum InitArg {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    if !(0.0..=1.0).contains(&args.styles) {
+        anyhow::bail!("--styles is a chance, from 0 to 1; got {}", args.styles);
+    }
     let dir = args
         .data_dir
         .clone()
@@ -167,9 +170,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let spec = args
         .arch
         .spec(args.arch.inputs.unwrap_or(train.features()))?;
-    if !(0.0..=1.0).contains(&args.styles) {
-        anyhow::bail!("--styles is a chance, from 0 to 1; got {}", args.styles);
-    }
     let defaults = FitConfig::default();
     let config = FitConfig {
         epochs: args.epochs.unwrap_or(if cnn {
