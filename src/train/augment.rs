@@ -26,7 +26,7 @@ pub struct AugmentedBatch {
 
 /// Mixed into the seed of the styles' stream, so that turning styles on leaves every other
 /// draw of the distortions as it was.
-const STYLE_STREAM: u64 = 0x5717_1e5;
+const STYLE_STREAM: u64 = 0x0571_71e5;
 
 impl AugmentedBatch {
     /// Buffers for batches of up to `batch_size` images like those of `train`, which must be
