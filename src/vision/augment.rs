@@ -90,7 +90,7 @@ impl Augment {
     /// One line naming every range, for help texts and logs.
     pub fn describe(&self) -> String {
         format!(
-            "rotation ±{}°, scale ×(1±{}), aspect ×(1±{}), shear ±{}, translation ±{} px, elastic ±{} px, thicken ≤{}, thin ≤{}, scanned {}%",
+            "rotation ±{}°, scale ×(1±{}), aspect ×(1±{}), shear ±{}, translation ±{} px, elastic ±{} px, thicken ≤{}, thin ≤{}, scanned {}%, styles {}%",
             self.rotation_deg,
             self.scale,
             self.aspect,
@@ -99,7 +99,8 @@ impl Augment {
             self.elastic,
             self.thicken,
             self.thin,
-            self.scan * 100.0
+            self.scan * 100.0,
+            self.styles * 100.0
         )
     }
 }
