@@ -304,3 +304,42 @@ fn augmented_mnist_digits_stay_inside_the_frame() {
     // Scaled, thickened or thinned, but never lost or cut to a fragment.
     assert!(ratios[0] > 0.3 && ratios[n / 2] > 0.8 && ratios[n / 2] < 1.3);
 }
+
+#[test]
+fn styles_change_only_the_ones_and_sevens_and_nothing_else_of_the_stream() {
+    let data = bars();
+    let idx: Vec<usize> = (0..40).collect();
+    let styled = Augment {
+        styles: 1.0,
+        ..Augment::default()
+    };
+    let mut plain = AugmentedBatch::new(Augment::default(), 4, &data, 40).unwrap();
+    let mut with = AugmentedBatch::new(styled, 4, &data, 40).unwrap();
+    let a = plain.fill(&data, &idx, 3).0.clone();
+    let b = with.fill(&data, &idx, 3).0.clone();
+    let (Pixels::U8(a), Pixels::U8(b)) = (&a.pixels, &b.pixels) else {
+        unreachable!()
+    };
+    for (k, &i) in idx.iter().enumerate() {
+        let same = a[k * 784..(k + 1) * 784] == b[k * 784..(k + 1) * 784];
+        // The bars of 7 are upright, long enough for a bar across; those of 1 lie flat, too
+        // short to be given a flag; other digits have no style.
+        assert_eq!(
+            same,
+            data.labels[i] != 7,
+            "image {i}, label {}",
+            data.labels[i]
+        );
+    }
+}
+
+#[test]
+fn styles_must_be_a_chance() {
+    let out = common::digits(&["train", "--augment", "--styles", "1.5", "--epochs", "1"]);
+    assert!(!out.status.success());
+    let err = common::text(&out.stderr);
+    assert!(
+        err.contains("--styles is a chance, from 0 to 1; got 1.5"),
+        "{err}"
+    );
+}

@@ -158,6 +158,17 @@ fn eval_images_reads_labels_csv_or_digit_folders_and_names_bad_files() {
     assert!(stdout.contains("(2 skipped)"), "{stdout}");
     assert!(stdout.contains("accuracy: 0.8333\n"), "{stdout}");
     assert!(stdout.contains("t4.png: label 9, predicted 4"), "{stdout}");
+    // Setting aside the least confident tenth leaves five of the six.
+    assert!(
+        stdout.contains("  0% set aside: 0.1667 (1 wrong of 6)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(" 10% set aside: "), "{stdout}");
+    assert!(stdout.contains(" wrong of 5)\n"), "{stdout}");
+    assert!(
+        stdout.contains("expected calibration error (15 equal-width bins"),
+        "{stdout}"
+    );
     for bad in ["badlabel.png", "junk.png"] {
         assert!(
             stderr

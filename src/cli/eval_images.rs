@@ -1,5 +1,7 @@
 //! `digits eval --images DIR`: a model on a folder of labelled pictures, each read as a photo
-//! (`vision::preprocess`): accuracy, the mistakes, the confusion matrix (text, and PNG with -o).
+//! (`vision::preprocess`): accuracy, how far the probabilities can be trusted (the error left
+//! when the least confident answers are set aside, the expected calibration error), the
+//! mistakes, the confusion matrix (text, and PNG with -o).
 //! A picture that cannot be read, or a bad or missing label, is reported with its file name and
 //! the others are still evaluated.
 
@@ -8,6 +10,7 @@ use anyhow::bail;
 use digits::data::image_folder;
 use digits::data::PixelScale;
 use digits::nn::argmax;
+use digits::train::calibration::{self, Answer, ECE_BINS, SET_ASIDE};
 use digits::vision::plot::{confusion_counts, confusion_matrix, save_png};
 use digits::vision::preprocess;
 use std::path::{Path, PathBuf};
@@ -34,6 +37,7 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
         eprintln!("skipped {}: {}", p.path.display(), p.message);
     }
     let (mut labels, mut preds, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    let mut answers = Vec::new();
     let mut unreadable = 0;
     for item in &items {
         let mut x = match preprocess::from_path(&item.path) {
@@ -52,6 +56,7 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
         if digit != item.label as usize {
             errors.push((item, digit, p[digit]));
         }
+        answers.push(Answer::of(&p, item.label as usize));
         labels.push(item.label);
         preds.push(digit);
     }
@@ -70,6 +75,7 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
         problems.len() + unreadable
     );
     println!("accuracy: {accuracy:.4}");
+    print_confidence(&answers);
     println!("{} errors", errors.len());
     errors.sort_by(|a, b| b.2.total_cmp(&a.2));
     for (item, digit, p) in errors.iter().take(args.list) {
@@ -98,4 +104,22 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
         println!("wrote {}", out.display());
     }
     Ok(())
+}
+
+/// The error among the answers kept when the least confident are set aside, and the ECE.
+fn print_confidence(answers: &[Answer]) {
+    println!("error among the answers kept, the least confident set aside:");
+    for s in calibration::selective(answers, &SET_ASIDE) {
+        println!(
+            "  {:>3.0}% set aside: {:.4} ({} wrong of {})",
+            s.set_aside * 100.0,
+            s.error(),
+            s.wrong,
+            s.kept
+        );
+    }
+    println!(
+        "expected calibration error ({ECE_BINS} equal-width bins of the top probability): {:.4}",
+        calibration::expected_calibration_error(answers, ECE_BINS)
+    );
 }

@@ -6,7 +6,8 @@
 use super::fit::TrainError;
 use crate::data::{Dataset, PixelLayout, Pixels};
 use crate::vision::augment::{augment_image, Augment};
-use rand::SeedableRng;
+use crate::vision::styles::add_style;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Buffers for one augmented batch, allocated once.
@@ -19,7 +20,13 @@ pub struct AugmentedBatch {
     /// 0..batch_size: the images of `batch` as the step's indices.
     all: Vec<usize>,
     tmp: Vec<u8>,
+    /// An image given a style (`Augment::styles`) before it is distorted.
+    styled: Vec<u8>,
 }
+
+/// Mixed into the seed of the styles' stream, so that turning styles on leaves every other
+/// draw of the distortions as it was.
+const STYLE_STREAM: u64 = 0x0571_71e5;
 
 impl AugmentedBatch {
     /// Buffers for batches of up to `batch_size` images like those of `train`, which must be
@@ -48,6 +55,7 @@ impl AugmentedBatch {
             },
             all: (0..batch_size).collect(),
             tmp: vec![0; f],
+            styled: vec![0; f],
         })
     }
 
@@ -71,9 +79,21 @@ impl AugmentedBatch {
             PixelLayout::ColumnMajor => (train.rows, train.cols),
         };
         for (k, &i) in indices.iter().enumerate() {
+            let mut image = &src[i * f..(i + 1) * f];
+            // Styles are drawn upright, so only on images stored by row.
+            if self.aug.styles > 0.0 && train.layout == PixelLayout::RowMajor {
+                let seed = image_seed(self.seed ^ STYLE_STREAM, global_step, k);
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                if rng.gen::<f32>() < self.aug.styles {
+                    self.styled.copy_from_slice(image);
+                    if add_style(&mut self.styled, w, h, train.labels[i], &mut rng) {
+                        image = &self.styled;
+                    }
+                }
+            }
             let mut rng = ChaCha8Rng::seed_from_u64(image_seed(self.seed, global_step, k));
             augment_image(
-                &src[i * f..(i + 1) * f],
+                image,
                 w,
                 h,
                 &self.aug,

@@ -1,6 +1,7 @@
 //! Training: the fit loop, its observers (progress, TensorBoard, checkpoints) and History.
 
 pub mod augment;
+pub mod calibration;
 pub mod checkpoint;
 pub mod evaluate;
 pub mod fit;

@@ -8,4 +8,5 @@ pub mod preprocess;
 pub mod reading;
 pub mod scan;
 pub mod segment;
+pub mod styles;
 pub mod synth;

@@ -1,6 +1,6 @@
 //! Image bytes to a grey working image, refusing what is not a sane PNG/JPEG/BMP.
 
-use super::{Gray, PreprocessError, MAX_ALLOC, MAX_SIDE, MAX_WORK_SIDE};
+use super::{alpha, Gray, PreprocessError, MAX_ALLOC, MAX_SIDE, MAX_WORK_SIDE};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
@@ -61,33 +61,15 @@ fn map_error(e: ImageError) -> PreprocessError {
 }
 
 /// Flattens to grey (0 black .. 1 white), downscaled by whole blocks to at most
-/// `MAX_WORK_SIDE` a side (a big photo's detail is lost at 20x20 anyway).
-///
-/// Transparency: a canvas `toBlob` PNG is typically strokes on fully transparent pixels whose
-/// RGB is black (0,0,0,0). Compositing over a fixed colour would lose white strokes, so the
-/// page behind is chosen to contrast with the visible pixels: white behind dark strokes,
-/// black behind light ones.
+/// `MAX_WORK_SIDE` a side (a big photo's detail is lost at 20x20 anyway). Semi-transparent
+/// pixels are composited over the level `alpha::behind` chooses: the picture's own paper, or
+/// a page contrasting with strokes drawn on transparency.
 pub(super) fn to_gray(img: &DynamicImage) -> Gray {
     let la = img.to_luma_alpha8();
     let (w, h) = (la.width() as usize, la.height() as usize);
     let raw = la.as_raw();
     let behind = if img.color().has_alpha() {
-        let (mut sum, mut weight) = (0.0f64, 0.0f64);
-        for p in raw.chunks_exact(2) {
-            let a = p[1] as f64;
-            sum += a * p[0] as f64;
-            weight += a;
-        }
-        let mean = if weight > 0.0 {
-            sum / weight / 255.0
-        } else {
-            0.0
-        };
-        if mean < 0.5 {
-            1.0
-        } else {
-            0.0
-        }
+        alpha::behind(raw)
     } else {
         1.0
     };

@@ -14,6 +14,7 @@
 //! assert_eq!(x.len(), 784);
 //! ```
 
+mod alpha;
 mod background;
 mod decode;
 mod error;
