@@ -55,15 +55,17 @@ fn reference_layer(layer: &Layer, p: &[f64], a: &[f64], mask: &[u8]) -> Vec<f64>
             out
         }
         Layer::MaxPool2d(m) => {
-            let (oh, ow) = (m.h / 2, m.w / 2);
+            let (oh, ow) = (m.h / m.ph, m.w / m.pw);
             let mut out = vec![f64::NEG_INFINITY; oh * ow * m.c];
             for oy in 0..oh {
                 for ox in 0..ow {
                     for ch in 0..m.c {
-                        for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                            let v = a[((2 * oy + dy) * m.w + 2 * ox + dx) * m.c + ch];
-                            let o = &mut out[(oy * ow + ox) * m.c + ch];
-                            *o = o.max(v);
+                        for dy in 0..m.ph {
+                            for dx in 0..m.pw {
+                                let v = a[((m.ph * oy + dy) * m.w + m.pw * ox + dx) * m.c + ch];
+                                let o = &mut out[(oy * ow + ox) * m.c + ch];
+                                *o = o.max(v);
+                            }
                         }
                     }
                 }
@@ -312,6 +314,67 @@ fn cnn_gradients_match_finite_differences() {
         same > 3 && pooled > 3 && dropped > 3 && relu_pooled > 2,
         "{same} {pooled} {dropped} {relu_pooled}"
     );
+}
+
+/// A random small CNN on h x w images of 1 or 2 channels (h != w), pooling with windows that
+/// shrink height and width differently (2x1, 1x2, 3x1, 1x3, 2x2).
+fn random_line_cnn(rng: &mut ChaCha8Rng) -> Sequential {
+    let acts = [Activation::Relu, Activation::Sigmoid, Activation::Linear];
+    let windows = [(2, 1), (1, 2), (3, 1), (1, 3), (2, 2)];
+    loop {
+        let (h, w, c) = (
+            rng.gen_range(3..7),
+            rng.gen_range(3..10),
+            rng.gen_range(1..3),
+        );
+        if h == w {
+            continue;
+        }
+        let mut layers = Vec::new();
+        for _ in 0..rng.gen_range(1..3) {
+            let k = [1, 3][rng.gen_range(0..2)];
+            let pad = [Padding::Same, Padding::Valid][rng.gen_range(0..2)];
+            layers.push(LayerSpec::conv2d(
+                rng.gen_range(1..4),
+                k,
+                pad,
+                acts[rng.gen_range(0..3)],
+            ));
+            let (ph, pw) = windows[rng.gen_range(0..windows.len())];
+            layers.push(LayerSpec::maxpool(ph, pw));
+        }
+        layers.push(LayerSpec::flatten());
+        layers.push(LayerSpec::dense(rng.gen_range(2..4), Activation::Linear));
+        let spec = ModelSpec::image(h, w, c, layers);
+        if spec.param_count().is_ok_and(|p| p < 400) {
+            return Sequential::new(spec, Init::KaimingUniform, rng.gen());
+        }
+    }
+}
+
+#[test]
+fn non_square_cnn_gradients_match_finite_differences() {
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let (mut odd_windows, mut channels) = (0, 0);
+    for case in 0..30 {
+        let model = random_line_cnn(&mut rng);
+        for l in model.layers() {
+            match l {
+                Layer::MaxPool2d(m) if m.ph != m.pw => odd_windows += 1,
+                Layer::Conv2d(c) if c.cin > 1 => channels += 1,
+                _ => {}
+            }
+        }
+        let n = rng.gen_range(1..4);
+        let x: Vec<f32> = (0..n * model.input_dim())
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        let y: Vec<u8> = (0..n)
+            .map(|_| rng.gen_range(0..model.output_dim()) as u8)
+            .collect();
+        check_against_finite_differences(&model, &x, &y, 100 + case);
+    }
+    assert!(odd_windows > 10 && channels > 5, "{odd_windows} {channels}");
 }
 
 #[test]

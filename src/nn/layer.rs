@@ -8,6 +8,7 @@
 use super::conv::Conv2d;
 use super::dense::Dense;
 use super::dropout::{Dropout, DropoutKey};
+use super::kernels::pooled_size;
 use super::pool::MaxPool2d;
 use super::spec::{LayerSpec, ModelSpec, Padding};
 use super::Activation;
@@ -85,8 +86,8 @@ impl Layer {
                 c: l.cout,
             },
             Layer::MaxPool2d(l) => Shape::Image {
-                h: l.h / 2,
-                w: l.w / 2,
+                h: l.out_hw().0,
+                w: l.out_hw().1,
                 c: l.c,
             },
             Layer::Flatten { len, .. } => Shape::Flat(*len),
@@ -248,9 +249,26 @@ pub fn build(spec: &ModelSpec) -> Result<(Vec<Layer>, usize), String> {
     if spec.layers.is_empty() {
         return Err("a model needs at least one layer".into());
     }
+    let mut shape = Shape::Flat(spec.input_dim);
+    if let Some(s) = spec.input_shape {
+        if s.h == 0
+            || s.w == 0
+            || s.c == 0
+            || s.h.checked_mul(s.w).and_then(|p| p.checked_mul(s.c)) != Some(spec.input_dim)
+        {
+            return Err(format!(
+                "input shape {}x{}x{} (h x w x c) does not make {} inputs",
+                s.h, s.w, s.c, spec.input_dim
+            ));
+        }
+        shape = Shape::Image {
+            h: s.h,
+            w: s.w,
+            c: s.c,
+        };
+    }
     let mut layers = Vec::with_capacity(spec.layers.len());
     let mut counts: Vec<(&str, usize)> = Vec::new();
-    let mut shape = Shape::Flat(spec.input_dim);
     // The image a vector was flattened from (Dense rows are then in its HWC order).
     let mut flattened: Option<(usize, usize, usize)> = None;
     let mut offset = 0usize;
@@ -377,18 +395,16 @@ pub fn build(spec: &ModelSpec) -> Result<(Vec<Layer>, usize), String> {
                 })
             }
             LayerSpec::MaxPool2d { .. } => {
-                if h < 2 || w < 2 {
-                    return Err(format!(
-                        "{}: 2x2 pooling needs at least 2x2 values, its input is {}",
-                        what(),
-                        shape.keras()
-                    ));
-                }
+                let (ph, pw) = l.pool_window().unwrap_or((2, 2));
+                pooled_size(h, w, ph, pw)
+                    .map_err(|e| format!("{}: {e} (its input is {})", what(), shape.keras()))?;
                 Layer::MaxPool2d(MaxPool2d {
                     name,
                     h,
                     w,
                     c,
+                    ph,
+                    pw,
                     relu: false,
                 })
             }
@@ -534,5 +550,64 @@ mod tests {
         );
         let e = err(vec![LayerSpec::dropout(1.0), LayerSpec::dense(2, relu)]);
         assert!(e.contains("layer 1 (dropout)"), "{e}");
+    }
+
+    #[test]
+    fn non_square_inputs_and_windows_shrink_height_and_width_apart() {
+        let relu = Activation::Relu;
+        let spec = ModelSpec::image(
+            32,
+            100,
+            1,
+            vec![
+                LayerSpec::conv2d(8, 3, Padding::Same, relu),
+                LayerSpec::maxpool2d(),
+                LayerSpec::conv2d(16, 3, Padding::Valid, relu),
+                LayerSpec::maxpool(2, 1),
+                LayerSpec::maxpool(7, 1),
+                LayerSpec::flatten(),
+                LayerSpec::dense(3, Activation::Linear),
+            ],
+        );
+        let (layers, total) = build(&spec).unwrap();
+        let shapes: Vec<String> = layers.iter().map(|l| l.output_shape().keras()).collect();
+        assert_eq!(
+            shapes,
+            [
+                "(None, 32, 100, 8)",
+                "(None, 16, 50, 8)",
+                "(None, 14, 48, 16)",
+                "(None, 7, 48, 16)",
+                "(None, 1, 48, 16)",
+                "(None, 768)",
+                "(None, 3)"
+            ]
+        );
+        assert_eq!(total, 9 * 8 + 8 + 9 * 8 * 16 + 16 + 768 * 3 + 3);
+        assert_eq!(layers[0].in_len(), 3200);
+        // Three channels in, and a shape that does not make input_dim.
+        let rgb = ModelSpec::image(
+            4,
+            6,
+            3,
+            vec![LayerSpec::maxpool(1, 3), LayerSpec::flatten()],
+        );
+        let (layers, _) = build(&rgb).unwrap();
+        assert_eq!(layers[0].output_shape(), Shape::Image { h: 4, w: 2, c: 3 });
+        let mut bad = rgb.clone();
+        bad.input_dim = 70;
+        assert!(build(&bad).unwrap_err().contains("4x6x3"));
+        let e = build(&ModelSpec::image(
+            4,
+            6,
+            1,
+            vec![LayerSpec::maxpool(5, 1), LayerSpec::flatten()],
+        ))
+        .unwrap_err();
+        assert!(
+            e.contains("layer 1 (max_pooling2d)")
+                && e.contains("5x1 pooling window does not fit a 4x6"),
+            "{e}"
+        );
     }
 }
