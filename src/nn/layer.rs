@@ -444,9 +444,11 @@ pub fn build(spec: &ModelSpec) -> Result<(Vec<Layer>, usize), String> {
         layers.push(layer);
     }
     defer_relu_past_pools(&mut layers);
-    if !matches!(shape, Shape::Flat(_)) {
+    // A model ends in a vector of logits, or in one row of them per column (height 1: the
+    // per-column scores of a sequence reader, read as (w, c)).
+    if matches!(shape, Shape::Image { h, .. } if h != 1) {
         return Err(format!(
-            "the last layer gives images {} but a model ends with a vector of logits (add Flatten and Dense)",
+            "the last layer gives images {} but a model ends with a vector of logits (add Flatten and Dense) or with one row of per-column logits (pool the height down to 1)",
             shape.keras()
         ));
     }
