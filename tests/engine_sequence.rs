@@ -169,3 +169,53 @@ fn a_tiny_reader_learns_synthetic_lines() {
         start += len;
     }
 }
+
+#[test]
+fn a_reader_runs_on_other_widths_with_the_same_parameters() {
+    let model = line_reader(6);
+    let (x, _, _) = synthetic_lines(3, 7);
+    let wide = model.with_input_width(2 * W).unwrap();
+    assert_eq!(wide.params(), model.params());
+    assert_eq!(wide.sequence_output(), Some((W, CLASSES)));
+    // The same line padded with blank columns on the right: the first columns' scores do not
+    // change beyond the reach of the convolutions (two 3x3: 2 pixels, i.e. the last column).
+    let mut padded = vec![0.0; 3 * H * 2 * W];
+    for (row, src) in x.chunks_exact(W).enumerate() {
+        padded[row * 2 * W..row * 2 * W + W].copy_from_slice(src);
+    }
+    let (narrow_out, wide_out) = (model.predict(&x), wide.predict(&padded));
+    let t = W / 2;
+    for line in 0..3 {
+        for col in 0..t - 1 {
+            for k in 0..CLASSES {
+                let a = narrow_out[(line * t + col) * CLASSES + k];
+                let b = wide_out[(line * 2 * t + col) * CLASSES + k];
+                assert!((a - b).abs() < 1e-5, "line {line} column {col}: {a} vs {b}");
+            }
+        }
+    }
+    assert!(model
+        .with_input_width(1)
+        .unwrap_err()
+        .contains("at width 1"));
+    let flat = Sequential::new(ModelSpec::mnist_convnet(784, 10), Init::KaimingUniform, 1);
+    assert!(flat
+        .with_input_width(30)
+        .unwrap_err()
+        .contains("no input shape"));
+    let dense_after = Sequential::new(
+        ModelSpec::image(
+            4,
+            6,
+            1,
+            vec![
+                LayerSpec::flatten(),
+                LayerSpec::dense(2, Activation::Linear),
+            ],
+        ),
+        Init::KaimingUniform,
+        1,
+    );
+    let e = dense_after.with_input_width(8).unwrap_err();
+    assert!(e.contains("depend on the width"), "{e}");
+}

@@ -23,6 +23,30 @@ impl SequenceLabels<'_> {
 }
 
 impl Sequential {
+    /// The same model (same parameters) for inputs `width` wide: convolutions and pools keep
+    /// their input's size, but their parameters do not depend on it, so a line reader runs on
+    /// a batch of any one width. An error when the model has no input shape, or when its
+    /// parameters would change (a Dense layer after Flatten) or the width is too small.
+    pub fn with_input_width(&self, width: usize) -> Result<Sequential, String> {
+        let mut spec = self.spec().clone();
+        let shape = spec
+            .input_shape
+            .as_mut()
+            .ok_or("the model has no input shape (h, w, c) to change the width of")?;
+        shape.w = width;
+        spec.input_dim = shape.h * width * shape.c;
+        let mut model = Sequential::zeros(spec).map_err(|e| format!("at width {width}: {e}"))?;
+        if model.params().len() != self.params().len() {
+            return Err(format!(
+                "at width {width} the model has {} parameters instead of {}: its parameters depend on the width",
+                model.params().len(),
+                self.params().len()
+            ));
+        }
+        model.params_mut().copy_from_slice(self.params());
+        Ok(model)
+    }
+
     /// Checks that `labels` fit this model: per-column output, one length per row of the n
     /// rows, lengths that add up, labels within 1..classes.
     pub fn check_sequence_labels(&self, n: usize, labels: &SequenceLabels) -> Result<(), String> {
