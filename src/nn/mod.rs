@@ -1,5 +1,6 @@
 //! The engine: layers (Dense, Conv2d, MaxPool2d, Flatten, Dropout) over one flat parameter
-//! buffer, fused softmax cross-entropy, the CTC loss and its decoders (`ctc`, `ctc_decode`), Adam.
+//! buffer, fused softmax cross-entropy, the CTC loss and its decoders (`ctc`, `ctc_decode`), the
+//! CTC training pass of a model with per-column output (`sequence`), Adam.
 //! Imports no other module of the crate.
 //!
 //! Layouts follow Keras: a Dense layer's `W` is (in, out) row-major, `b` is (out,); a Conv2d
