@@ -1,5 +1,6 @@
 //! Sequential: a stack of layers (see `layer`) over one flat parameter buffer.
 
+use super::ctc::CtcLoss;
 use super::dense::Dense;
 use super::kernels::flush_denormals;
 use super::layer::{build, Layer, Shape};
@@ -151,6 +152,11 @@ impl Sequential {
         );
         if self.rows_per_pass() < capacity {
             ws.pass_grads = vec![0.0; self.params.len()];
+        }
+        if let Some((t, classes)) = self.sequence_output() {
+            // Labels longer than t columns cannot be aligned: CTC needs no more room.
+            ws.ctc = CtcLoss::with_capacity(t, classes, t);
+            ws.ctc_losses = Vec::with_capacity(capacity);
         }
         ws
     }
