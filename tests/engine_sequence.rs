@@ -1,9 +1,11 @@
-//! A model with per-column output (a sequence reader): its shapes, its CTC training step (the
+//! Lines that are not square, pooled by windows that shrink height and width apart, and a model
+//! with per-column output (a sequence reader): its shapes, its CTC training step (the
 //! same split across threads or not), and a tiny one that learns a few synthetic lines.
 
 use digits::nn::ctc_decode::greedy_decode;
+use digits::nn::layer;
 use digits::nn::{
-    Activation, Adam, Init, LayerSpec, ModelSpec, Padding, SequenceLabels, Sequential,
+    Activation, Adam, Init, LayerSpec, ModelSpec, Padding, SequenceLabels, Sequential, Shape,
 };
 use digits::train::step::Stepper;
 use rand::{Rng, SeedableRng};
@@ -63,6 +65,65 @@ fn synthetic_lines(count: usize, seed: u64) -> (Vec<f32>, Vec<u8>, Vec<usize>) {
         lengths.push(len);
     }
     (x, labels, lengths)
+}
+
+#[test]
+fn non_square_inputs_and_windows_shrink_height_and_width_apart() {
+    let relu = Activation::Relu;
+    let spec = ModelSpec::image(
+        32,
+        100,
+        1,
+        vec![
+            LayerSpec::conv2d(8, 3, Padding::Same, relu),
+            LayerSpec::maxpool2d(),
+            LayerSpec::conv2d(16, 3, Padding::Valid, relu),
+            LayerSpec::maxpool(2, 1),
+            LayerSpec::maxpool(7, 1),
+            LayerSpec::flatten(),
+            LayerSpec::dense(3, Activation::Linear),
+        ],
+    );
+    let (layers, total) = layer::build(&spec).unwrap();
+    let shapes: Vec<String> = layers.iter().map(|l| l.output_shape().keras()).collect();
+    assert_eq!(
+        shapes,
+        [
+            "(None, 32, 100, 8)",
+            "(None, 16, 50, 8)",
+            "(None, 14, 48, 16)",
+            "(None, 7, 48, 16)",
+            "(None, 1, 48, 16)",
+            "(None, 768)",
+            "(None, 3)"
+        ]
+    );
+    assert_eq!(total, 9 * 8 + 8 + 9 * 8 * 16 + 16 + 768 * 3 + 3);
+    assert_eq!(layers[0].in_len(), 3200);
+    // Three channels in, and a shape that does not make input_dim.
+    let rgb = ModelSpec::image(
+        4,
+        6,
+        3,
+        vec![LayerSpec::maxpool(1, 3), LayerSpec::flatten()],
+    );
+    let (layers, _) = layer::build(&rgb).unwrap();
+    assert_eq!(layers[0].output_shape(), Shape::Image { h: 4, w: 2, c: 3 });
+    let mut bad = rgb.clone();
+    bad.input_dim = 70;
+    assert!(layer::build(&bad).unwrap_err().contains("4x6x3"));
+    let e = layer::build(&ModelSpec::image(
+        4,
+        6,
+        1,
+        vec![LayerSpec::maxpool(5, 1), LayerSpec::flatten()],
+    ))
+    .unwrap_err();
+    assert!(
+        e.contains("layer 1 (max_pooling2d)")
+            && e.contains("5x1 pooling window does not fit a 4x6"),
+        "{e}"
+    );
 }
 
 #[test]
