@@ -354,3 +354,56 @@ fn a_failed_save_keeps_the_old_checkpoint() {
         std::fs::set_permissions(&ro, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 }
+
+#[test]
+fn a_checkpoint_written_before_input_shapes_and_pool_windows_still_loads() {
+    // The built-in model's file predates `input_shape` and pooling windows: its spec names
+    // neither, and it loads as a square 28x28 input with 2x2 pools, saving back the same way.
+    let path = Path::new("assets/default-cnn.safetensors");
+    let bytes = std::fs::read(path).unwrap();
+    let raw = String::from_utf8_lossy(&bytes);
+    assert!(raw.contains("maxpool2d") && !raw.contains("input_shape") && !raw.contains("window"));
+    let ckpt = checkpoint::load(path).unwrap();
+    let spec = ckpt.model.spec();
+    assert_eq!(spec.input_shape, None);
+    let pools: Vec<_> = spec
+        .layers
+        .iter()
+        .filter_map(LayerSpec::pool_window)
+        .collect();
+    assert!(
+        !pools.is_empty() && pools.iter().all(|&w| w == (2, 2)),
+        "{pools:?}"
+    );
+    assert_eq!(ckpt.model.output_dim(), 10);
+    assert_eq!(ckpt.model.sequence_output(), None);
+    let json = serde_json::to_string(spec).unwrap();
+    assert!(
+        !json.contains("input_shape") && !json.contains("window"),
+        "{json}"
+    );
+}
+
+#[test]
+fn a_line_reader_round_trips_with_its_input_shape_and_windows() {
+    let relu = Activation::Relu;
+    let spec = ModelSpec::image(
+        8,
+        24,
+        1,
+        vec![
+            LayerSpec::conv2d(4, 3, digits::nn::Padding::Same, relu),
+            LayerSpec::maxpool(2, 1),
+            LayerSpec::maxpool(4, 2),
+            LayerSpec::conv2d(5, 1, digits::nn::Padding::Valid, Activation::Linear),
+        ],
+    );
+    let m = model(spec, 3);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reader.safetensors");
+    checkpoint::save(&path, &m, &CheckpointMeta::default(), None).unwrap();
+    let back = checkpoint::load(&path).unwrap();
+    assert_eq!(back.model.spec(), m.spec());
+    assert_eq!(back.model.params(), m.params());
+    assert_eq!(back.model.sequence_output(), Some((12, 5)));
+}

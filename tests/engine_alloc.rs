@@ -7,7 +7,9 @@ use digits::nn::ctc::{CtcBatch, CtcLoss, Reduction};
 use digits::nn::kernels::{
     conv2d_backward, conv2d_forward, maxpool2_backward, maxpool2_forward, ConvShape,
 };
-use digits::nn::{Adam, Init, ModelSpec, Sequential};
+use digits::nn::{
+    Activation, Adam, Init, LayerSpec, ModelSpec, Padding, SequenceLabels, Sequential,
+};
 use digits::train::step::Stepper;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -44,6 +46,58 @@ fn training_steps_allocate_nothing_after_the_first() {
     cnn_steps_allocate_nothing();
     conv_and_pool_kernels_allocate_nothing();
     ctc_loss_allocates_nothing();
+    ctc_steps_allocate_nothing();
+}
+
+/// CTC training steps of a line reader (per-column output): after a first step on short labels
+/// (the step may start its threads), labels of any length its 20 columns allow need nothing
+/// more: the workspace sizes the CTC buffers.
+fn ctc_steps_allocate_nothing() {
+    let relu = Activation::Relu;
+    let spec = ModelSpec::image(
+        8,
+        40,
+        1,
+        vec![
+            LayerSpec::conv2d(8, 3, Padding::Same, relu),
+            LayerSpec::maxpool(2, 2),
+            LayerSpec::conv2d(16, 3, Padding::Same, relu),
+            LayerSpec::maxpool(4, 1),
+            LayerSpec::conv2d(12, 1, Padding::Valid, Activation::Linear),
+        ],
+    );
+    let batch = 24;
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let steps: Vec<(Vec<f32>, Vec<u8>, Vec<usize>)> = (0..6)
+        .map(|s| {
+            let x = (0..batch * 320).map(|_| rng.gen()).collect();
+            let longest = if s == 0 { 3 } else { 20 };
+            let lengths: Vec<usize> = (0..batch).map(|_| rng.gen_range(0..=longest)).collect();
+            let labels = (0..lengths.iter().sum())
+                .map(|_| rng.gen_range(1..12))
+                .collect();
+            (x, labels, lengths)
+        })
+        .collect();
+    for threads in [1, 2] {
+        let mut model = Sequential::new(spec.clone(), Init::KaimingUniform, 1);
+        let mut adam = Adam::new(model.params().len(), 1e-3);
+        let mut stepper = Stepper::new(&model, batch, threads);
+        let mut step = |(x, labels, lengths): &(Vec<f32>, Vec<u8>, Vec<usize>)| {
+            let seqs = SequenceLabels { labels, lengths };
+            let loss = stepper.ctc_loss_and_grads(&model, x, &seqs).unwrap();
+            assert!(loss.is_finite() && stepper.grads_finite());
+            stepper.adam_step(&mut adam, model.params_mut());
+        };
+        step(&steps[0]);
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        steps[1..].iter().for_each(&mut step);
+        let allocated = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        assert_eq!(
+            allocated, 0,
+            "{threads} thread(s): {allocated} allocations in 5 CTC steps"
+        );
+    }
 }
 
 fn mlp_steps_allocate_nothing() {

@@ -2,7 +2,9 @@
 //! reference forward pass, on random small networks: MLPs, and CNNs with valid and same
 //! padding, pooling (with ties), flatten and dropout (the engine's mask, held fixed).
 
-use digits::nn::{Activation, DropoutKey, Init, Layer, LayerSpec, ModelSpec, Padding, Sequential};
+use digits::nn::{
+    Activation, DropoutKey, Init, Layer, LayerSpec, ModelSpec, Padding, SequenceLabels, Sequential,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -55,15 +57,17 @@ fn reference_layer(layer: &Layer, p: &[f64], a: &[f64], mask: &[u8]) -> Vec<f64>
             out
         }
         Layer::MaxPool2d(m) => {
-            let (oh, ow) = (m.h / 2, m.w / 2);
+            let (oh, ow) = (m.h / m.ph, m.w / m.pw);
             let mut out = vec![f64::NEG_INFINITY; oh * ow * m.c];
             for oy in 0..oh {
                 for ox in 0..ow {
                     for ch in 0..m.c {
-                        for (dy, dx) in [(0, 0), (0, 1), (1, 0), (1, 1)] {
-                            let v = a[((2 * oy + dy) * m.w + 2 * ox + dx) * m.c + ch];
-                            let o = &mut out[(oy * ow + ox) * m.c + ch];
-                            *o = o.max(v);
+                        for dy in 0..m.ph {
+                            for dx in 0..m.pw {
+                                let v = a[((m.ph * oy + dy) * m.w + m.pw * ox + dx) * m.c + ch];
+                                let o = &mut out[(oy * ow + ox) * m.c + ch];
+                                *o = o.max(v);
+                            }
                         }
                     }
                 }
@@ -314,6 +318,67 @@ fn cnn_gradients_match_finite_differences() {
     );
 }
 
+/// A random small CNN on h x w images of 1 or 2 channels (h != w), pooling with windows that
+/// shrink height and width differently (2x1, 1x2, 3x1, 1x3, 2x2).
+fn random_line_cnn(rng: &mut ChaCha8Rng) -> Sequential {
+    let acts = [Activation::Relu, Activation::Sigmoid, Activation::Linear];
+    let windows = [(2, 1), (1, 2), (3, 1), (1, 3), (2, 2)];
+    loop {
+        let (h, w, c) = (
+            rng.gen_range(3..7),
+            rng.gen_range(3..10),
+            rng.gen_range(1..3),
+        );
+        if h == w {
+            continue;
+        }
+        let mut layers = Vec::new();
+        for _ in 0..rng.gen_range(1..3) {
+            let k = [1, 3][rng.gen_range(0..2)];
+            let pad = [Padding::Same, Padding::Valid][rng.gen_range(0..2)];
+            layers.push(LayerSpec::conv2d(
+                rng.gen_range(1..4),
+                k,
+                pad,
+                acts[rng.gen_range(0..3)],
+            ));
+            let (ph, pw) = windows[rng.gen_range(0..windows.len())];
+            layers.push(LayerSpec::maxpool(ph, pw));
+        }
+        layers.push(LayerSpec::flatten());
+        layers.push(LayerSpec::dense(rng.gen_range(2..4), Activation::Linear));
+        let spec = ModelSpec::image(h, w, c, layers);
+        if spec.param_count().is_ok_and(|p| p < 400) {
+            return Sequential::new(spec, Init::KaimingUniform, rng.gen());
+        }
+    }
+}
+
+#[test]
+fn non_square_cnn_gradients_match_finite_differences() {
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let (mut odd_windows, mut channels) = (0, 0);
+    for case in 0..30 {
+        let model = random_line_cnn(&mut rng);
+        for l in model.layers() {
+            match l {
+                Layer::MaxPool2d(m) if m.ph != m.pw => odd_windows += 1,
+                Layer::Conv2d(c) if c.cin > 1 => channels += 1,
+                _ => {}
+            }
+        }
+        let n = rng.gen_range(1..4);
+        let x: Vec<f32> = (0..n * model.input_dim())
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        let y: Vec<u8> = (0..n)
+            .map(|_| rng.gen_range(0..model.output_dim()) as u8)
+            .collect();
+        check_against_finite_differences(&model, &x, &y, 100 + case);
+    }
+    assert!(odd_windows > 10 && channels > 5, "{odd_windows} {channels}");
+}
+
 #[test]
 fn pooling_ties_send_the_gradient_to_one_value() {
     // 1x1 convolution then pooling on images made of 2x2 blocks of equal pixels: every window
@@ -389,4 +454,146 @@ fn dropout_masks_follow_the_step_and_not_the_thread_split() {
     assert_ne!(masks(0..4, 2), whole);
     let kept = whole.iter().filter(|&&m| m != 0).count();
     assert!((60..140).contains(&kept), "{kept} of 200 kept");
+}
+
+/// -log p(label) of per-column logits z (t x classes) by brute force: the sum of the
+/// probabilities of every path of t classes that collapses (repeats merged, blanks 0 removed) to
+/// the label. Independent of the engine's alpha-beta recursions; for tiny t only.
+fn brute_force_ctc(z: &[f64], t: usize, classes: usize, label: &[u8]) -> f64 {
+    let log_p: Vec<f64> = z
+        .chunks_exact(classes)
+        .flat_map(|col| {
+            let lse = col.iter().map(|v| v.exp()).sum::<f64>().ln();
+            col.iter().map(move |v| v - lse).collect::<Vec<_>>()
+        })
+        .collect();
+    let mut total = 0.0;
+    for code in 0..classes.pow(t as u32) {
+        let (mut c, mut path) = (code, Vec::with_capacity(t));
+        for _ in 0..t {
+            path.push(c % classes);
+            c /= classes;
+        }
+        let mut collapsed = Vec::new();
+        for (i, &k) in path.iter().enumerate() {
+            if k != 0 && (i == 0 || path[i - 1] != k) {
+                collapsed.push(k as u8);
+            }
+        }
+        if collapsed == label {
+            total += path
+                .iter()
+                .enumerate()
+                .map(|(i, &k)| log_p[i * classes + k])
+                .sum::<f64>()
+                .exp();
+        }
+    }
+    -total.ln()
+}
+
+/// PyTorch's `mean` CTC loss of the network in f64 (each loss over its label length, then the
+/// mean over the batch), the layers by the reference forward pass.
+fn reference_ctc_loss(
+    model: &Sequential,
+    params: &[f64],
+    x: &[f64],
+    labels: &SequenceLabels,
+) -> f64 {
+    let (t, classes) = model.sequence_output().unwrap();
+    let n = labels.lengths.len();
+    let (mut total, mut start) = (0.0, 0);
+    for r in 0..n {
+        let mut a: Vec<f64> = x[r * model.input_dim()..(r + 1) * model.input_dim()].to_vec();
+        for layer in model.layers() {
+            a = reference_layer(layer, params, &a, &[]);
+        }
+        let len = labels.lengths[r];
+        let label = &labels.labels[start..start + len];
+        start += len;
+        total += brute_force_ctc(&a, t, classes, label) / len as f64;
+    }
+    total / n as f64
+}
+
+#[test]
+fn ctc_gradients_through_a_per_column_model_match_finite_differences() {
+    let mut rng = ChaCha8Rng::seed_from_u64(23);
+    let acts = [Activation::Relu, Activation::Sigmoid, Activation::Linear];
+    for case in 0..8 {
+        // A 4-high line, pooled to height 1 (and maybe to half its width), then a 1x1
+        // convolution: per-column logits over `classes` (blank included).
+        let (w, classes) = (rng.gen_range(3..9), rng.gen_range(3..5));
+        let mut layers = vec![
+            LayerSpec::conv2d(2, 3, Padding::Same, acts[rng.gen_range(0..3)]),
+            LayerSpec::maxpool(2, 1),
+        ];
+        if w > 5 {
+            layers.push(LayerSpec::maxpool(2, 2));
+        } else {
+            layers.push(LayerSpec::maxpool(2, 1));
+        }
+        layers.push(LayerSpec::conv2d(
+            classes,
+            1,
+            Padding::Valid,
+            Activation::Linear,
+        ));
+        let model = Sequential::new(
+            ModelSpec::image(4, w, 1, layers),
+            Init::KaimingUniform,
+            rng.gen(),
+        );
+        let (t, c) = model.sequence_output().expect("per-column output");
+        assert_eq!((t, c), (if w > 5 { w / 2 } else { w }, classes));
+        let n = rng.gen_range(1..4);
+        let x: Vec<f32> = (0..n * model.input_dim())
+            .map(|_| rng.gen_range(-1.0..1.0))
+            .collect();
+        let lengths: Vec<usize> = (0..n).map(|_| rng.gen_range(1..=t.min(2))).collect();
+        let mut labels: Vec<u8> = Vec::new();
+        for &len in &lengths {
+            // Different neighbours, so that every label fits t columns.
+            let mut last = 0;
+            for _ in 0..len {
+                let mut k = rng.gen_range(1..classes as u8);
+                if k == last {
+                    k = if k + 1 < classes as u8 { k + 1 } else { 1 };
+                }
+                labels.push(k);
+                last = k;
+            }
+        }
+        let seqs = SequenceLabels {
+            labels: &labels,
+            lengths: &lengths,
+        };
+        let mut ws = model.workspace(n);
+        let mut grads = vec![0.0f32; model.params().len()];
+        let loss = model
+            .ctc_loss_and_grads(&x, &seqs, n, &mut ws, &mut grads)
+            .unwrap()
+            / n as f64;
+        let p64: Vec<f64> = model.params().iter().map(|&v| v as f64).collect();
+        let x64: Vec<f64> = x.iter().map(|&v| v as f64).collect();
+        let ref_loss = reference_ctc_loss(&model, &p64, &x64, &seqs);
+        assert!(
+            (loss - ref_loss).abs() < 1e-5 * (1.0 + ref_loss.abs()),
+            "case {case}: loss {loss} vs {ref_loss}"
+        );
+        let h = 1e-6;
+        for k in 0..p64.len() {
+            let mut p = p64.clone();
+            p[k] += h;
+            let up = reference_ctc_loss(&model, &p, &x64, &seqs);
+            p[k] -= 2.0 * h;
+            let down = reference_ctc_loss(&model, &p, &x64, &seqs);
+            let fd = (up - down) / (2.0 * h);
+            let g = grads[k] as f64;
+            assert!(
+                (g - fd).abs() <= 1e-4 + 1e-3 * fd.abs(),
+                "case {case}, parameter {k}: analytic {g} vs finite difference {fd}"
+            );
+        }
+    }
 }

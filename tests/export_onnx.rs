@@ -260,3 +260,42 @@ fn models_that_are_not_28x28_or_badly_built_are_refused_with_a_reason() {
     assert!(e.contains("bad.onnx") && e.contains("Flatten first"), "{e}");
     assert!(!path.exists());
 }
+
+#[test]
+fn pools_other_than_2x2_and_inputs_other_than_28x28_are_refused() {
+    let relu = Activation::Relu;
+    let layers = |pool: LayerSpec| {
+        vec![
+            LayerSpec::conv2d(2, 3, digits::nn::Padding::Valid, relu),
+            pool,
+            LayerSpec::flatten(),
+            LayerSpec::dense(10, Activation::Linear),
+        ]
+    };
+    let tall = Sequential::new(
+        ModelSpec::new(784, layers(LayerSpec::maxpool(2, 1))),
+        Init::GlorotUniform,
+        1,
+    );
+    let e = OnnxModel::from_sequential(&tall, PixelScale::Unit, "tall.safetensors").unwrap_err();
+    let e = format!("{e}");
+    assert!(
+        e.contains("tall.safetensors") && e.contains("2x1") && e.contains("2x2 pooling only"),
+        "{e}"
+    );
+    // 784 inputs, but as a 14x56 line.
+    let line = Sequential::new(
+        ModelSpec::image(14, 56, 1, layers(LayerSpec::maxpool2d())),
+        Init::GlorotUniform,
+        1,
+    );
+    let e = OnnxModel::from_sequential(&line, PixelScale::Unit, "line.safetensors").unwrap_err();
+    assert!(format!("{e}").contains("14x56x1"), "{e}");
+    // Spelling out the default shape changes nothing.
+    let square = Sequential::new(
+        ModelSpec::image(28, 28, 1, layers(LayerSpec::maxpool2d())),
+        Init::GlorotUniform,
+        1,
+    );
+    assert!(OnnxModel::from_sequential(&square, PixelScale::Unit, "ok").is_ok());
+}

@@ -46,6 +46,16 @@ impl OnnxModel {
                 model.input_dim()
             );
         }
+        if let Some(shape) = model.spec().input_shape {
+            if (shape.h, shape.w, shape.c) != (28, 28, 1) {
+                anyhow::bail!(
+                    "{source} reads {}x{}x{} images; ONNX export needs 28x28 one-channel images",
+                    shape.h,
+                    shape.w,
+                    shape.c
+                );
+            }
+        }
         // Image layers read the input as (28, 28, 1), which with one channel is NCHW's memory
         // too; a network that starts flat reads the same pixels flattened.
         let starts_with_image = matches!(
@@ -90,7 +100,13 @@ impl OnnxModel {
                         act: c.activation,
                     }
                 }
-                Layer::MaxPool2d(_) => OnnxLayer::MaxPool2,
+                Layer::MaxPool2d(p) if (p.ph, p.pw) == (2, 2) => OnnxLayer::MaxPool2,
+                Layer::MaxPool2d(p) => anyhow::bail!(
+                    "{source}: layer {} pools {}x{} windows; ONNX export supports 2x2 pooling only",
+                    p.name,
+                    p.ph,
+                    p.pw
+                ),
                 Layer::Flatten { .. } => OnnxLayer::Flatten,
                 Layer::Dropout(_) => OnnxLayer::Dropout,
             });

@@ -8,6 +8,7 @@
 use super::conv::Conv2d;
 use super::dense::Dense;
 use super::dropout::{Dropout, DropoutKey};
+use super::kernels::pooled_size;
 use super::pool::MaxPool2d;
 use super::spec::{LayerSpec, ModelSpec, Padding};
 use super::Activation;
@@ -85,8 +86,8 @@ impl Layer {
                 c: l.cout,
             },
             Layer::MaxPool2d(l) => Shape::Image {
-                h: l.h / 2,
-                w: l.w / 2,
+                h: l.out_hw().0,
+                w: l.out_hw().1,
                 c: l.c,
             },
             Layer::Flatten { len, .. } => Shape::Flat(*len),
@@ -248,9 +249,26 @@ pub fn build(spec: &ModelSpec) -> Result<(Vec<Layer>, usize), String> {
     if spec.layers.is_empty() {
         return Err("a model needs at least one layer".into());
     }
+    let mut shape = Shape::Flat(spec.input_dim);
+    if let Some(s) = spec.input_shape {
+        if s.h == 0
+            || s.w == 0
+            || s.c == 0
+            || s.h.checked_mul(s.w).and_then(|p| p.checked_mul(s.c)) != Some(spec.input_dim)
+        {
+            return Err(format!(
+                "input shape {}x{}x{} (h x w x c) does not make {} inputs",
+                s.h, s.w, s.c, spec.input_dim
+            ));
+        }
+        shape = Shape::Image {
+            h: s.h,
+            w: s.w,
+            c: s.c,
+        };
+    }
     let mut layers = Vec::with_capacity(spec.layers.len());
     let mut counts: Vec<(&str, usize)> = Vec::new();
-    let mut shape = Shape::Flat(spec.input_dim);
     // The image a vector was flattened from (Dense rows are then in its HWC order).
     let mut flattened: Option<(usize, usize, usize)> = None;
     let mut offset = 0usize;
@@ -377,18 +395,16 @@ pub fn build(spec: &ModelSpec) -> Result<(Vec<Layer>, usize), String> {
                 })
             }
             LayerSpec::MaxPool2d { .. } => {
-                if h < 2 || w < 2 {
-                    return Err(format!(
-                        "{}: 2x2 pooling needs at least 2x2 values, its input is {}",
-                        what(),
-                        shape.keras()
-                    ));
-                }
+                let (ph, pw) = l.pool_window().unwrap_or((2, 2));
+                pooled_size(h, w, ph, pw)
+                    .map_err(|e| format!("{}: {e} (its input is {})", what(), shape.keras()))?;
                 Layer::MaxPool2d(MaxPool2d {
                     name,
                     h,
                     w,
                     c,
+                    ph,
+                    pw,
                     relu: false,
                 })
             }
@@ -428,9 +444,11 @@ pub fn build(spec: &ModelSpec) -> Result<(Vec<Layer>, usize), String> {
         layers.push(layer);
     }
     defer_relu_past_pools(&mut layers);
-    if !matches!(shape, Shape::Flat(_)) {
+    // A model ends in a vector of logits, or in one row of them per column (height 1: the
+    // per-column scores of a sequence reader, read as (w, c)).
+    if matches!(shape, Shape::Image { h, .. } if h != 1) {
         return Err(format!(
-            "the last layer gives images {} but a model ends with a vector of logits (add Flatten and Dense)",
+            "the last layer gives images {} but a model ends with a vector of logits (add Flatten and Dense) or with one row of per-column logits (pool the height down to 1)",
             shape.keras()
         ));
     }

@@ -1,5 +1,6 @@
 //! The engine: layers (Dense, Conv2d, MaxPool2d, Flatten, Dropout) over one flat parameter
-//! buffer, fused softmax cross-entropy, the CTC loss and its decoders (`ctc`, `ctc_decode`), Adam.
+//! buffer, fused softmax cross-entropy, the CTC loss and its decoders (`ctc`, `ctc_decode`), the
+//! CTC training pass of a model with per-column output (`sequence`), Adam.
 //! Imports no other module of the crate.
 //!
 //! Layouts follow Keras: a Dense layer's `W` is (in, out) row-major, `b` is (out,); a Conv2d
@@ -18,6 +19,7 @@ pub mod loss;
 pub mod model;
 pub mod optim;
 pub mod pool;
+pub mod sequence;
 pub mod simd;
 pub mod spec;
 pub mod split;
@@ -32,4 +34,5 @@ pub use layer::{Layer, Shape};
 pub use loss::{argmax, softmax, softmax_cross_entropy, softmax_in_place};
 pub use model::Sequential;
 pub use optim::Adam;
+pub use sequence::SequenceLabels;
 pub use spec::{LayerSpec, ModelSpec, Padding};

@@ -1,13 +1,15 @@
 //! Sequential: a stack of layers (see `layer`) over one flat parameter buffer.
 
+use super::ctc::CtcLoss;
 use super::dense::Dense;
 use super::kernels::flush_denormals;
-use super::layer::{build, Layer};
+use super::layer::{build, Layer, Shape};
 use super::loss::{argmax, softmax_cross_entropy, softmax_in_place};
 use super::workspace::Workspace;
 use super::{Init, ModelSpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use std::ops::Range;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sequential {
@@ -77,6 +79,16 @@ impl Sequential {
         self.layers.last().map_or(0, Layer::out_len)
     }
 
+    /// (columns, classes) of a model whose last layer gives one row of logits per column (an
+    /// image of height 1: a sequence reader's output, trained with CTC); None for a model that
+    /// ends in one vector of logits.
+    pub fn sequence_output(&self) -> Option<(usize, usize)> {
+        match self.layers.last()?.output_shape() {
+            Shape::Image { w, c, .. } => Some((w, c)),
+            Shape::Flat(_) => None,
+        }
+    }
+
     /// Every parameter, layer after layer, weights then bias.
     pub fn params(&self) -> &[f32] {
         &self.params
@@ -140,6 +152,11 @@ impl Sequential {
         );
         if self.rows_per_pass() < capacity {
             ws.pass_grads = vec![0.0; self.params.len()];
+        }
+        if let Some((t, classes)) = self.sequence_output() {
+            // Labels longer than t columns cannot be aligned: CTC needs no more room.
+            ws.ctc = CtcLoss::with_capacity(t, classes, t);
+            ws.ctc_losses = Vec::with_capacity(capacity);
         }
         ws
     }
@@ -275,28 +292,56 @@ impl Sequential {
         ws: &mut Workspace,
         grads: &mut [f32],
     ) -> f64 {
-        let (n, d) = (y.len(), self.input_dim());
+        let classes = self.output_dim();
+        let scale = 1.0 / total as f32;
+        self.loss_and_grads_with(x, y.len(), ws, grads, |logits, dlogits, rows| {
+            let ys = &y[rows];
+            Ok(softmax_cross_entropy(
+                logits,
+                ys,
+                classes,
+                Some((dlogits, scale)),
+            ))
+        })
+        .expect("the cross-entropy accepts any logits")
+    }
+
+    /// The training pass behind every loss: n rows of x forward (in passes of
+    /// [`Sequential::rows_per_pass`] rows), `loss(logits, dlogits, rows)` gives a pass's summed
+    /// loss and writes d loss / d logits, then backward, the passes' gradients added up.
+    pub(super) fn loss_and_grads_with(
+        &self,
+        x: &[f32],
+        n: usize,
+        ws: &mut Workspace,
+        grads: &mut [f32],
+        mut loss_of: impl FnMut(&[f32], &mut [f32], Range<usize>) -> Result<f64, String>,
+    ) -> Result<f64, String> {
+        let d = self.input_dim();
         let x = &x[..n * d];
         if self.sparse_input() {
             ws.input.fill(x, d);
         }
-        let classes = self.output_dim();
+        let outputs = self.output_dim();
         let last = self.layers.len() - 1;
         let per_pass = self.rows_per_pass().min(n.max(1));
         let key = ws.dropout;
         let mut pass_grads = std::mem::take(&mut ws.pass_grads);
-        let mut loss = 0.0;
+        let mut loss = Ok(0.0);
         for start in (0..n).step_by(per_pass) {
             let m = per_pass.min(n - start);
-            let (xs, ys) = (&x[start * d..(start + m) * d], &y[start..start + m]);
+            let xs = &x[start * d..(start + m) * d];
             ws.dropout.row0 = key.row0 + start;
             self.forward_layers(xs, m, ws, 0, true);
-            loss += softmax_cross_entropy(
-                &ws.acts[last][..m * classes],
-                ys,
-                classes,
-                Some((&mut ws.grads[last][..m * classes], 1.0 / total as f32)),
+            let pass = loss_of(
+                &ws.acts[last][..m * outputs],
+                &mut ws.grads[last][..m * outputs],
+                start..start + m,
             );
+            loss = loss.and_then(|l| pass.map(|p| l + p));
+            if loss.is_err() {
+                break;
+            }
             if start == 0 {
                 self.backward(xs, m, ws, grads);
             } else {

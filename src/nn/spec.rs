@@ -38,9 +38,12 @@ pub enum LayerSpec {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
     },
-    /// 2x2 max pooling, stride 2 (an odd last row or column is dropped).
+    /// Max pooling over `window` [ph, pw] (default 2x2) with the same stride: the output is
+    /// (h / ph, w / pw); rows and columns past the last whole window are dropped.
     #[serde(rename = "maxpool2d")]
     MaxPool2d {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        window: Option<[usize; 2]>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         name: Option<String>,
     },
@@ -78,7 +81,26 @@ impl LayerSpec {
     }
 
     pub fn maxpool2d() -> Self {
-        LayerSpec::MaxPool2d { name: None }
+        LayerSpec::MaxPool2d {
+            window: None,
+            name: None,
+        }
+    }
+
+    /// Max pooling over ph x pw windows, stride (ph, pw); 2x2 is written as the default.
+    pub fn maxpool(ph: usize, pw: usize) -> Self {
+        LayerSpec::MaxPool2d {
+            window: (ph, pw).ne(&(2, 2)).then_some([ph, pw]),
+            name: None,
+        }
+    }
+
+    /// The pooling window (ph, pw) of a MaxPool2d layer.
+    pub fn pool_window(&self) -> Option<(usize, usize)> {
+        match self {
+            LayerSpec::MaxPool2d { window, .. } => Some(window.map_or((2, 2), |[ph, pw]| (ph, pw))),
+            _ => None,
+        }
     }
 
     pub fn flatten() -> Self {
@@ -99,7 +121,7 @@ impl LayerSpec {
         match self {
             LayerSpec::Dense { name, .. }
             | LayerSpec::Conv2d { name, .. }
-            | LayerSpec::MaxPool2d { name }
+            | LayerSpec::MaxPool2d { name, .. }
             | LayerSpec::Flatten { name }
             | LayerSpec::Dropout { name, .. } => name.as_deref(),
         }
@@ -109,7 +131,7 @@ impl LayerSpec {
         match self {
             LayerSpec::Dense { name, .. }
             | LayerSpec::Conv2d { name, .. }
-            | LayerSpec::MaxPool2d { name }
+            | LayerSpec::MaxPool2d { name, .. }
             | LayerSpec::Flatten { name }
             | LayerSpec::Dropout { name, .. } => name,
         }
@@ -145,10 +167,23 @@ impl LayerSpec {
     }
 }
 
+/// The image an example's inputs are, stored HWC (row after row, channels innermost).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputShape {
+    pub h: usize,
+    pub w: usize,
+    pub c: usize,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ModelSpec {
-    /// Inputs per example. Image layers read them as a square one-channel image (784 = 28x28).
+    /// Inputs per example. Without `input_shape`, image layers read them as a square
+    /// one-channel image (784 = 28x28).
     pub input_dim: usize,
+    /// The input image (h * w * c = `input_dim`), for images that are not square or have
+    /// several channels. Absent in checkpoints written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_shape: Option<InputShape>,
     #[serde(deserialize_with = "layers_with_legacy_dense")]
     pub layers: Vec<LayerSpec>,
 }
@@ -169,7 +204,20 @@ fn layers_with_legacy_dense<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Layer
 
 impl ModelSpec {
     pub fn new(input_dim: usize, layers: Vec<LayerSpec>) -> Self {
-        ModelSpec { input_dim, layers }
+        ModelSpec {
+            input_dim,
+            input_shape: None,
+            layers,
+        }
+    }
+
+    /// A model reading h x w images of c channels (HWC), e.g. a line of text 32 high.
+    pub fn image(h: usize, w: usize, c: usize, layers: Vec<LayerSpec>) -> Self {
+        ModelSpec {
+            input_dim: h.saturating_mul(w).saturating_mul(c),
+            input_shape: Some(InputShape { h, w, c }),
+            layers,
+        }
     }
 
     /// The tutorial shape: hidden ReLU layers of the given widths, then a linear layer of 10 logits.
@@ -179,7 +227,7 @@ impl ModelSpec {
             .map(|&u| LayerSpec::dense(u, Activation::Relu))
             .collect();
         layers.push(LayerSpec::dense(classes, Activation::Linear));
-        ModelSpec { input_dim, layers }
+        ModelSpec::new(input_dim, layers)
     }
 
     /// Keras' `mnist_convnet` (PyTorch: `baselines/torch_cnn.py`'s ConvNet), 34,826 parameters
@@ -210,10 +258,10 @@ impl ModelSpec {
 
     /// The same architecture without layer names (to compare architectures).
     pub fn unnamed(&self) -> ModelSpec {
-        ModelSpec::new(
-            self.input_dim,
-            self.layers.iter().map(LayerSpec::unnamed).collect(),
-        )
+        ModelSpec {
+            layers: self.layers.iter().map(LayerSpec::unnamed).collect(),
+            ..self.clone()
+        }
     }
 }
 
@@ -250,5 +298,32 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("conv3d"), "{e}");
+    }
+
+    #[test]
+    fn input_shape_and_pool_window_are_optional_in_json() {
+        // As written before either existed: the defaults (square input, 2x2 pooling).
+        let old = r#"{"input_dim":784,"layers":[{"type":"conv2d","filters":2,"kernel":3,"activation":"relu"},{"type":"maxpool2d"},{"type":"flatten"}]}"#;
+        let spec: ModelSpec = serde_json::from_str(old).unwrap();
+        assert_eq!(spec.input_shape, None);
+        assert_eq!(spec.layers[1], LayerSpec::maxpool2d());
+        assert_eq!(spec.layers[1].pool_window(), Some((2, 2)));
+        assert!(!serde_json::to_string(&spec).unwrap().contains("window"));
+        let line = ModelSpec::image(
+            32,
+            128,
+            1,
+            vec![LayerSpec::maxpool(2, 1).named("p"), LayerSpec::flatten()],
+        );
+        let json = serde_json::to_string(&line).unwrap();
+        assert!(
+            json.contains(r#""input_shape":{"h":32,"w":128,"c":1}"#),
+            "{json}"
+        );
+        assert!(json.contains(r#""window":[2,1]"#), "{json}");
+        let back: ModelSpec = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, line);
+        assert_eq!(back.input_dim, 32 * 128);
+        assert_eq!(back.unnamed().input_shape, line.input_shape);
     }
 }

@@ -3,14 +3,15 @@
 //! - `N` (a number): Dense with N units and the hidden activation;
 //! - `cFkK`: Conv2d with F filters of K x K, `valid` padding, the hidden activation;
 //!   `cFkKs`: the same with `same` padding;
-//! - `p2`: 2x2 max pooling, stride 2;
+//! - `p2`: 2x2 max pooling, stride 2; `pN`: N x N windows; `pHxW` (e.g. `p2x1`, 2 high and 1
+//!   wide): H x W windows, stride (H, W);
 //! - `flatten`; `dropR` (e.g. `drop0.5`): dropout with rate R.
 
 use super::spec::{LayerSpec, Padding};
 use super::Activation;
 
 /// What `--help` says about the syntax.
-pub const HELP: &str = "N = Dense N units; cFkK = Conv2d F filters KxK (valid), cFkKs = same padding; p2 = 2x2 max pooling; flatten; dropR = dropout rate R (e.g. drop0.5)";
+pub const HELP: &str = "N = Dense N units; cFkK = Conv2d F filters KxK (valid), cFkKs = same padding; p2 = 2x2 max pooling, pHxW = H high W wide (e.g. p2x1); flatten; dropR = dropout rate R (e.g. drop0.5)";
 
 /// One layer from its token; `activation` is the one of Dense and Conv2d layers.
 pub fn parse_layer(token: &str, activation: Activation) -> Result<LayerSpec, String> {
@@ -23,6 +24,12 @@ pub fn parse_layer(token: &str, activation: Activation) -> Result<LayerSpec, Str
         "flatten" => return Ok(LayerSpec::flatten()),
         "p2" | "pool" | "maxpool" => return Ok(LayerSpec::maxpool2d()),
         _ => {}
+    }
+    if let Some(window) = t.strip_prefix('p') {
+        let (ph, pw) = window.split_once('x').unwrap_or((window, window));
+        let side = |s: &str| s.parse::<usize>().ok().filter(|&v| v > 0);
+        let (ph, pw) = side(ph).zip(side(pw)).ok_or_else(bad)?;
+        return Ok(LayerSpec::maxpool(ph, pw));
     }
     if let Some(rate) = t.strip_prefix("drop") {
         let rate: f32 = rate.parse().map_err(|_| bad())?;
@@ -62,7 +69,11 @@ pub fn layer_token(l: &LayerSpec) -> String {
             "c{filters}k{kernel}{}",
             if *padding == Padding::Same { "s" } else { "" }
         ),
-        LayerSpec::MaxPool2d { .. } => "p2".into(),
+        LayerSpec::MaxPool2d { .. } => match l.pool_window() {
+            Some((ph, pw)) if ph == pw => format!("p{ph}"),
+            Some((ph, pw)) => format!("p{ph}x{pw}"),
+            None => unreachable!("a MaxPool2d layer has a window"),
+        },
         LayerSpec::Flatten { .. } => "flatten".into(),
         LayerSpec::Dropout { rate, .. } => format!("drop{rate}"),
     }
@@ -89,7 +100,15 @@ mod tests {
             parse_layers("25,15", relu).unwrap(),
             ModelSpec::mlp(1, &[25, 15], 10).layers[..2].to_vec()
         );
-        for bad in ["c32", "ck3", "drop", "q2", "c3k3x"] {
+        assert_eq!(parse_layer("p2x1", relu).unwrap(), LayerSpec::maxpool(2, 1));
+        assert_eq!(parse_layer("p2x2", relu).unwrap(), LayerSpec::maxpool2d());
+        assert_eq!(parse_layer("p3", relu).unwrap(), LayerSpec::maxpool(3, 3));
+        let seq = parse_layers("c8k3s,p2x1,p1x2,p3", relu).unwrap();
+        let tokens: Vec<String> = seq.iter().map(layer_token).collect();
+        assert_eq!(tokens.join(","), "c8k3s,p2x1,p1x2,p3");
+        for bad in [
+            "c32", "ck3", "drop", "q2", "c3k3x", "p0x1", "p2x", "px1", "p2y1",
+        ] {
             let e = parse_layer(bad, relu).unwrap_err();
             assert!(e.contains(bad), "{e}");
         }

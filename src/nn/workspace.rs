@@ -1,6 +1,7 @@
 //! Buffers for one batch, allocated once: each layer's output, the gradient flowing into it and
 //! its cache (pool argmax, dropout mask), and scratch. Made by `Sequential::workspace`.
 
+use super::ctc::CtcLoss;
 use super::dropout::DropoutKey;
 use super::kernels::SparseRows;
 use super::layer::Layer;
@@ -25,6 +26,10 @@ pub struct Workspace {
     /// The parameter gradient of one pass over part of the rows, when a training step runs its
     /// rows through the layers in several passes (`Sequential::rows_per_pass`); else empty.
     pub pass_grads: Vec<f32>,
+    /// The CTC loss's buffers and one pass's per-sequence losses, for a model with per-column
+    /// output (`Sequential::ctc_loss_and_grads`); they grow on first use.
+    pub ctc: CtcLoss,
+    pub ctc_losses: Vec<f64>,
 }
 
 impl Workspace {
@@ -77,6 +82,8 @@ impl Workspace {
             scratch: vec![0.0; scratch],
             dropout: DropoutKey::default(),
             pass_grads: Vec::new(),
+            ctc: CtcLoss::new(),
+            ctc_losses: Vec::new(),
         }
     }
 

@@ -263,6 +263,11 @@ impl Trainer {
                 "the batch size must be at least 1".into(),
             ));
         }
+        if model.sequence_output().is_some() {
+            return Err(TrainError::Invalid(
+                "the model gives one row of logits per column (a sequence reader): it is trained with CTC, not on single labels".into(),
+            ));
+        }
         if data.features() != model.input_dim() {
             return Err(TrainError::InputSize {
                 expected: model.input_dim(),

@@ -20,7 +20,7 @@ use crate::nn::kernels::SparseRows;
 use crate::nn::kernels::{all_finite, flush_denormals};
 use crate::nn::optim::adam_update;
 use crate::nn::workspace::Workspace;
-use crate::nn::{Adam, DropoutKey, Sequential};
+use crate::nn::{Adam, DropoutKey, SequenceLabels, Sequential};
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
@@ -199,6 +199,40 @@ impl Stepper {
                 grads,
             )
         })
+    }
+
+    /// The CTC loss (PyTorch's `mean` reduction) of a model with per-column output over the
+    /// batch x (n x input_dim) and its sequences' `labels`, its gradient left in
+    /// `self.grads()`; split by rows like `loss_and_grads`. Errors say what does not fit.
+    pub fn ctc_loss_and_grads(
+        &mut self,
+        model: &Sequential,
+        x: &[f32],
+        labels: &SequenceLabels,
+    ) -> Result<f32, String> {
+        let d = model.input_dim();
+        let n = labels.lengths.len();
+        model.check_sequence_labels(n, labels)?;
+        if x.len() < n * d {
+            return Err(format!("{} inputs for {n} rows of {d}", x.len()));
+        }
+        let key = self.dropout;
+        Ok(self.split_rows(n, |ws, grads, rows| {
+            ws.dropout = DropoutKey {
+                row0: rows.start,
+                ..key
+            };
+            let (lo, hi) = (rows.start, rows.end);
+            let start: usize = labels.lengths[..lo].iter().sum();
+            let len: usize = labels.lengths[lo..hi].iter().sum();
+            let share = SequenceLabels {
+                labels: &labels.labels[start..start + len],
+                lengths: &labels.lengths[lo..hi],
+            };
+            model
+                .ctc_loss_and_grads(&x[lo * d..hi * d], &share, n, ws, grads)
+                .expect("labels checked above")
+        }))
     }
 
     /// `loss_and_grads` for the images `indices` of `data`, for a model that reads its input
