@@ -8,6 +8,15 @@ fn digits() -> Command {
     Command::new(env!("CARGO_BIN_EXE_digits"))
 }
 
+/// A port that was just free on 127.0.0.1: a connection to it is refused.
+fn refused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 #[test]
 fn subset_writes_a_loadable_set() {
     let mnist = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mnist");
@@ -46,12 +55,7 @@ fn subset_without_mnist_fails_with_a_hint() {
 
 #[test]
 fn download_from_unreachable_mirror_fails_cleanly() {
-    // A port that was just free: the connection is refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = refused_port();
     let out = tempfile::tempdir().unwrap();
     let dir = out.path().join("m");
     let o = digits()
@@ -78,11 +82,7 @@ fn download_from_unreachable_mirror_fails_cleanly() {
 
 #[test]
 fn a_failed_download_keeps_a_folder_that_was_already_there() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = refused_port();
     let out = tempfile::tempdir().unwrap();
     let o = digits()
         .args(["data", "download", "--dir"])

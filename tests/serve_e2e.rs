@@ -7,19 +7,11 @@
 //! Needs `chromium` (Debian package), `node`, and `npm ci` run in tests/e2e (playwright-core,
 //! onnxruntime-web). Set DIGITS_SKIP_BROWSER_TESTS=1 to skip where they cannot be installed.
 
-use std::io::{BufRead, BufReader};
+mod serve_support;
+
+use serve_support::spawn_binary;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-
-/// Kills the server when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::{Command, Stdio};
 
 fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH")?
@@ -101,22 +93,8 @@ fn draw(name: &str, site: Option<&Path>) {
         e2e.display()
     );
 
-    let mut server = Running(
-        Command::new(env!("CARGO_BIN_EXE_digits"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim()
-        .strip_prefix("Serving on ")
-        .unwrap_or_else(|| panic!("unexpected first line from digits serve: {line:?}"))
-        .to_string();
+    let (_server, addr) = spawn_binary(&[], Stdio::inherit());
+    let url = format!("http://{addr}");
 
     let out = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let mut cmd = Command::new(node);

@@ -10,10 +10,12 @@
 
 mod serve_support;
 
-use serve_support::{get, png, post, post_json, request, seven, shrink, Response};
-use std::io::{BufRead, BufReader, Read, Write};
+use serve_support::{
+    get, png, post, post_json, request, seven, shrink, spawn_binary, Response, Running,
+};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
@@ -31,39 +33,24 @@ const FAST: Duration = Duration::from_secs(2);
 /// about 130 MB in all; before these limits, a burst of big reads took 2 GB).
 const MEMORY_CEILING_MB: u64 = 300;
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn start() -> (Running, SocketAddr) {
-    let mut server = Running(
-        Command::new(env!("CARGO_BIN_EXE_digits"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .args(["--request-timeout", &TIMEOUT.as_secs_f64().to_string()])
-            .args(["--max-connections", &MAX_CONNECTIONS.to_string()])
-            .args(["--max-pixels", &MAX_PIXELS.to_string()])
-            .args(["--large-workers", "1", "--large-queue", "2"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("Serving on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .parse()
-        .unwrap();
-    (server, addr)
+    let timeout = TIMEOUT.as_secs_f64().to_string();
+    let (connections, pixels) = (MAX_CONNECTIONS.to_string(), MAX_PIXELS.to_string());
+    spawn_binary(
+        &[
+            "--request-timeout",
+            &timeout,
+            "--max-connections",
+            &connections,
+            "--max-pixels",
+            &pixels,
+            "--large-workers",
+            "1",
+            "--large-queue",
+            "2",
+        ],
+        Stdio::null(),
+    )
 }
 
 /// A client that stops sending: halfway through its headers, or after its headers and the

@@ -5,20 +5,11 @@
 
 mod serve_support;
 
-use serve_support::{get, pixels_json, seven, shrink};
-use std::io::{BufRead, BufReader, Read, Write};
+use serve_support::{get, pixels_json, seven, shrink, spawn_binary};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn in_flight(addr: SocketAddr) -> f64 {
     let t = get(addr, "/metrics").text();
@@ -43,24 +34,7 @@ fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 fn stops_gracefully_on(signal: libc::c_int) {
-    let mut server = Running(
-        Command::new(env!("CARGO_BIN_EXE_digits"))
-            .args(["serve", "--addr", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut line = String::new();
-    BufReader::new(server.0.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr: SocketAddr = line
-        .trim()
-        .strip_prefix("Serving on http://")
-        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-        .parse()
-        .unwrap();
+    let (mut server, addr) = spawn_binary(&[], Stdio::piped());
 
     // A request in flight: its headers and half of its body sent.
     let body = pixels_json(&shrink(&seven()));

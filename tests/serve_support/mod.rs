@@ -4,9 +4,45 @@
 use digits::data::PixelScale;
 use digits::nn::{Init, ModelSpec, Sequential};
 use digits::serve::{serve_with_shutdown, AppState};
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
+
+/// A `digits serve` process (the real binary), killed when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `digits serve --addr 127.0.0.1:0 EXTRA...` with the built-in model and returns it with
+/// the address it prints on its first line (`Serving on http://ADDR`).
+pub fn spawn_binary(extra: &[&str], stderr: Stdio) -> (Running, SocketAddr) {
+    let mut server = Running(
+        Command::new(env!("CARGO_BIN_EXE_digits"))
+            .args(["serve", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .spawn()
+            .unwrap(),
+    );
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("Serving on http://")
+        .unwrap_or_else(|| panic!("unexpected first line from digits serve: {line:?}"))
+        .parse()
+        .unwrap();
+    (server, addr)
+}
 
 /// The untrained tutorial network the tests serve.
 pub fn model() -> Sequential {
