@@ -1,14 +1,22 @@
 //! A number read from a picture, in the JSON form `digits read --json` and `POST /api/read`
-//! share: `{"text": "90210", "digits": [{"digit", "probability", "box": [x, y, w, h]}, ...]}`.
+//! share: `{"text": "90210", "formatted": "90210", "confidence": 0.97, "digits": [{"digit",
+//! "probability", "box": [x, y, w, h]}, ...]}`; and [`NumberReader`], what reads one.
 
-use super::segment::FoundDigit;
+use super::preprocess::{self, PreprocessError};
+use super::segment::{read_digits, FoundDigit};
+use crate::nn::Sequential;
 use serde::Serialize;
 
 /// The digits found in one picture, left to right, and the number they spell.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Reading {
-    /// The digits, concatenated ("" when the picture holds none).
+    /// The digits alone, concatenated ("" when the picture holds none).
     pub text: String,
+    /// The number as read, separators (`.` `,` `/` `-`) kept; equal to `text` for a reader
+    /// that reads digits only.
+    pub formatted: String,
+    /// How sure the reader is of the whole number, in [0, 1] (0 when nothing was read).
+    pub confidence: f32,
     pub digits: Vec<DigitRead>,
 }
 
@@ -24,10 +32,27 @@ pub struct DigitRead {
 }
 
 impl Reading {
-    /// The reading of `found` (as [`super::segment::read_digits`] returns them, left to right).
-    pub fn of(found: &[FoundDigit]) -> Self {
+    /// The reading of nothing: a blank picture.
+    pub fn empty() -> Self {
         Reading {
-            text: found.iter().map(|d| d.digit.to_string()).collect(),
+            text: String::new(),
+            formatted: String::new(),
+            confidence: 0.0,
+            digits: Vec::new(),
+        }
+    }
+
+    /// The reading of `found` (as [`super::segment::read_digits`] returns them, left to right):
+    /// its confidence is the product of the digits' probabilities.
+    pub fn of(found: &[FoundDigit]) -> Self {
+        if found.is_empty() {
+            return Reading::empty();
+        }
+        let text: String = found.iter().map(|d| d.digit.to_string()).collect();
+        Reading {
+            formatted: text.clone(),
+            text,
+            confidence: found.iter().map(|d| d.probability).product(),
             digits: found
                 .iter()
                 .map(|d| DigitRead {
@@ -36,6 +61,46 @@ impl Reading {
                     bbox: d.bbox,
                 })
                 .collect(),
+        }
+    }
+}
+
+/// Something that reads the number in a picture. A blank picture reads as
+/// [`Reading::empty`]; other errors (a picture too large) are returned.
+pub trait NumberReader: Send + Sync {
+    fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError>;
+}
+
+/// The reader that cuts the ink into digits and classifies each with a 28x28 digit model
+/// (`vision::segment`).
+pub struct SegmentReader {
+    pub model: Sequential,
+    /// Whether the model was trained on raw 0..255 pixels (else 0..1).
+    pub raw: bool,
+}
+
+impl SegmentReader {
+    pub fn classify(&self, x: &[f32]) -> Vec<f32> {
+        if self.raw {
+            let scaled: Vec<f32> = x.iter().map(|v| v * 255.0).collect();
+            self.model.predict_proba(&scaled)
+        } else {
+            self.model.predict_proba(x)
+        }
+    }
+
+    /// The reading of an already made ink map.
+    pub fn read_ink(&self, ink: &preprocess::Ink) -> Reading {
+        Reading::of(&read_digits(ink, &|x| self.classify(x)))
+    }
+}
+
+impl NumberReader for SegmentReader {
+    fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
+        match preprocess::ink_from_image(img) {
+            Ok(ink) => Ok(self.read_ink(&ink)),
+            Err(PreprocessError::Blank) => Ok(Reading::empty()),
+            Err(e) => Err(e),
         }
     }
 }
@@ -54,10 +119,13 @@ mod tests {
         };
         let r = Reading::of(&[found(9, 1), found(0, 10)]);
         assert_eq!(r.text, "90");
+        assert_eq!(r.formatted, "90");
+        assert_eq!(r.confidence, 0.25);
         let v = serde_json::to_value(&r).unwrap();
         assert_eq!(v["digits"][1]["box"], serde_json::json!([10, 2, 3, 4]));
         assert_eq!(v["digits"][0]["digit"], 9);
         assert_eq!(v["digits"][0]["probability"], 0.5);
-        assert_eq!(Reading::of(&[]).text, "");
+        assert_eq!(v["confidence"], 0.25);
+        assert_eq!(Reading::of(&[]), Reading::empty());
     }
 }
