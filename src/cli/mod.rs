@@ -12,6 +12,7 @@ mod serve;
 mod show;
 mod summary;
 mod train;
+mod train_reader;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,8 @@ pub struct Cli {
 enum Command {
     /// Train a network (default: the PyTorch tutorial, MNIST 784-25-15-10, batch 64, 10 epochs).
     Train(train::TrainArgs),
+    /// Train a number reader (a line model read with CTC) on numbers composed from MNIST.
+    TrainReader(train_reader::TrainReaderArgs),
     /// Print the Keras-style summary of a network.
     Summary(summary::SummaryArgs),
     /// Download MNIST or build the 20x20 tutorial subset.
@@ -54,6 +57,7 @@ enum Command {
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(a) => train::run(a),
+        Command::TrainReader(a) => train_reader::run(a),
         Command::Summary(a) => summary::run(a),
         Command::Data(a) => data::run(a),
         Command::Eval(a) => eval::run(a),

@@ -3,9 +3,10 @@
 use super::augment::AugmentedBatch;
 use super::observer::{EpochReport, Observer};
 use super::step::Stepper;
+use super::widths::WidthViews;
 use crate::data::dataset::EpochOrder;
 use crate::data::{Dataset, PixelScale};
-use crate::nn::{Adam, Sequential};
+use crate::nn::{Adam, SequenceLabels, Sequential};
 use crate::vision::augment::Augment;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
@@ -87,6 +88,8 @@ pub struct Trainer {
     /// The dense batch, for models that read their input densely.
     x: Vec<f32>,
     y: Vec<u8>,
+    /// A line reader's model and buffers at each width it has trained on.
+    widths: WidthViews,
 }
 
 impl Trainer {
@@ -104,6 +107,7 @@ impl Trainer {
             stepper,
             x: Vec::new(),
             y: Vec::new(),
+            widths: WidthViews::default(),
         }
     }
 
@@ -143,17 +147,35 @@ impl Trainer {
         self.apply(model, loss)
     }
 
+    /// One Adam step of a line reader (per-column output) on a batch of lines `width` wide
+    /// (x: n x HEIGHT x width) with their `labels`: the CTC loss's mean, as `train_step`.
+    pub fn train_line_step(
+        &mut self,
+        model: &mut Sequential,
+        x: &[f32],
+        width: usize,
+        labels: &SequenceLabels,
+    ) -> Result<f32, TrainError> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = self.config.threads.min(cores);
+        let (view, stepper) = self
+            .widths
+            .at(model, width, self.config.batch_size.max(1), threads)
+            .map_err(TrainError::Invalid)?;
+        stepper.set_dropout_key(self.config.seed, self.global_step);
+        let loss = stepper
+            .ctc_loss_and_grads(view, x, labels)
+            .map_err(TrainError::Invalid)?;
+        let applied = apply(stepper, &mut self.adam, model, loss);
+        self.global_step += applied.is_finite() as u64;
+        Ok(applied)
+    }
+
     /// Applies the gradient of the step whose mean loss is `loss`, unless something is not finite.
     fn apply(&mut self, model: &mut Sequential, loss: f32) -> f32 {
-        if !loss.is_finite() {
-            return loss;
-        }
-        if !self.stepper.grads_finite() {
-            return f32::NAN;
-        }
-        self.stepper.adam_step(&mut self.adam, model.params_mut());
-        self.global_step += 1;
-        loss
+        let applied = apply(&mut self.stepper, &mut self.adam, model, loss);
+        self.global_step += applied.is_finite() as u64;
+        applied
     }
 
     /// Trains until `config.epochs` epochs are done in all (continuing after `epochs_done`).
@@ -289,6 +311,20 @@ impl Trainer {
         }
         Ok(())
     }
+}
+
+/// Applies the gradient `stepper` holds for a step of mean loss `loss` to `model` (an Adam
+/// step), unless the loss or the gradient is not finite; returns the loss, NaN when the
+/// gradient was not finite.
+fn apply(stepper: &mut Stepper, adam: &mut Adam, model: &mut Sequential, loss: f32) -> f32 {
+    if !loss.is_finite() {
+        return loss;
+    }
+    if !stepper.grads_finite() {
+        return f32::NAN;
+    }
+    stepper.adam_step(adam, model.params_mut());
+    loss
 }
 
 /// Keras-style `model.fit`: trains `model` for `config.epochs` epochs and returns the History.

@@ -3,6 +3,7 @@
 pub mod augment;
 pub mod canvas;
 pub mod font;
+pub mod line;
 pub mod plot;
 pub mod preprocess;
 pub mod reading;

@@ -1,0 +1,236 @@
+//! Reading a line with a sequence model: the picture's ink made a line ([`normalize`]), the
+//! model run at that line's width, its columns decoded (best path), each character's
+//! probability and box from the columns that wrote it and the ink under them, and the whole
+//! number's confidence: the model's probability of the string read, summed over every way of
+//! writing it (the CTC forward score).
+
+use super::normalize::{self, LineInput};
+use super::{char_of, CLASSES, COLUMN_STRIDE, HEIGHT};
+use crate::nn::ctc_decode::{greedy_decode, labelling_log_prob, Decoded};
+use crate::nn::{Activation, LayerSpec, ModelSpec, Padding, Sequential};
+use crate::vision::preprocess::{self, PreprocessError};
+use crate::vision::reading::{DigitRead, NumberReader, Reading};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// The hidden layers of the built-in reader: four 3x3 convolutions that halve the width
+/// twice and pool the height away (32 -> 1), then one over neighbouring columns.
+pub const DEFAULT_LAYERS: &str = "c16k3s,p2,c32k3s,p2,c64k3s,p2x1,c64k3s,p4x1,c128k3s";
+
+/// A line reader: `hidden` layers (the syntax of `--layers`, ReLU) on lines HEIGHT x `width`,
+/// then a 1x1 convolution to the classes (linear: the logits). Errors when the layers do not
+/// end one pixel high with the width divided by [`COLUMN_STRIDE`].
+pub fn reader_spec(hidden: &str, width: usize) -> Result<ModelSpec, String> {
+    let mut layers = crate::nn::syntax::parse_layers(hidden, Activation::Relu)?;
+    layers.push(LayerSpec::conv2d(
+        CLASSES,
+        1,
+        Padding::Valid,
+        Activation::Linear,
+    ));
+    let spec = ModelSpec::image(HEIGHT, width, 1, layers);
+    let model = Sequential::zeros(spec.clone())?;
+    match model.sequence_output() {
+        Some((t, _)) if t * COLUMN_STRIDE == width && model.output_dim() == t * CLASSES => Ok(spec),
+        _ => Err(format!(
+            "the layers {hidden:?} must leave a line one pixel high and 1/{COLUMN_STRIDE} as wide"
+        )),
+    }
+}
+
+/// Reads numbers with a line model; keeps a copy of the model for each width it has read.
+pub struct LineReader {
+    model: Sequential,
+    at_width: Mutex<HashMap<usize, Arc<Sequential>>>,
+}
+
+impl LineReader {
+    /// Errors unless `model` reads lines HEIGHT high into one row of CLASSES scores per
+    /// COLUMN_STRIDE columns.
+    pub fn new(model: Sequential) -> Result<Self, String> {
+        let shape = model
+            .spec()
+            .input_shape
+            .ok_or("the model has no image input shape: it is not a line reader")?;
+        let ok = shape.h == HEIGHT
+            && shape.c == 1
+            && model
+                .sequence_output()
+                .is_some_and(|(t, k)| k == CLASSES && t * COLUMN_STRIDE == shape.w);
+        if !ok {
+            return Err(format!(
+                "a line reader reads lines {HEIGHT} pixels high and gives {CLASSES} scores per {COLUMN_STRIDE} columns; this model does not"
+            ));
+        }
+        Ok(LineReader {
+            model,
+            at_width: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn model(&self) -> &Sequential {
+        &self.model
+    }
+
+    /// The model for lines `width` wide.
+    fn model_at(&self, width: usize) -> Arc<Sequential> {
+        let mut cache = self.at_width.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(width)
+            .or_insert_with(|| {
+                Arc::new(
+                    self.model
+                        .with_input_width(width)
+                        .expect("a line reader's parameters do not depend on the width"),
+                )
+            })
+            .clone()
+    }
+
+    /// The logits (columns x CLASSES) of one line.
+    pub fn logits(&self, line: &LineInput) -> Vec<f32> {
+        self.model_at(line.width).predict(&line.px)
+    }
+
+    /// The best-path reading of lines of any widths, in order (lines of one width run
+    /// together).
+    pub fn decode_lines(&self, lines: &[&LineInput]) -> Vec<Decoded> {
+        let mut out = vec![None; lines.len()];
+        let mut widths: Vec<usize> = lines.iter().map(|l| l.width).collect();
+        widths.sort_unstable();
+        widths.dedup();
+        for w in widths {
+            let idx: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].width == w).collect();
+            let x: Vec<f32> = idx
+                .iter()
+                .flat_map(|&i| lines[i].px.iter().copied())
+                .collect();
+            let logits = self.model_at(w).predict(&x);
+            let per = logits.len() / idx.len();
+            for (k, &i) in idx.iter().enumerate() {
+                out[i] = Some(greedy_decode(&logits[k * per..(k + 1) * per], CLASSES));
+            }
+        }
+        out.into_iter()
+            .map(|d| d.expect("every line read"))
+            .collect()
+    }
+
+    /// The reading of one line of `ink`'s picture.
+    pub fn read_line(&self, line: &LineInput, ink: &preprocess::Ink) -> Reading {
+        let logits = self.logits(line);
+        let decoded = greedy_decode(&logits, CLASSES);
+        if decoded.labels.is_empty() {
+            return Reading::empty();
+        }
+        let confidence = labelling_log_prob(&logits, CLASSES, &decoded.labels).exp() as f32;
+        let formatted: String = decoded.labels.iter().map(|&c| char_of(c)).collect();
+        let digits = decoded
+            .chars
+            .iter()
+            .filter(|c| c.label <= 10)
+            .map(|c| DigitRead {
+                digit: c.label as usize - 1,
+                probability: c.prob,
+                bbox: char_box(line, ink, c.first_column, c.last_column),
+            })
+            .collect();
+        Reading {
+            text: formatted.chars().filter(char::is_ascii_digit).collect(),
+            formatted,
+            confidence,
+            digits,
+        }
+    }
+}
+
+/// The box, in the picture's pixels, of the ink under columns first..=last (widened by half a
+/// column each way: a character's peak column sits inside it); the line's height when there
+/// is no ink there.
+fn char_box(line: &LineInput, ink: &preprocess::Ink, first: usize, last: usize) -> [u32; 4] {
+    let stride = COLUMN_STRIDE as f32;
+    let a = line
+        .picture_x((first as f32 - 0.5) * stride)
+        .max(line.ink_box[0] as f32);
+    let b = line
+        .picture_x((last as f32 + 1.5) * stride)
+        .min((line.ink_box[0] + line.ink_box[2]) as f32);
+    let (x0, x1) = (a.max(0.0) as u32, (b.max(a + 1.0)) as u32);
+    let (block, mut y0, mut y1) = (ink.block as u32, u32::MAX, 0);
+    for y in 0..ink.h {
+        let row = &ink.px[y * ink.w..(y + 1) * ink.w];
+        let (gx0, gx1) = ((x0 / block) as usize, ((x1 / block) as usize).min(ink.w));
+        if row[gx0.min(ink.w)..gx1].iter().any(|&v| v > 0.2) {
+            y0 = y0.min(y as u32 * block);
+            y1 = y1.max((y as u32 + 1) * block);
+        }
+    }
+    if y0 > y1 {
+        (y0, y1) = (line.ink_box[1], line.ink_box[1] + line.ink_box[3]);
+    }
+    [x0, y0, x1 - x0, y1 - y0]
+}
+
+/// How well `reader` reads `samples`: the mean CTC loss (each line's divided by its label's
+/// length, as in training) and the share read exactly.
+pub fn score_lines(reader: &LineReader, samples: &[super::synth::Sample]) -> (f64, f64) {
+    let (mut loss, mut right) = (0.0, 0usize);
+    let mut widths: Vec<usize> = samples.iter().map(|s| s.line.width).collect();
+    widths.sort_unstable();
+    widths.dedup();
+    for w in widths {
+        let group: Vec<&super::synth::Sample> =
+            samples.iter().filter(|s| s.line.width == w).collect();
+        let x: Vec<f32> = group
+            .iter()
+            .flat_map(|s| s.line.px.iter().copied())
+            .collect();
+        let logits = reader.model_at(w).predict(&x);
+        let per = logits.len() / group.len();
+        for (s, z) in group.iter().zip(logits.chunks_exact(per)) {
+            let lp = labelling_log_prob(z, CLASSES, &s.label);
+            // A line too narrow for its label counts as a large loss, not an infinite one.
+            loss += (-lp).min(1e3) / s.label.len().max(1) as f64;
+            right += (greedy_decode(z, CLASSES).labels == s.label) as usize;
+        }
+    }
+    let n = samples.len().max(1) as f64;
+    (loss / n, right as f64 / n)
+}
+
+impl NumberReader for LineReader {
+    fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
+        let ink = match preprocess::ink_from_image(img) {
+            Ok(ink) => ink,
+            Err(PreprocessError::Blank) => return Ok(Reading::empty()),
+            Err(e) => return Err(e),
+        };
+        Ok(match normalize::line_of(&ink) {
+            Some(line) => self.read_line(&line, &ink),
+            None => Reading::empty(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::Init;
+
+    #[test]
+    fn the_default_layers_make_a_reader_and_bad_ones_are_refused() {
+        let spec = reader_spec(DEFAULT_LAYERS, 128).unwrap();
+        let model = Sequential::new(spec, Init::KaimingUniform, 1);
+        assert_eq!(model.sequence_output(), Some((32, CLASSES)));
+        let reader = LineReader::new(model).unwrap();
+        let line = LineInput {
+            px: vec![0.0; HEIGHT * 64],
+            width: 64,
+            ink_box: [0, 0, 10, 10],
+            scale_x: 1.0,
+        };
+        assert_eq!(reader.logits(&line).len(), 16 * CLASSES);
+        assert!(reader_spec("c8k3s,p2", 64).is_err());
+        assert!(reader_spec("c8k3s,p2,p2,p8x1,flatten", 64).is_err());
+    }
+}
