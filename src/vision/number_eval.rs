@@ -91,10 +91,13 @@ pub fn parse_labels(text: &str) -> (Vec<Label>, Vec<LabelProblem>) {
     (labels, problems)
 }
 
+/// The labels whose pictures exist, each with the picture's path, and the problems.
+pub type Loaded = (Vec<(Label, PathBuf)>, Vec<LabelProblem>);
+
 /// The labels of `dir/labels.csv` whose pictures exist, each with its path, and the problems:
 /// bad lines and missing pictures, with their line numbers. Fails only when the labels file
 /// itself cannot be read.
-pub fn load_labels(dir: &Path) -> anyhow::Result<(Vec<(Label, PathBuf)>, Vec<LabelProblem>)> {
+pub fn load_labels(dir: &Path) -> anyhow::Result<Loaded> {
     let path = dir.join(LABELS_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         anyhow::anyhow!(
