@@ -30,14 +30,15 @@ pub fn run(args: NumbersArgs) -> anyhow::Result<()> {
     let reader = number_reader(ckpt).with_context(|| name.display().to_string())?;
     let (labels, problems) = load_labels(args.dir)?;
     let csv = args.dir.join(LABELS_FILE);
-    for p in &problems {
-        eprintln!("skipped {}:{}: {}", csv.display(), p.line, p.message);
-    }
+    let mut skipped: Vec<(usize, String)> = problems
+        .iter()
+        .map(|p| (p.line, p.message.clone()))
+        .collect();
     let readings: Vec<_> = labels
         .par_iter()
         .map(|(_, path)| read_path(reader.as_ref(), path))
         .collect();
-    let (mut outcomes, mut unreadable) = (Vec::new(), 0);
+    let mut outcomes = Vec::new();
     for ((label, _), reading) in labels.iter().zip(readings) {
         match reading {
             Ok(r) => outcomes.push(Outcome {
@@ -46,13 +47,15 @@ pub fn run(args: NumbersArgs) -> anyhow::Result<()> {
                 read: r.text,
                 confidence: r.confidence,
             }),
-            Err(e) => {
-                eprintln!("skipped {}:{}: {e}", csv.display(), label.line);
-                unreadable += 1;
-            }
+            Err(e) => skipped.push((label.line, e.to_string())),
         }
     }
-    let skipped = problems.len() + unreadable;
+    // Every problem in the order of labels.csv.
+    skipped.sort_by_key(|(line, _)| *line);
+    for (line, message) in &skipped {
+        eprintln!("skipped {}:{line}: {message}", csv.display());
+    }
+    let skipped = skipped.len();
     if outcomes.is_empty() {
         bail!(
             "no picture in {} could be evaluated ({skipped} problems above)",
