@@ -430,6 +430,15 @@ fn read_finds_every_digit_left_to_right_in_either_form() {
     assert_eq!(digits.len(), 3, "{v}");
     let text: String = digits.iter().map(|d| d["digit"].to_string()).collect();
     assert_eq!(v["text"], text);
+    // The number as written (digits only from this reader) and how sure the reader is: the
+    // product of the digits' probabilities.
+    assert_eq!(v["formatted"], text);
+    let product: f64 = digits
+        .iter()
+        .map(|d| d["probability"].as_f64().unwrap())
+        .product();
+    let confidence = v["confidence"].as_f64().unwrap();
+    assert!((confidence - product).abs() < 1e-5, "{v}");
     assert!(v.get("message").is_none(), "{v}");
     for (d, centre) in digits.iter().zip([56u64, 140, 224]) {
         let b: Vec<u64> = d["box"]
@@ -470,6 +479,7 @@ fn read_finds_every_digit_left_to_right_in_either_form() {
         (Some(""), Some(0))
     );
     assert!(b["message"].as_str().unwrap().contains("no digit"), "{b}");
+    assert_eq!(b["confidence"], 0.0, "{b}");
 
     // Bad input: clear 4xx JSON errors.
     let check = |r: Response, status: u16, words: &str| {

@@ -16,12 +16,24 @@ pub struct EvalArgs {
     /// sub-folder per digit; each picture is read like a photo.
     #[arg(long, value_name = "DIR")]
     pub images: Option<PathBuf>,
-    /// With --images: write the confusion matrix to this PNG file.
-    #[arg(long, short, requires = "images")]
+    /// Evaluate reading whole numbers instead: DIR/labels.csv (file,text; the text as written,
+    /// leading zeros kept, separators . , / - ignored) with pictures of numbers; accuracy and
+    /// character error rate by sub-folder, and the error when only the most confident are kept.
+    #[arg(long, value_name = "DIR", conflicts_with = "images")]
+    pub numbers: Option<PathBuf>,
+    /// With --images: write the confusion matrix to this PNG file; with --numbers: a gallery
+    /// of the misread pictures listed.
+    #[arg(long, short)]
     pub out: Option<PathBuf>,
     /// With --images: how many mistakes to list (the most confident first).
     #[arg(long, default_value_t = 20)]
     pub list: usize,
+    /// With --numbers: how many misread pictures to list (and draw with -o).
+    #[arg(long, value_name = "N", default_value_t = 20, requires = "numbers")]
+    pub show_errors: usize,
+    /// With --numbers: print the report as JSON.
+    #[arg(long, requires = "numbers")]
+    pub json: bool,
 }
 
 /// Where the images come from and how they are fed; shared with `digits predict`.
@@ -97,6 +109,15 @@ pub fn load_images(
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    if let Some(dir) = &args.numbers {
+        return super::eval_numbers::run(super::eval_numbers::NumbersArgs {
+            model: &args.model,
+            dir,
+            out: args.out.as_ref(),
+            show_errors: args.show_errors,
+            json: args.json,
+        });
+    }
     if let Some(dir) = &args.images {
         return super::eval_images::run(super::eval_images::ImagesArgs {
             model: &args.model,
@@ -104,6 +125,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             out: args.out.as_ref(),
             list: args.list,
         });
+    }
+    if args.out.is_some() {
+        bail!("-o/--out draws the results of --images or --numbers; give one of them");
     }
     let (ckpt, name) = args.model.load()?;
     let (data, split, scale) = load_images(&args.data, &ckpt, &name)?;

@@ -4,6 +4,7 @@ mod data;
 mod errors;
 mod eval;
 mod eval_images;
+mod eval_numbers;
 mod export;
 mod model_arg;
 mod predict;

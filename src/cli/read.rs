@@ -1,21 +1,24 @@
 //! `digits read`: the number in each picture (a zip code, an amount, a row of digits), its
-//! digits read left to right.
+//! digits read left to right, with how sure the reader is. Pictures are read in parallel and
+//! reported in the order given.
 
 use super::model_arg::ModelArg;
-use anyhow::bail;
-use digits::data::PixelScale;
-use digits::vision::preprocess::{self, PreprocessError};
+use anyhow::{bail, Context};
+use digits::vision::number_reader::{number_reader, read_path};
 use digits::vision::reading::Reading;
-use digits::vision::segment::{read_digits, FoundDigit};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
-/// One picture's entry in `--json`: `{"file", "text", "digits"}`.
+/// One picture's entry in `--json`: `{"file", "text", "formatted", "confidence", "digits"}`,
+/// and `"accepted"` with `--min-confidence`.
 #[derive(Serialize)]
 struct FileReading<'a> {
     file: &'a Path,
     #[serde(flatten)]
     reading: Reading,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    accepted: Option<bool>,
 }
 
 #[derive(clap::Args)]
@@ -25,55 +28,53 @@ pub struct ReadArgs {
     /// Pictures of numbers (PNG, JPEG, BMP; dark on light or light on dark).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    /// Print JSON: [{"file", "text", "digits": [{"digit", "probability", "box": [x, y, w, h]}]}].
+    /// Print JSON: [{"file", "text", "formatted", "confidence", "digits": [{"digit",
+    /// "probability", "box": [x, y, w, h]}]}] ("accepted" too with --min-confidence).
     #[arg(long)]
     pub json: bool,
+    /// Mark the numbers read with a confidence below P (in [0, 1]) to be checked by hand.
+    #[arg(long, value_name = "P", value_parser = parse_probability)]
+    pub min_confidence: Option<f32>,
+}
+
+/// A probability in [0, 1].
+pub fn parse_probability(s: &str) -> Result<f32, String> {
+    match s.trim().parse::<f32>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        Ok(p) => Err(format!("{p} is not a probability (between 0 and 1)")),
+        Err(_) => Err(format!(
+            "{s:?} is not a number (a probability between 0 and 1)"
+        )),
+    }
 }
 
 pub fn run(args: ReadArgs) -> anyhow::Result<()> {
     let (ckpt, name) = args.model.load()?;
-    if ckpt.model.input_dim() != preprocess::PIXELS {
-        bail!(
-            "{} takes {} inputs per image; digits are read as 28x28 = 784",
-            name.display(),
-            ckpt.model.input_dim()
-        );
-    }
-    let raw = ckpt.meta.scale == PixelScale::Raw;
-    let classify = |x: &[f32]| {
-        if raw {
-            let scaled: Vec<f32> = x.iter().map(|v| v * 255.0).collect();
-            ckpt.model.predict_proba(&scaled)
-        } else {
-            ckpt.model.predict_proba(x)
-        }
-    };
+    let reader = number_reader(ckpt).with_context(|| name.display().to_string())?;
+    let readings: Vec<_> = args
+        .files
+        .par_iter()
+        .map(|file| read_path(reader.as_ref(), file))
+        .collect();
     let (mut out, mut failed) = (Vec::new(), 0);
-    for file in &args.files {
-        let found: Vec<FoundDigit> = match preprocess::ink_from_path(file) {
-            Ok(ink) => read_digits(&ink, &classify),
-            Err(e) if matches!(e.root(), PreprocessError::Blank) => Vec::new(),
+    for (file, reading) in args.files.iter().zip(readings) {
+        let reading = match reading {
+            Ok(r) => r,
             Err(e) => {
                 eprintln!("error: {e}");
                 failed += 1;
                 continue;
             }
         };
-        let reading = Reading::of(&found);
+        let accepted = args.min_confidence.map(|p| reading.confidence >= p);
         if args.json {
-            out.push(FileReading { file, reading });
-        } else if found.is_empty() {
-            println!(
-                "{}: no digit found (the picture looks blank)",
-                file.display()
-            );
+            out.push(FileReading {
+                file,
+                reading,
+                accepted,
+            });
         } else {
-            println!("{}: {}", file.display(), reading.text);
-            let each: Vec<String> = found
-                .iter()
-                .map(|d| format!("{} ({:.2})", d.digit, d.probability))
-                .collect();
-            println!("  {}", each.join("  "));
+            print_reading(file, &reading, args.min_confidence);
         }
     }
     if args.json {
@@ -83,4 +84,35 @@ pub fn run(args: ReadArgs) -> anyhow::Result<()> {
         bail!("{failed} of {} files could not be read", args.files.len());
     }
     Ok(())
+}
+
+/// `file: text`, the formatted number when it differs, each digit's probability, then the
+/// confidence (marked when below `min`).
+fn print_reading(file: &Path, reading: &Reading, min: Option<f32>) {
+    let mark = match min {
+        Some(p) if reading.confidence < p => format!(" (below {p}: check by hand)"),
+        _ => String::new(),
+    };
+    if reading.text.is_empty() {
+        println!(
+            "{}: no digit found (the picture looks blank){mark}",
+            file.display()
+        );
+        return;
+    }
+    let formatted = if reading.formatted != reading.text {
+        format!(" (formatted {})", reading.formatted)
+    } else {
+        String::new()
+    };
+    println!("{}: {}{formatted}", file.display(), reading.text);
+    let each: Vec<String> = reading
+        .digits
+        .iter()
+        .map(|d| format!("{} ({:.2})", d.digit, d.probability))
+        .collect();
+    if !each.is_empty() {
+        println!("  {}", each.join("  "));
+    }
+    println!("  confidence {:.3}{mark}", reading.confidence);
 }

@@ -11,10 +11,12 @@
 //! - `POST /api/read`: a picture of a number, whole (the drawing page's canvas in number mode):
 //!   an image as for `/api/predict`, or JSON `{"pixels": [width * height numbers in 0..1 or
 //!   0..255], "width": W, "height": H}` (row-major grey levels, either polarity; 28 x 28 when
-//!   the size is not given) → `{"text": "90210", "digits": [{"digit", "probability",
-//!   "box": [x, y, w, h]}, ...]}`, the digits left to right, boxes in the picture's pixels, as
-//!   `digits read --json` gives them. A blank picture is not an error: 200 with `"text": ""`,
-//!   `"digits": []` and a `"message"`. Errors as for `/api/predict` (400, 413, 415, 503).
+//!   the size is not given) → `{"text": "90210", "formatted": "90210", "confidence": 0.97,
+//!   "digits": [{"digit", "probability", "box": [x, y, w, h]}, ...]}`, the digits left to
+//!   right, boxes in the picture's pixels, as `digits read --json` gives them, read by the
+//!   `NumberReader` made from the served model (`vision::number_reader`). A blank picture is
+//!   not an error: 200 with `"text": ""`, `"confidence": 0`, `"digits": []` and a `"message"`.
+//!   Errors as for `/api/predict` (400, 413, 415, 503).
 //! - `GET /api/model`: the model's summary, layers and parameter count.
 //! - `GET /healthz`: `ok`.
 //! - `GET /metrics`: Prometheus metrics (requests by route and status, in flight, prediction

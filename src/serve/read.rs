@@ -1,13 +1,13 @@
-//! `POST /api/read`: every digit in a drawing or picture of a number, read left to right by
-//! `vision::segment` (what `digits read` does), as `{"text", "digits": [...]}`.
+//! `POST /api/read`: the number in a drawing or picture, read by the state's
+//! [`crate::vision::reading::NumberReader`] (the one `digits read` makes from the same model), as
+//! `{"text", "formatted", "confidence", "digits": [...]}`.
 
 use super::error::ApiError;
 use super::input::{declared_pixels, to_api, BodyKind};
 use super::pixels;
 use super::state::AppState;
-use crate::vision::preprocess::{self, PreprocessError};
+use crate::vision::preprocess;
 use crate::vision::reading::Reading;
-use crate::vision::segment::read_digits;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -63,24 +63,18 @@ pub async fn read(
     };
     let work = state.work.clone();
     work.run(pixels, move || {
-        let ink = match kind {
+        let img = match kind {
             BodyKind::Json => {
                 let (px, w, h) = picture_of_json(&body)?;
                 state.limits.check_pixels(w as u64, h as u64)?;
-                preprocess::ink_from_gray(&px, w, h, None)
+                gray_image(&px, w, h)
             }
-            BodyKind::Image => preprocess::ink_from_bytes(&body),
+            BodyKind::Image => preprocess::decode_bytes(&body).map_err(to_api)?,
         };
-        let found = match ink {
-            Ok(ink) => read_digits(&ink, &|x| {
-                state.model.predict_proba(&state.scaled(x.to_vec()))
-            }),
-            Err(e) if matches!(e.root(), PreprocessError::Blank) => Vec::new(),
-            Err(e) => return Err(to_api(e)),
-        };
+        let reading = state.reader.read_image(&img).map_err(to_api)?;
         Ok(Json(ReadAnswer {
-            message: found.is_empty().then_some(NOTHING_FOUND),
-            reading: Reading::of(&found),
+            message: reading.text.is_empty().then_some(NOTHING_FOUND),
+            reading,
         }))
     })
     .await
@@ -96,4 +90,13 @@ fn picture_of_json(body: &[u8]) -> Result<(Vec<f32>, usize, usize), ApiError> {
     })?;
     let px = pixels::normalise_sized(req.pixels, req.width, req.height)?;
     Ok((px, req.width, req.height))
+}
+
+/// Grey levels in 0..1 (row-major, `w * h` of them, as [`picture_of_json`] checked) as an
+/// 8-bit grey picture, the form a reader takes.
+fn gray_image(px: &[f32], w: usize, h: usize) -> image::DynamicImage {
+    let levels = px.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8);
+    let buf = image::GrayImage::from_raw(w as u32, h as u32, levels.collect())
+        .unwrap_or_else(|| image::GrayImage::new(w as u32, h as u32));
+    image::DynamicImage::ImageLuma8(buf)
 }

@@ -1,18 +1,24 @@
-//! What every request shares: the model and how its inputs are scaled.
+//! What every request shares: the model and how its inputs are scaled, and the number reader
+//! made from it.
 
 use super::limits::Limits;
 use super::metrics::Metrics;
 use super::work::Work;
 use crate::data::PixelScale;
 use crate::nn::Sequential;
+use crate::vision::number_reader::reader_for;
+use crate::vision::reading::NumberReader;
 use std::sync::Arc;
 
 /// Inputs the server makes: 28x28 MNIST-style images, row-major.
 pub const INPUT_DIM: usize = 784;
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     pub model: Sequential,
+    /// What `POST /api/read` reads numbers with, made from `model` once at startup
+    /// (`vision::number_reader`, as `digits read` makes its own).
+    pub reader: Arc<dyn NumberReader>,
     /// The scale the model was trained on; inputs are made in [0, 1] and scaled to it.
     pub scale: PixelScale,
     /// Where the model came from (a path, or the built-in model), shown by `GET /api/model`.
@@ -23,6 +29,19 @@ pub struct AppState {
     pub work: Arc<Work>,
     /// Counters for `GET /metrics`; None turns them off.
     pub metrics: Option<Arc<Metrics>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("model", &self.model)
+            .field("scale", &self.scale)
+            .field("source", &self.source)
+            .field("limits", &self.limits)
+            .field("work", &self.work)
+            .field("metrics", &self.metrics)
+            .finish_non_exhaustive()
+    }
 }
 
 impl AppState {
@@ -40,7 +59,9 @@ impl AppState {
         }
         let source = source.into();
         let limits = Limits::default();
+        let reader = Arc::from(reader_for(model.clone(), scale)?);
         Ok(AppState {
+            reader,
             metrics: Some(Arc::new(Metrics::new(&model, &source))),
             model,
             scale,

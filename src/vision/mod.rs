@@ -4,6 +4,8 @@ pub mod augment;
 pub mod canvas;
 pub mod font;
 pub mod line;
+pub mod number_eval;
+pub mod number_reader;
 pub mod plot;
 pub mod preprocess;
 pub mod reading;

@@ -114,6 +114,18 @@ impl Ink {
     }
 }
 
+/// Decodes an encoded PNG, JPEG or BMP as [`from_bytes`] does (size limits, EXIF orientation),
+/// for a [`crate::vision::reading::NumberReader`].
+pub fn decode_bytes(bytes: &[u8]) -> Result<image::DynamicImage, PreprocessError> {
+    decode::decode(bytes)
+}
+
+/// Like [`decode_bytes`], reading the file (at most [`MAX_FILE_BYTES`]); errors name the file.
+pub fn decode_path(path: &Path) -> Result<image::DynamicImage, PreprocessError> {
+    let data = read_file(path)?;
+    decode::decode(&data).map_err(|e| in_file(path, e))
+}
+
 /// The ink of an encoded picture (see [`from_bytes`]); [`PreprocessError::Blank`] when it holds
 /// none.
 pub fn ink_from_bytes(bytes: &[u8]) -> Result<Ink, PreprocessError> {

@@ -1,0 +1,224 @@
+//! `digits eval --numbers DIR`: a number reader on a folder of labelled pictures of numbers
+//! (`labels.csv`, see `vision::number_eval`): exact-match accuracy and character error rate,
+//! overall and by sub-folder; the error left when only the most confident readings are
+//! accepted; the misread pictures (listed, and drawn with -o). Bad label lines, missing and
+//! unreadable pictures are reported by name and line, and the rest still evaluated.
+
+use super::model_arg::ModelArg;
+use anyhow::{bail, Context};
+use digits::vision::number_eval::{
+    by_group, load_labels, rejection_table, Acceptance, Outcome, Score, ACCEPTED, LABELS_FILE,
+};
+use digits::vision::number_reader::{number_reader, read_path};
+use digits::vision::plot::{number_gallery, save_png, titled, Caption};
+use digits::vision::preprocess;
+use rayon::prelude::*;
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+/// What `digits eval --numbers` was asked.
+pub struct NumbersArgs<'a> {
+    pub model: &'a ModelArg,
+    pub dir: &'a Path,
+    pub out: Option<&'a PathBuf>,
+    pub show_errors: usize,
+    pub json: bool,
+}
+
+pub fn run(args: NumbersArgs) -> anyhow::Result<()> {
+    let (ckpt, name) = args.model.load()?;
+    let reader = number_reader(ckpt).with_context(|| name.display().to_string())?;
+    let (labels, problems) = load_labels(args.dir)?;
+    let csv = args.dir.join(LABELS_FILE);
+    let mut skipped: Vec<(usize, String)> = problems
+        .iter()
+        .map(|p| (p.line, p.message.clone()))
+        .collect();
+    let readings: Vec<_> = labels
+        .par_iter()
+        .map(|(_, path)| read_path(reader.as_ref(), path))
+        .collect();
+    let mut outcomes = Vec::new();
+    for ((label, _), reading) in labels.iter().zip(readings) {
+        match reading {
+            Ok(r) => outcomes.push(Outcome {
+                file: label.file.clone(),
+                label: label.digits.clone(),
+                read: r.text,
+                confidence: r.confidence,
+            }),
+            Err(e) => skipped.push((label.line, e.to_string())),
+        }
+    }
+    // Every problem in the order of labels.csv.
+    skipped.sort_by_key(|(line, _)| *line);
+    for (line, message) in &skipped {
+        eprintln!("skipped {}:{line}: {message}", csv.display());
+    }
+    let skipped = skipped.len();
+    if outcomes.is_empty() {
+        bail!(
+            "no picture in {} could be evaluated ({skipped} problems above)",
+            args.dir.display()
+        );
+    }
+    let total = Score::of(&outcomes);
+    let groups = by_group(&outcomes);
+    let table = rejection_table(&outcomes, &ACCEPTED);
+    let errors: Vec<&Outcome> = outcomes.iter().filter(|o| !o.correct()).collect();
+    if args.json {
+        println!(
+            "{}",
+            report_json(args.dir, &name, skipped, &total, &groups, &table, &errors)
+        );
+    } else {
+        print_report(&args, &name, skipped, &total, &groups, &table, &errors);
+    }
+    if let Some(out) = args.out {
+        let shown = &errors[..errors.len().min(args.show_errors)];
+        let (mut pictures, mut captions) = (Vec::new(), Vec::new());
+        for o in shown {
+            match preprocess::decode_path(&args.dir.join(&o.file)) {
+                Ok(img) => {
+                    pictures.push(img);
+                    captions.push(Caption {
+                        text: format!(
+                            "label {}\nread {} ({:.2})",
+                            o.label,
+                            shown_text(&o.read),
+                            o.confidence
+                        ),
+                        wrong: true,
+                    });
+                }
+                Err(e) => eprintln!("not drawn: {e}"),
+            }
+        }
+        let title = format!(
+            "{}: {} misread of {} in {}",
+            name.display(),
+            errors.len(),
+            total.pictures,
+            args.dir.display()
+        );
+        save_png(&titled(&number_gallery(&pictures, &captions), &title), out)?;
+        eprintln!(
+            "wrote {} ({} misread pictures)",
+            out.display(),
+            pictures.len()
+        );
+    }
+    Ok(())
+}
+
+/// A reading as shown: "(nothing)" for an empty one.
+fn shown_text(read: &str) -> &str {
+    if read.is_empty() {
+        "(nothing)"
+    } else {
+        read
+    }
+}
+
+fn print_report(
+    args: &NumbersArgs,
+    name: &Path,
+    skipped: usize,
+    total: &Score,
+    groups: &[(String, Score)],
+    table: &[Acceptance],
+    errors: &[&Outcome],
+) {
+    println!(
+        "{} pictures of numbers evaluated from {} with {} ({skipped} skipped)",
+        total.pictures,
+        args.dir.display(),
+        name.display()
+    );
+    println!(
+        "exact: {:.4} ({} of {})  character error rate: {:.4}",
+        total.accuracy(),
+        total.exact,
+        total.pictures,
+        total.cer()
+    );
+    let width = groups
+        .iter()
+        .map(|(g, _)| g.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    println!("by folder:");
+    println!("  {:<width$}  pictures   exact     CER", "folder");
+    for (g, s) in groups {
+        println!(
+            "  {g:<width$}  {:>8}  {:.4}  {:.4}",
+            s.pictures,
+            s.accuracy(),
+            s.cer()
+        );
+    }
+    println!("error against rejection (the most confident pictures accepted):");
+    println!("  accepted  confidence >=   error  (wrong of accepted)");
+    for a in table {
+        println!(
+            "  {:>7.0}%  {:>13.4}  {:.4}  ({} of {})",
+            a.share * 100.0,
+            a.threshold,
+            a.error(),
+            a.wrong,
+            a.accepted
+        );
+    }
+    println!("{} errors (label -> read)", errors.len());
+    for o in errors.iter().take(args.show_errors) {
+        println!(
+            "  {}: {} -> {} ({:.2})",
+            o.file,
+            o.label,
+            shown_text(&o.read),
+            o.confidence
+        );
+    }
+    if errors.len() > args.show_errors {
+        println!(
+            "  ... and {} more (--show-errors N lists more)",
+            errors.len() - args.show_errors
+        );
+    }
+}
+
+fn report_json(
+    dir: &Path,
+    name: &Path,
+    skipped: usize,
+    total: &Score,
+    groups: &[(String, Score)],
+    table: &[Acceptance],
+    errors: &[&Outcome],
+) -> serde_json::Value {
+    let score = |s: &Score| json!({"pictures": s.pictures, "exact": s.exact, "accuracy": s.accuracy(), "cer": s.cer()});
+    let folders: Vec<_> = groups
+        .iter()
+        .map(|(g, s)| {
+            let mut v = score(s);
+            v["folder"] = json!(g);
+            v
+        })
+        .collect();
+    let rejection: Vec<_> = table
+        .iter()
+        .map(|a| {
+            json!({"accepted_share": a.share, "accepted": a.accepted, "threshold": a.threshold,
+                   "wrong": a.wrong, "error": a.error()})
+        })
+        .collect();
+    let errors: Vec<_> = errors
+        .iter()
+        .map(|o| json!({"file": o.file, "label": o.label, "read": o.read, "confidence": o.confidence}))
+        .collect();
+    json!({
+        "dir": dir, "model": name, "skipped": skipped, "overall": score(total),
+        "folders": folders, "rejection": rejection, "errors": errors,
+    })
+}

@@ -1,0 +1,71 @@
+//! The one place a checkpoint becomes a [`NumberReader`]: `digits read`, `digits eval
+//! --numbers`, `digits serve` (`POST /api/read`) and the Python module all make their reader
+//! here, so a new kind of reader is wired in once for all of them.
+
+use super::preprocess::{self, PreprocessError, PIXELS};
+use super::reading::{NumberReader, Reading, SegmentReader};
+use crate::data::PixelScale;
+use crate::nn::Sequential;
+use crate::train::checkpoint::Checkpoint;
+use std::path::Path;
+
+/// The reader for a loaded checkpoint (see [`reader_for`]).
+pub fn number_reader(ckpt: Checkpoint) -> anyhow::Result<Box<dyn NumberReader>> {
+    reader_for(ckpt.model, ckpt.meta.scale)
+}
+
+/// The reader for `model`, trained on pixels scaled as `scale`:
+/// - a model of 28 x 28 = 784 inputs ending in one vector of class scores: a digit classifier,
+///   read through [`SegmentReader`] (the ink cut into digits, each classified);
+/// - a model with a sequence output (one row of logits per column, trained with CTC): a line
+///   reader;
+/// - anything else: an error saying what the model takes.
+pub fn reader_for(model: Sequential, scale: PixelScale) -> anyhow::Result<Box<dyn NumberReader>> {
+    if let Some((columns, classes)) = model.sequence_output() {
+        // LINE READER: wire `LineReader::new(model)` (with `scale` if it needs it) here.
+        anyhow::bail!(
+            "this model reads whole lines ({columns} columns of {classes} classes each), but \
+             line readers are not wired yet"
+        );
+    }
+    if model.input_dim() != PIXELS {
+        anyhow::bail!(
+            "the model takes {} inputs per image; numbers are read by a digit model of 28x28 = \
+             {PIXELS} inputs or by a line model",
+            model.input_dim()
+        );
+    }
+    Ok(Box::new(SegmentReader {
+        model,
+        raw: scale == PixelScale::Raw,
+    }))
+}
+
+/// The reading of the picture in the file at `path` (a blank picture reads as
+/// [`Reading::empty`]); errors name the file.
+pub fn read_path(reader: &dyn NumberReader, path: &Path) -> Result<Reading, PreprocessError> {
+    let img = preprocess::decode_path(path)?;
+    reader
+        .read_image(&img)
+        .map_err(|e| PreprocessError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Init, ModelSpec};
+
+    fn mlp(inputs: usize) -> Sequential {
+        Sequential::new(ModelSpec::mlp(inputs, &[8], 10), Init::KaimingUniform, 1)
+    }
+
+    #[test]
+    fn digit_models_read_and_others_are_refused_by_name() {
+        assert!(reader_for(mlp(784), PixelScale::Unit).is_ok());
+        let e = reader_for(mlp(400), PixelScale::Unit).err().unwrap();
+        assert!(e.to_string().contains("400 inputs"), "{e}");
+    }
+}
