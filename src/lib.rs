@@ -26,6 +26,7 @@
 
 pub mod data;
 pub mod default_model;
+pub mod default_reader;
 pub mod export;
 pub mod nn;
 pub mod serve;

@@ -31,6 +31,10 @@ pub struct EvalArgs {
     /// With --numbers: how many misread pictures to list (and draw with -o).
     #[arg(long, value_name = "N", default_value_t = 20, requires = "numbers")]
     pub show_errors: usize,
+    /// With --numbers: read with the built-in digit model cutting the ink into digits, instead
+    /// of the built-in number reader.
+    #[arg(long, requires = "numbers", conflicts_with = "model")]
+    pub segment: bool,
     /// With --numbers: print the report as JSON.
     #[arg(long, requires = "numbers")]
     pub json: bool,
@@ -112,6 +116,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     if let Some(dir) = &args.numbers {
         return super::eval_numbers::run(super::eval_numbers::NumbersArgs {
             model: &args.model,
+            segment: args.segment,
             dir,
             out: args.out.as_ref(),
             show_errors: args.show_errors,

@@ -4,12 +4,12 @@
 //! accepted; the misread pictures (listed, and drawn with -o). Bad label lines, missing and
 //! unreadable pictures are reported by name and line, and the rest still evaluated.
 
-use super::model_arg::ModelArg;
-use anyhow::{bail, Context};
+use super::model_arg::{number_reader_of, ModelArg};
+use anyhow::bail;
 use digits::vision::number_eval::{
     by_group, load_labels, rejection_table, Acceptance, Outcome, Score, ACCEPTED, LABELS_FILE,
 };
-use digits::vision::number_reader::{number_reader, read_path};
+use digits::vision::number_reader::read_path;
 use digits::vision::plot::{number_gallery, save_png, titled, Caption};
 use digits::vision::preprocess;
 use rayon::prelude::*;
@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 /// What `digits eval --numbers` was asked.
 pub struct NumbersArgs<'a> {
     pub model: &'a ModelArg,
+    pub segment: bool,
     pub dir: &'a Path,
     pub out: Option<&'a PathBuf>,
     pub show_errors: usize,
@@ -26,8 +27,7 @@ pub struct NumbersArgs<'a> {
 }
 
 pub fn run(args: NumbersArgs) -> anyhow::Result<()> {
-    let (ckpt, name) = args.model.load()?;
-    let reader = number_reader(ckpt).with_context(|| name.display().to_string())?;
+    let (reader, name) = number_reader_of(args.model, args.segment)?;
     let (labels, problems) = load_labels(args.dir)?;
     let csv = args.dir.join(LABELS_FILE);
     let mut skipped: Vec<(usize, String)> = problems

@@ -1,9 +1,12 @@
 //! `--model`, shared by the commands that use a trained network.
 
 use super::train::Arch;
-use digits::default_model;
+use anyhow::Context;
 use digits::nn::{syntax, Activation, LayerSpec, ModelSpec};
 use digits::train::checkpoint::{self, Checkpoint};
+use digits::vision::number_reader::number_reader;
+use digits::vision::reading::NumberReader;
+use digits::{default_model, default_reader};
 use std::path::PathBuf;
 
 #[derive(clap::Args)]
@@ -20,6 +23,24 @@ pub struct ModelArg {
     /// of 10 logits is added).
     #[arg(long)]
     pub layers: Option<String>,
+}
+
+/// The reader of `digits read` and `digits eval --numbers`: `--model`'s (a line model, or a
+/// digit model read through segmentation), else the built-in number reader, or with
+/// `segment` the built-in digit model cutting the ink into digits.
+pub fn number_reader_of(
+    model: &ModelArg,
+    segment: bool,
+) -> anyhow::Result<(Box<dyn NumberReader>, PathBuf)> {
+    if model.model.is_some() || segment {
+        let (ckpt, name) = model.load()?;
+        let reader = number_reader(ckpt).with_context(|| name.display().to_string())?;
+        return Ok((reader, name));
+    }
+    Ok((
+        Box::new(default_reader::reader()?),
+        default_reader::NAME.into(),
+    ))
 }
 
 impl ModelArg {

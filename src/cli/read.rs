@@ -2,9 +2,9 @@
 //! digits read left to right, with how sure the reader is. Pictures are read in parallel and
 //! reported in the order given.
 
-use super::model_arg::ModelArg;
-use anyhow::{bail, Context};
-use digits::vision::number_reader::{number_reader, read_path};
+use super::model_arg::{number_reader_of, ModelArg};
+use anyhow::bail;
+use digits::vision::number_reader::read_path;
 use digits::vision::reading::Reading;
 use rayon::prelude::*;
 use serde::Serialize;
@@ -35,6 +35,10 @@ pub struct ReadArgs {
     /// Mark the numbers read with a confidence below P (in [0, 1]) to be checked by hand.
     #[arg(long, value_name = "P", value_parser = parse_probability)]
     pub min_confidence: Option<f32>,
+    /// Read with the built-in digit model, cutting the ink into digits, instead of the
+    /// built-in number reader (which reads the line whole).
+    #[arg(long, conflicts_with = "model")]
+    pub segment: bool,
 }
 
 /// A probability in [0, 1].
@@ -49,8 +53,7 @@ pub fn parse_probability(s: &str) -> Result<f32, String> {
 }
 
 pub fn run(args: ReadArgs) -> anyhow::Result<()> {
-    let (ckpt, name) = args.model.load()?;
-    let reader = number_reader(ckpt).with_context(|| name.display().to_string())?;
+    let (reader, _) = number_reader_of(&args.model, args.segment)?;
     let readings: Vec<_> = args
         .files
         .par_iter()

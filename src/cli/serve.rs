@@ -8,7 +8,7 @@ use digits::default_model;
 use digits::serve::limits::{connections_within_file_limit, Limits};
 use digits::serve::{bind, serve_with_shutdown, AppState};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -19,6 +19,14 @@ pub struct ServeArgs {
     /// Serve no `/metrics` and count nothing.
     #[arg(long)]
     no_metrics: bool,
+    /// The line reader `POST /api/read` reads numbers with (a `digits train-reader` file);
+    /// default: the built-in number reader.
+    #[arg(long, value_name = "FILE")]
+    reader: Option<PathBuf>,
+    /// Read numbers by cutting the ink into digits and classifying each with the served model,
+    /// instead of with a line reader.
+    #[arg(long, conflicts_with = "reader")]
+    segment: bool,
     /// Seconds a client has to send a request's headers, and then its body (past it: closed,
     /// or 408); also how long an idle keep-alive connection stays open.
     #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
@@ -75,6 +83,17 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logs();
     let limits = args.limits();
     let mut state = load_model(args.model.model.as_deref())?.with_limits(limits.clone());
+    if !args.segment {
+        let reader = match &args.reader {
+            Some(path) => {
+                let ckpt = digits::train::checkpoint::load(path)?;
+                digits::vision::line::reader::LineReader::new(ckpt.model)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+            }
+            None => digits::default_reader::reader()?,
+        };
+        state = state.with_reader(std::sync::Arc::new(reader));
+    }
     if args.no_metrics {
         state = state.without_metrics();
     }

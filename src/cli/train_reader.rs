@@ -59,6 +59,9 @@ pub struct TrainReaderArgs {
     /// Continue the run saved at --save.
     #[arg(long)]
     pub resume: bool,
+    /// Start from this reader's weights (a new run: fresh optimizer and schedule).
+    #[arg(long, conflicts_with = "resume")]
+    pub init_from: Option<PathBuf>,
     /// Write TensorBoard scalars to this folder.
     #[arg(long)]
     pub logdir: Option<PathBuf>,
@@ -93,6 +96,12 @@ pub fn run(args: TrainReaderArgs) -> anyhow::Result<()> {
             r.trainer.global_step
         );
         (r.model, r.trainer)
+    } else if let Some(path) = &args.init_from {
+        let ckpt = checkpoint::load(path)?;
+        checkpoint::check_compatible(&spec, ckpt.model.spec(), path)?;
+        eprintln!("starting from the weights of {}", path.display());
+        let trainer = Trainer::new(&ckpt.model, config);
+        (ckpt.model, trainer)
     } else {
         let model = Sequential::try_new(spec, Init::KaimingUniform, args.seed)
             .map_err(anyhow::Error::msg)?;

@@ -78,6 +78,12 @@ impl AppState {
         self
     }
 
+    /// The same state reading numbers (`POST /api/read`) with `reader`.
+    pub fn with_reader(mut self, reader: Arc<dyn NumberReader>) -> Self {
+        self.reader = reader;
+        self
+    }
+
     /// The same state without metrics (`/metrics` answers 404).
     pub fn without_metrics(mut self) -> Self {
         self.metrics = None;

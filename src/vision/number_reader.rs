@@ -2,6 +2,7 @@
 //! --numbers`, `digits serve` (`POST /api/read`) and the Python module all make their reader
 //! here, so a new kind of reader is wired in once for all of them.
 
+use super::line::reader::LineReader;
 use super::preprocess::{self, PreprocessError, PIXELS};
 use super::reading::{NumberReader, Reading, SegmentReader};
 use crate::data::PixelScale;
@@ -21,12 +22,10 @@ pub fn number_reader(ckpt: Checkpoint) -> anyhow::Result<Box<dyn NumberReader>> 
 ///   reader;
 /// - anything else: an error saying what the model takes.
 pub fn reader_for(model: Sequential, scale: PixelScale) -> anyhow::Result<Box<dyn NumberReader>> {
-    if let Some((columns, classes)) = model.sequence_output() {
-        // LINE READER: wire `LineReader::new(model)` (with `scale` if it needs it) here.
-        anyhow::bail!(
-            "this model reads whole lines ({columns} columns of {classes} classes each), but \
-             line readers are not wired yet"
-        );
+    if model.sequence_output().is_some() {
+        return Ok(Box::new(
+            LineReader::new(model).map_err(anyhow::Error::msg)?,
+        ));
     }
     if model.input_dim() != PIXELS {
         anyhow::bail!(

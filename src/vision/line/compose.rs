@@ -85,9 +85,11 @@ impl Canvas {
                 let sx = x as f32 - dx;
                 let (i, f) = (sx.floor(), sx - sx.floor());
                 let at = |k: f32| {
-                    (k >= 0.0 && (k as usize) < self.w)
-                        .then(|| self.px[y * self.w + k as usize])
-                        .unwrap_or(0.0)
+                    if k >= 0.0 && (k as usize) < self.w {
+                        self.px[y * self.w + k as usize]
+                    } else {
+                        0.0
+                    }
                 };
                 out.px[y * w + x] = at(i) * (1.0 - f) + at(i + 1.0) * f;
             }

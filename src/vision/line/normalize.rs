@@ -38,19 +38,143 @@ impl LineInput {
     }
 }
 
-/// The box (x0, y0, x1, y1 inclusive) of the ink above [`BOX_LEVEL`]; None when there is none.
-fn ink_bounds(ink: &Ink) -> Option<(usize, usize, usize, usize)> {
-    let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0, 0);
-    for (i, _) in ink.px.iter().enumerate().filter(|(_, &v)| v > BOX_LEVEL) {
-        let (x, y) = (i % ink.w, i / ink.w);
-        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+/// A run of ink across at least this share of the picture's width is a printed line (an
+/// underline, a ruled line, a box's side), not writing.
+const RULE_SHARE: f32 = 0.6;
+/// Printed lines are often fainter than the writing, and broken.
+const RULE_LEVEL: f32 = 0.1;
+const RULE_GAP: usize = 3;
+/// A printed line is at least this many times as long as the writing is high.
+const RULE_LENGTH: usize = 2;
+/// Writing further than this many line heights from the rest is a speck or a stray mark.
+const FAR: usize = 2;
+
+/// The runs (row, first, end) of ink at least `min` long along the rows of `px` (w x h),
+/// gaps of up to [`RULE_GAP`] pixels bridged.
+fn long_runs(px: &[f32], w: usize, h: usize, min: usize) -> Vec<(usize, usize, usize)> {
+    let mut out = Vec::new();
+    for y in 0..h {
+        let row = &px[y * w..(y + 1) * w];
+        let mut x = 0;
+        while x < w {
+            if row[x] <= RULE_LEVEL {
+                x += 1;
+                continue;
+            }
+            let (start, mut end) = (x, x);
+            while x < w && x <= end + RULE_GAP {
+                if row[x] > RULE_LEVEL {
+                    end = x;
+                }
+                x += 1;
+            }
+            x = end + 1;
+            if x - start >= min {
+                out.push((y, start, x));
+            }
+        }
     }
-    (x0 != usize::MAX).then_some((x0, y0, x1, y1))
+    out
+}
+
+/// The height of the ink in `px` (w x h) away from the left and right edges and off the rows
+/// `skip`: the writing's, when rules and a box's sides are left out.
+fn writing_height(px: &[f32], w: usize, h: usize, skip: &[bool]) -> usize {
+    let edge = (w / 10).max(2);
+    let rows: Vec<usize> = (0..h)
+        .filter(|&y| {
+            !skip[y]
+                && px[y * w + edge.min(w)..y * w + w.saturating_sub(edge)]
+                    .iter()
+                    .any(|&v| v > BOX_LEVEL)
+        })
+        .collect();
+    match (rows.first(), rows.last()) {
+        (Some(a), Some(b)) => b - a + 1,
+        _ => 0,
+    }
+}
+
+/// The ink with printed lines erased: horizontal runs across most of the picture and at least
+/// [`RULE_LENGTH`] times as long as the writing is high (underlines, ruled lines, a box's top
+/// and bottom; not the bar of a 7) and, when there are such, long vertical runs near the left
+/// and right edges (a box's sides; a tight crop's leading 1 has no line above or below it).
+fn without_rules(ink: &Ink) -> Vec<f32> {
+    let (w, h) = (ink.w, ink.h);
+    let mut px = ink.px.clone();
+    let runs = long_runs(&px, w, h, ((w as f32 * RULE_SHARE) as usize).max(8));
+    if runs.is_empty() {
+        return px;
+    }
+    let mut skip = vec![false; h];
+    for &(y, ..) in &runs {
+        skip[y] = true;
+    }
+    let height = writing_height(&px, w, h, &skip);
+    let rules: Vec<_> = runs
+        .into_iter()
+        .filter(|&(_, a, b)| b - a >= RULE_LENGTH * height)
+        .collect();
+    if rules.is_empty() {
+        return px;
+    }
+    for &(y, a, b) in &rules {
+        for x in a..b {
+            px[y * w + x] = 0.0;
+            // The rows next to a line's are its blurred edge.
+            for yy in [y.wrapping_sub(1), y + 1] {
+                if yy < h && px[yy * w + x] <= 0.5 {
+                    px[yy * w + x] = 0.0;
+                }
+            }
+        }
+    }
+    let t: Vec<f32> = (0..w * h).map(|i| px[(i % h) * w + i / h]).collect();
+    let edge = (w / 10).max(2);
+    for (x, a, b) in long_runs(&t, h, w, ((h as f32 * RULE_SHARE) as usize).max(8)) {
+        if x < edge || x + edge >= w {
+            for y in a..b {
+                px[y * w + x] = 0.0;
+            }
+        }
+    }
+    px
+}
+
+/// The box (x0, y0, x1, y1 inclusive) of the writing in `px` (w x h): the ink above
+/// [`BOX_LEVEL`] in the group of columns holding the most ink, groups being parted by
+/// empty stretches wider than [`FAR`] line heights. None when there is no ink.
+fn writing_bounds(px: &[f32], w: usize, h: usize) -> Option<(usize, usize, usize, usize)> {
+    let inked = |v: &f32| *v > BOX_LEVEL;
+    let rows: Vec<usize> = (0..h)
+        .filter(|&y| px[y * w..(y + 1) * w].iter().any(inked))
+        .collect();
+    let height = rows.last()? - rows.first()? + 1;
+    let mass: Vec<f32> = (0..w)
+        .map(|x| (0..h).map(|y| px[y * w + x]).filter(inked).sum())
+        .collect();
+    // Groups of columns: (first, last, ink).
+    let mut groups: Vec<(usize, usize, f32)> = Vec::new();
+    for (x, &m) in mass.iter().enumerate().filter(|(_, &m)| m > 0.0) {
+        match groups.last_mut() {
+            Some(g) if x - g.1 <= FAR * height => {
+                g.1 = x;
+                g.2 += m;
+            }
+            _ => groups.push((x, x, m)),
+        }
+    }
+    let &(x0, x1, _) = groups.iter().max_by(|a, b| a.2.total_cmp(&b.2))?;
+    let in_group = |y: &usize| px[y * w + x0..=y * w + x1].iter().any(inked);
+    let y0 = (0..h).find(in_group)?;
+    let y1 = (0..h).rev().find(in_group)?;
+    Some((x0, y0, x1, y1))
 }
 
 /// The line of `ink`; None when it holds no ink.
 pub fn line_of(ink: &Ink) -> Option<LineInput> {
-    let (x0, y0, x1, y1) = ink_bounds(ink)?;
+    let clean = without_rules(ink);
+    let (x0, y0, x1, y1) = writing_bounds(&clean, ink.w, ink.h)?;
     let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
     let scale = INNER as f32 / bh.max(bw.div_ceil(FLATTEST)) as f32;
     let room = (MAX_WIDTH - 2 * MARGIN) as f32;
@@ -60,7 +184,7 @@ pub fn line_of(ink: &Ink) -> Option<LineInput> {
         ((bh as f32 * scale).round() as usize).clamp(1, INNER),
     );
     let crop: Vec<f32> = (y0..=y1)
-        .flat_map(|y| ink.px[y * ink.w + x0..=y * ink.w + x1].iter().copied())
+        .flat_map(|y| clean[y * ink.w + x0..=y * ink.w + x1].iter().copied())
         .collect();
     let src = ImageBuffer::<Luma<f32>, Vec<f32>>::from_raw(bw as u32, bh as u32, crop)
         .expect("the crop holds bw x bh pixels");
@@ -114,7 +238,7 @@ mod tests {
     #[test]
     fn the_writing_is_scaled_to_the_inner_height_with_margins() {
         // A 48 x 12 block of ink at (10, 5): scaled by 2 to 96 x 24.
-        let line = line_of(&ink(80, 30, (10, 5, 58, 17))).unwrap();
+        let line = line_of(&ink(100, 30, (10, 5, 58, 17))).unwrap();
         assert_eq!(line.width, 96 + 2 * MARGIN);
         assert_eq!(line.px.len(), HEIGHT * line.width);
         assert_eq!(line.ink_box, [10, 5, 48, 12]);
@@ -126,10 +250,39 @@ mod tests {
     }
 
     #[test]
+    fn boxes_underlines_and_far_specks_are_not_writing() {
+        // Writing 40 x 10 at (20, 10) in a box drawn along the picture's edges, a speck far left.
+        let mut k = ink(100, 30, (20, 10, 60, 20));
+        for x in 0..100 {
+            k.px[x] = 1.0;
+            k.px[29 * 100 + x] = 1.0;
+        }
+        for y in 0..30 {
+            k.px[y * 100] = 1.0;
+            k.px[y * 100 + 99] = 1.0;
+        }
+        let line = line_of(&k).unwrap();
+        assert_eq!(line.ink_box, [20, 10, 40, 10]);
+        let mut speck = ink(200, 30, (120, 10, 160, 20));
+        speck.px[15 * 200 + 5] = 1.0;
+        assert_eq!(line_of(&speck).unwrap().ink_box, [120, 10, 40, 10]);
+        // A leading 1 in a tight crop stays.
+        let tight = ink(40, 20, (0, 0, 3, 20));
+        assert_eq!(line_of(&tight).unwrap().ink_box, [0, 0, 3, 20]);
+    }
+
+    #[test]
     fn widths_are_whole_columns_and_long_writing_is_squeezed() {
         let line = line_of(&ink(50, 20, (0, 0, 13, 10))).unwrap();
         assert_eq!(line.width % COLUMN_STRIDE, 0);
-        let long = line_of(&ink(2000, 60, (0, 0, 2000, 50))).unwrap();
+        // Writing 2000 wide and 50 high: strokes 3 pixels wide every 6.
+        let mut strokes = ink(2000, 60, (0, 0, 2000, 50));
+        for (i, v) in strokes.px.iter_mut().enumerate() {
+            if i % 2000 % 6 >= 3 {
+                *v = 0.0;
+            }
+        }
+        let long = line_of(&strokes).unwrap();
         assert_eq!(long.width, MAX_WIDTH);
         assert!(line_of(&ink(10, 10, (0, 0, 0, 0))).is_none());
     }

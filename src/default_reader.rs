@@ -1,0 +1,33 @@
+//! The number reader built into the binary, used by `digits read`, `digits eval --numbers`,
+//! `POST /api/read` and the drawing page's number mode unless another is given: a line model
+//! (`vision::line::reader::DEFAULT_LAYERS`, 136,015 parameters, 0.5 MB) trained with CTC on
+//! numbers composed from MNIST's training digits by `scripts/train_reader.sh`.
+
+use crate::train::checkpoint::{self, Checkpoint};
+use crate::vision::line::reader::LineReader;
+use std::path::Path;
+
+const BYTES: &[u8] = include_bytes!("../assets/default-reader.safetensors");
+
+/// What errors and summaries call the built-in reader.
+pub const NAME: &str = "(built-in number reader)";
+
+/// The built-in reader's checkpoint.
+pub fn load() -> anyhow::Result<Checkpoint> {
+    checkpoint::load_bytes(BYTES.to_vec(), Path::new(NAME))
+}
+
+/// The built-in reader.
+pub fn reader() -> anyhow::Result<LineReader> {
+    LineReader::new(load()?.model).map_err(anyhow::Error::msg)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_built_in_reader_loads_and_is_small() {
+        let r = super::reader().unwrap();
+        assert!(r.model().params().len() < 3_000_000 / 4);
+        assert!(super::BYTES.len() < 3 << 20);
+    }
+}

@@ -1,0 +1,118 @@
+//! `digits train-reader` end to end on a tiny model: it trains, saves, resumes and starts from
+//! another reader's weights; the file reads numbers through `digits read`; bad files are named.
+//! And the built-in reader reads the README's zip code.
+
+mod common;
+
+use common::{digits, text};
+
+const TINY: &str = "c8k3s,p2,c8k3s,p2,p8x1";
+
+fn train(dir: &std::path::Path, extra: &[&str]) -> std::process::Output {
+    let mnist = common::mnist_dir();
+    let mut args = vec![
+        "train-reader",
+        "--mnist-dir",
+        mnist.to_str().unwrap(),
+        "--layers",
+        TINY,
+        "--steps",
+        "3",
+        "--batch-size",
+        "8",
+        "--pool",
+        "24",
+        "--fresh",
+        "2",
+        "--validation",
+        "6",
+    ];
+    let save = dir.join("reader.safetensors");
+    args.extend(["--save", save.to_str().unwrap()]);
+    args.extend(extra);
+    digits(&args)
+}
+
+#[test]
+fn a_reader_trains_resumes_and_reads() {
+    if !common::mnist_dir().is_dir() {
+        eprintln!("SKIPPED: no MNIST");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = train(dir.path(), &["--epochs", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("validation_exact: "),
+        "{}",
+        text(&out.stdout)
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("making lines took"), "{err}");
+    let saved = dir.path().join("reader.safetensors");
+
+    // Resumed to 2 epochs: 6 steps in all.
+    let out = train(dir.path(), &["--epochs", "2", "--resume"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("after epoch 1 (step 3)"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("Epoch 2/2"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The file reads pictures of numbers.
+    let zip = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pictures/zip.jpg");
+    let out = digits(&["read", "--model", saved.to_str().unwrap(), zip, "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let c = v[0]["confidence"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&c), "{v}");
+    assert!(
+        v[0]["formatted"].is_string() && v[0]["text"].is_string(),
+        "{v}"
+    );
+
+    // A new run from its weights; a file that is not a reader is refused by name.
+    let other = tempfile::tempdir().unwrap();
+    let out = train(
+        other.path(),
+        &["--epochs", "1", "--init-from", saved.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let junk = dir.path().join("junk.safetensors");
+    std::fs::write(&junk, b"not a checkpoint").unwrap();
+    let out = train(
+        other.path(),
+        &["--epochs", "1", "--init-from", junk.to_str().unwrap()],
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("junk.safetensors"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn the_built_in_reader_reads_the_readme_zip_code() {
+    let zip = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pictures/zip.jpg");
+    let out = digits(&["read", zip]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("zip.jpg: 90210"),
+        "{}",
+        text(&out.stdout)
+    );
+    // The segmentation reader, kept for what it reads better, reads it too.
+    let out = digits(&["read", "--segment", zip]);
+    assert!(
+        text(&out.stdout).contains("zip.jpg: 90210"),
+        "{}",
+        text(&out.stdout)
+    );
+}
