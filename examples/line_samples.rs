@@ -10,15 +10,9 @@ use digits::vision::line::{char_of, HEIGHT};
 use image::{GrayImage, Luma};
 use std::time::Instant;
 
-/// This thread's CPU time (what a busy machine does not inflate).
+/// This thread's CPU time in seconds.
 fn thread_cpu_seconds() -> f64 {
-    let mut t = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes one timespec into the valid, exclusively borrowed `t`.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
-    t.tv_sec as f64 + t.tv_nsec as f64 * 1e-9
+    digits::train::line_source::thread_cpu_ns() as f64 * 1e-9
 }
 
 fn main() -> anyhow::Result<()> {

@@ -214,7 +214,8 @@ fn read_marks_numbers_below_min_confidence() {
         .save(&blank)
         .unwrap();
     let blank = blank.to_str().unwrap();
-    let out = digits(&["read", "--json", ZIP]);
+    // The digit-cutting reader's confidence is the product of its digits' probabilities.
+    let out = digits(&["read", "--json", "--segment", ZIP]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v[0]["text"], "90210");
@@ -228,6 +229,12 @@ fn read_marks_numbers_below_min_confidence() {
         .map(|d| d["probability"].as_f64().unwrap())
         .product();
     assert!(c > 0.0 && (c - product).abs() < 1e-4, "{c} {product}");
+    // The built-in number reader's is the probability of the whole string.
+    let out = digits(&["read", "--json", ZIP]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["text"], "90210");
+    let c = v[0]["confidence"].as_f64().unwrap();
+    assert!(c > 0.0 && c <= 1.0, "{v}");
 
     // At its own confidence it is accepted; the blank picture (confidence 0) is not.
     let p = format!("{c}");

@@ -8,6 +8,7 @@ mod common;
 use common::numbers::{compose, mnist_glyph, Glyph};
 use digits::data::mnist;
 use digits::vision::preprocess;
+use digits::vision::reading::NumberReader;
 use digits::vision::segment::read_digits;
 use digits::vision::synth;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
@@ -15,6 +16,9 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::io::Cursor;
 use std::time::Instant;
+
+/// The share of these composed numbers the built-in line reader must read exactly.
+const LINE_READER_FLOOR: f32 = 0.9;
 
 /// A synthesised digit: its pen strokes with a random slant, width and size.
 fn synth_glyph(digit: u8, height: f32, rng: &mut impl Rng) -> Glyph {
@@ -51,6 +55,27 @@ fn gaps(n: usize, height: usize, rng: &mut impl Rng) -> Vec<i32> {
             }
         })
         .collect()
+}
+
+/// The share of `pictures` the built-in number reader (a line model) reads exactly.
+fn line_score(name: &str, pictures: &[(Vec<u8>, String)]) -> f32 {
+    let reader = digits::default_reader::reader().unwrap();
+    let mut exact = 0;
+    for (k, (png, want)) in pictures.iter().enumerate() {
+        let img = image::load_from_memory(png).unwrap();
+        let got = reader.read_image(&img).unwrap().text;
+        if &got == want {
+            exact += 1;
+        } else {
+            println!("{name} (line reader) {k}: read {got:?}, want {want:?}");
+        }
+    }
+    let share = exact as f32 / pictures.len() as f32;
+    println!(
+        "{name}: {exact} of {} read exactly by the built-in line reader ({share:.3})",
+        pictures.len()
+    );
+    share
 }
 
 /// Reads `pictures` (PNG bytes, expected text); returns the share read exactly, printing misses.
@@ -99,6 +124,8 @@ fn numbers_of_synthesised_handwriting_are_read() {
         .collect();
     let share = score("synthesised", &pictures);
     assert!(share >= 0.9, "{share}");
+    let line = line_score("synthesised", &pictures);
+    assert!(line >= LINE_READER_FLOOR, "{line}");
 }
 
 #[test]
@@ -125,6 +152,8 @@ fn numbers_of_mnist_test_digits_are_read() {
         .collect();
     let share = score("MNIST", &pictures);
     assert!(share >= 0.9, "{share}");
+    let line = line_score("MNIST", &pictures);
+    assert!(line >= LINE_READER_FLOOR, "{line}");
 }
 
 #[test]

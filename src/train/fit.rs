@@ -171,6 +171,34 @@ impl Trainer {
         Ok(applied)
     }
 
+    /// What follows every step of a training loop: a loss that is not finite stops the run
+    /// with an error; the loss is added to `sums` (total, count) and reported. Returns true
+    /// when an observer asks to stop (Ctrl-C), after telling the observers.
+    pub(super) fn after_step(
+        &mut self,
+        model: &Sequential,
+        observer: &mut dyn Observer,
+        (epoch, step): (usize, usize),
+        loss: f32,
+        sums: &mut (f64, usize),
+    ) -> Result<bool, TrainError> {
+        if !loss.is_finite() {
+            return Err(TrainError::NonFiniteLoss {
+                epoch,
+                step,
+                value: loss,
+            });
+        }
+        sums.0 += loss as f64;
+        sums.1 += 1;
+        observer.on_batch_end(epoch, step, self.global_step, loss);
+        if observer.should_stop() {
+            observer.on_interrupt(model, self)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
     /// Applies the gradient of the step whose mean loss is `loss`, unless something is not finite.
     fn apply(&mut self, model: &mut Sequential, loss: f32) -> f32 {
         let applied = apply(&mut self.stepper, &mut self.adam, model, loss);
@@ -221,7 +249,7 @@ impl Trainer {
             let epoch = self.epochs_done + 1;
             observer.on_epoch_begin(epoch, self.config.epochs, steps);
             let started = Instant::now();
-            let (mut loss_sum, mut ran) = (0.0f64, 0usize);
+            let mut sums = (0.0f64, 0usize);
             let order = order.epoch(self.epochs_done);
             for (s, idx) in order.chunks(bs).enumerate().skip(std::mem::take(&mut skip)) {
                 let next = order.get((s + 1) * bs..).unwrap_or(&[]);
@@ -233,18 +261,7 @@ impl Trainer {
                     }
                     None => self.train_step_on(model, train, idx, &next[..next.len().min(bs)]),
                 };
-                if !loss.is_finite() {
-                    return Err(TrainError::NonFiniteLoss {
-                        epoch,
-                        step: s + 1,
-                        value: loss,
-                    });
-                }
-                loss_sum += loss as f64;
-                ran += 1;
-                observer.on_batch_end(epoch, s + 1, self.global_step, loss);
-                if observer.should_stop() {
-                    observer.on_interrupt(model, self)?;
+                if self.after_step(model, observer, (epoch, s + 1), loss, &mut sums)? {
                     return Ok(self.history.clone());
                 }
             }
@@ -257,7 +274,7 @@ impl Trainer {
                 None => (None, None),
             };
             // Mean over the batches run in this call (all of them, except in a resumed epoch).
-            let loss = loss_sum / ran.max(1) as f64;
+            let loss = sums.0 / sums.1.max(1) as f64;
             self.history.loss.push(loss);
             self.history.epoch_seconds.push(seconds);
             if let (Some(l), Some(a)) = (test_loss, test_accuracy) {

@@ -35,7 +35,7 @@ pub fn fit_lines(
         let epoch = trainer.epochs_done + 1;
         observer.on_epoch_begin(epoch, epochs, steps);
         let started = Instant::now();
-        let (mut loss_sum, mut ran) = (0.0f64, 0usize);
+        let mut sums = (0.0f64, 0usize);
         let first = (trainer.global_step as usize).saturating_sub(trainer.epochs_done * steps);
         for s in first..steps {
             let progress = trainer.global_step as f32 / total;
@@ -47,25 +47,14 @@ pub fn fit_lines(
                 lengths: &batch.lengths,
             };
             let loss = trainer.train_line_step(model, &batch.x, batch.width, &labels)?;
-            if !loss.is_finite() {
-                return Err(TrainError::NonFiniteLoss {
-                    epoch,
-                    step: s + 1,
-                    value: loss,
-                });
-            }
-            loss_sum += loss as f64;
-            ran += 1;
-            observer.on_batch_end(epoch, s + 1, trainer.global_step, loss);
-            if observer.should_stop() {
-                observer.on_interrupt(model, trainer)?;
+            if trainer.after_step(model, observer, (epoch, s + 1), loss, &mut sums)? {
                 return Ok(trainer.history.clone());
             }
         }
         let seconds = started.elapsed().as_secs_f64();
         let reader = LineReader::new(model.clone()).map_err(TrainError::Invalid)?;
         let (test_loss, test_accuracy) = score_lines(&reader, validation);
-        let loss = loss_sum / ran.max(1) as f64;
+        let loss = sums.0 / sums.1.max(1) as f64;
         let history = &mut trainer.history;
         history.loss.push(loss);
         history.epoch_seconds.push(seconds);

@@ -155,13 +155,13 @@ pub fn number_text<R: Rng>(rng: &mut R) -> Vec<Mark> {
             }
             join(vec![day, two(rng, 12), year], Some(sep))
         }
-        // Phone numbers: 555-1234, (555) 123-4567, 555-123-4567, 06 12 34 56 78.
+        // Phone numbers: 555-1234, 555 123-4567, 555-123-4567, 06 12 34 56 78. (Brackets
+        // are not drawn: unread, a bracket teaches the reader to pass over a thin stroke, and a
+        // 1 is one.)
         75..=86 => match rng.gen_range(0..4) {
             0 => join(vec![digits(rng, 3), digits(rng, 4)], Some(b'-')),
             1 => {
-                let mut out = vec![Mark::Sign(b'(')];
-                out.extend(digits(rng, 3));
-                out.push(Mark::Sign(b')'));
+                let mut out = digits(rng, 3);
                 out.push(Mark::Space);
                 out.extend(join(vec![digits(rng, 3), digits(rng, 4)], Some(b'-')));
                 out

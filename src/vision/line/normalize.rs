@@ -44,6 +44,10 @@ const RULE_SHARE: f32 = 0.6;
 /// Printed lines are often fainter than the writing, and broken.
 const RULE_LEVEL: f32 = 0.1;
 const RULE_GAP: usize = 3;
+/// A box's side is at least this share of the picture's height...
+const SIDE_SHARE: f32 = 0.3;
+/// ... and meets a printed line within this many pixels.
+const CORNER: usize = 3;
 /// A printed line is at least this many times as long as the writing is high.
 const RULE_LENGTH: usize = 2;
 /// Writing further than this many line heights from the rest is a speck or a stray mark.
@@ -131,8 +135,17 @@ fn without_rules(ink: &Ink) -> Vec<f32> {
     }
     let t: Vec<f32> = (0..w * h).map(|i| px[(i % h) * w + i / h]).collect();
     let edge = (w / 10).max(2);
-    for (x, a, b) in long_runs(&t, h, w, ((h as f32 * RULE_SHARE) as usize).max(8)) {
-        if x < edge || x + edge >= w {
+    let near = |p: usize, q: usize| p.abs_diff(q) <= CORNER;
+    // A box's side meets a printed line at a corner: an end of the side at the line's row,
+    // the side at an end of the line.
+    let corner = |x: usize, a: usize, b: usize| {
+        rules.iter().any(|&(ry, ra, rb)| {
+            (near(ry, a) || near(ry, b - 1)) && (near(x, ra) || near(x, rb - 1))
+        })
+    };
+    for (x, a, b) in long_runs(&t, h, w, ((h as f32 * SIDE_SHARE) as usize).max(6)) {
+        let long = b - a >= (h as f32 * RULE_SHARE) as usize;
+        if (long && (x < edge || x + edge >= w)) || corner(x, a, b) {
             for y in a..b {
                 px[y * w + x] = 0.0;
             }

@@ -1,6 +1,6 @@
 //! An ink line put on paper and captured the way real numbers are: paper and ink of any shade
 //! (light ink on grey paper, both polarities), a printed security pattern, ruled lines, an
-//! underline, a box or a comb of boxes crossing the ink; then made small (digits 8-40 pixels
+//! underline, a box or squared paper crossing the ink; then made small (digits 8-40 pixels
 //! high), blurred, noisy, saved as JPEG or thresholded by a scanner.
 
 use super::compose::{Canvas, DIGIT_HEIGHT};
@@ -30,7 +30,7 @@ fn ink_box(c: &Canvas) -> (f32, f32, f32, f32) {
 }
 
 /// Printed lines around the writing (none for most lines): ruled lines, an underline, a box,
-/// a comb of boxes, a grid; on a canvas of the writing's size.
+/// a grid; on a canvas of the writing's size.
 fn rules<R: Rng>(ink: &Canvas, baseline: f32, rng: &mut R) -> Option<Canvas> {
     let kind = rng.gen_range(0..100);
     if kind > 43 {
@@ -59,22 +59,11 @@ fn rules<R: Rng>(ink: &Canvas, baseline: f32, rng: &mut R) -> Option<Canvas> {
             let (a, b) = (x0 - pad * 2.0, x1 + pad * 2.0);
             c.segment((a, under), (b, under + hd * rng.gen_range(-0.1..0.1)), pen);
         }
-        // A box around the field, sometimes cutting into the ink.
-        28..=35 => {
+        // A box around the field, sometimes cutting into the ink. (Not a comb of a box per
+        // digit: its bars between digits look like 1s.)
+        28..=40 => {
             let (a, b, t, u) = (x0 - pad, x1 + pad, y0 - pad, y1 + pad);
             c.polyline(&[(a, t), (b, t), (b, u), (a, u), (a, t)], pen);
-        }
-        // A comb: one box per digit, as on forms.
-        36..=40 => {
-            let cell = hd * rng.gen_range(0.8..1.3);
-            let (t, u) = (y0 - pad, y1 + pad);
-            c.segment((0.0, t), (w, t), pen);
-            c.segment((0.0, u), (w, u), pen);
-            let mut x = x0 - pad;
-            while x < w {
-                c.segment((x, t), (x, u), pen);
-                x += cell;
-            }
         }
         // Squared paper.
         41..=43 => {
