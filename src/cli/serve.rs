@@ -19,14 +19,13 @@ pub struct ServeArgs {
     /// Serve no `/metrics` and count nothing.
     #[arg(long)]
     no_metrics: bool,
-    /// The line reader `POST /api/read` reads numbers with (a `digits train-reader` file);
-    /// default: the built-in number reader.
+    /// Read numbers (`POST /api/read`) with this line reader (a `digits train-reader` file)
+    /// instead of cutting the ink into digits and classifying each with the served model.
     #[arg(long, value_name = "FILE")]
     reader: Option<PathBuf>,
-    /// Read numbers by cutting the ink into digits and classifying each with the served model,
-    /// instead of with a line reader.
+    /// Read numbers with the built-in line reader (as `digits read` does).
     #[arg(long, conflicts_with = "reader")]
-    segment: bool,
+    line_reader: bool,
     /// Seconds a client has to send a request's headers, and then its body (past it: closed,
     /// or 408); also how long an idle keep-alive connection stays open.
     #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
@@ -83,15 +82,21 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logs();
     let limits = args.limits();
     let mut state = load_model(args.model.model.as_deref())?.with_limits(limits.clone());
-    if !args.segment {
-        let reader = match &args.reader {
-            Some(path) => {
-                let ckpt = digits::train::checkpoint::load(path)?;
+    // /api/read (and the drawing page's number mode) cut the ink into digits unless a line
+    // reader is asked for: on drawn digits set apart the built-in line reader can pass over a
+    // plain 1 (the page's drawn 1704 reads 704), which cutting does not.
+    let line_reader = match (&args.reader, args.line_reader) {
+        (Some(path), _) => {
+            let ckpt = digits::train::checkpoint::load(path)?;
+            Some(
                 digits::vision::line::reader::LineReader::new(ckpt.model)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
-            }
-            None => digits::default_reader::reader()?,
-        };
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+            )
+        }
+        (None, true) => Some(digits::default_reader::reader()?),
+        (None, false) => None,
+    };
+    if let Some(reader) = line_reader {
         state = state.with_reader(std::sync::Arc::new(reader));
     }
     if args.no_metrics {
