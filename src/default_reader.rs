@@ -1,7 +1,8 @@
-//! The number reader built into the binary, used by `digits read`, `digits eval --numbers`,
-//! `POST /api/read` and the drawing page's number mode unless another is given: a line model
+//! The number reader built into the binary, used by `digits read` and `digits eval --numbers`
+//! unless another is given (and by `digits serve --line-reader` for `POST /api/read`): a line model
 //! (`vision::line::reader::DEFAULT_LAYERS`, 136,015 parameters, 0.5 MB) trained with CTC on
-//! numbers composed from MNIST's training digits by `scripts/train_reader.sh`.
+//! numbers composed from MNIST's training digits by `scripts/train_reader.sh` (0.771 exact on
+//! the shared numbers).
 
 use crate::train::checkpoint::{self, Checkpoint};
 use crate::vision::line::reader::LineReader;
