@@ -25,6 +25,16 @@ impl Canvas {
         }
     }
 
+    /// The box (x0, y0, x1, y1 inclusive) of the ink above `level`; None when there is none.
+    pub fn ink_bounds(&self, level: f32) -> Option<(usize, usize, usize, usize)> {
+        let (mut x0, mut y0, mut x1, mut y1) = (self.w, self.h, 0, 0);
+        for (i, _) in self.px.iter().enumerate().filter(|(_, &v)| v > level) {
+            let (x, y) = (i % self.w, i / self.w);
+            (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+        }
+        (x0 <= x1).then_some((x0, y0, x1, y1))
+    }
+
     /// Lays `glyph` with its top-left corner at (x, y), keeping the darker ink where they meet.
     pub fn stamp(&mut self, glyph: &Canvas, x: i64, y: i64) {
         for gy in 0..glyph.h {

@@ -18,15 +18,10 @@ pub struct Picture {
 
 /// The box (x0, y0, x1, y1) of the canvas's ink, or the whole canvas when it has none.
 fn ink_box(c: &Canvas) -> (f32, f32, f32, f32) {
-    let (mut x0, mut y0, mut x1, mut y1) = (c.w, c.h, 0, 0);
-    for (i, _) in c.px.iter().enumerate().filter(|(_, &v)| v > 0.3) {
-        let (x, y) = (i % c.w, i / c.w);
-        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+    match c.ink_bounds(0.3) {
+        Some((x0, y0, x1, y1)) => (x0 as f32, y0 as f32, x1 as f32, y1 as f32),
+        None => (0.0, 0.0, c.w as f32, c.h as f32),
     }
-    if x0 > x1 {
-        return (0.0, 0.0, c.w as f32, c.h as f32);
-    }
-    (x0 as f32, y0 as f32, x1 as f32, y1 as f32)
 }
 
 /// Printed lines around the writing (none for most lines): ruled lines, an underline, a box,

@@ -175,14 +175,9 @@ fn stroke_digit<R: Rng>(digit: u8, height: f32, pen: f32, rng: &mut R) -> Canvas
 
 /// The canvas cut to its ink (above 0.1); unchanged when it has none.
 fn crop_to_ink(c: &Canvas) -> Canvas {
-    let (mut x0, mut y0, mut x1, mut y1) = (c.w, c.h, 0, 0);
-    for (i, _) in c.px.iter().enumerate().filter(|(_, &v)| v > 0.1) {
-        let (x, y) = (i % c.w, i / c.w);
-        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
-    }
-    if x0 > x1 {
+    let Some((x0, y0, x1, y1)) = c.ink_bounds(0.1) else {
         return c.clone();
-    }
+    };
     let w = x1 - x0 + 1;
     Canvas {
         w,
