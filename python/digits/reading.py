@@ -78,20 +78,26 @@ def _from_array(a: np.ndarray, k: int) -> np.ndarray:
 
 
 class Reader:
-    """A model that reads pictures; load it once and reuse it (e.g. once per Ray worker).
+    """What reads pictures; load it once and reuse it (e.g. once per Ray worker).
 
-    ``model``: a digits checkpoint (.safetensors) taking 28x28 inputs; None is the built-in
-    model (the one ``digits read`` uses).
+    ``model``: None for the built-in readers, the ones ``digits read`` and ``digits predict``
+    use: the line reader (trained with CTC on whole numbers) for ``read``, the digit model for
+    ``predict``. Or a digits checkpoint (.safetensors): a line model (``read`` only) or a digit
+    model of 28x28 inputs (``read`` cuts the ink into digits and classifies each; ``predict``).
+    ``segment=True`` with no model reads numbers with the built-in digit model, cutting the ink
+    into digits (``digits read --segment``).
     """
 
-    def __init__(self, model: Optional[PathLike] = None) -> None:
-        self._native = _digits.Reader(None if model is None else os.fspath(model))
+    def __init__(self, model: Optional[PathLike] = None, segment: bool = False) -> None:
+        self._native = _digits.Reader(None if model is None else os.fspath(model), segment)
 
     def read(self, pictures: Union[Picture, Sequence[Picture]], errors: str = "raise"):
         """The number in each picture, as ``digits read --json`` gives it:
-        ``{"text": "90210", "digits": [{"digit", "probability", "box": [x, y, w, h]}, ...],
-        "confidence": p}`` (``confidence``: the product of the digits' probabilities; text ""
-        and confidence 0 for a blank picture). One picture gives a dict, a list gives a list.
+        ``{"text": "12051990", "formatted": "12/05/1990", "confidence": p,
+        "digits": [{"digit", "probability", "box": [x, y, w, h]}, ...]}``: ``text`` the digits
+        alone, ``formatted`` with the separators read (``.`` ``,`` ``/`` ``-``), ``confidence``
+        how sure the reader is of the whole number (text "" and confidence 0 for a blank
+        picture). One picture gives a dict, a list gives a list.
         ``errors="raise"``: a picture that cannot be read raises ValueError naming it;
         ``"report"``: its entry is ``{"error": message}``."""
         return self._run(self._native.read_batch, pictures, errors)

@@ -6,9 +6,10 @@ use crate::threads;
 use digits::data::PixelScale;
 use digits::nn::argmax;
 use digits::train::checkpoint::{self, Checkpoint};
-use digits::vision::preprocess::{self, Ink, PreprocessError};
-use digits::vision::reading::Reading;
-use digits::vision::segment::read_digits;
+use digits::vision::number_reader::{number_reader, read_path};
+use digits::vision::preprocess::{self, PreprocessError};
+use digits::vision::reading::NumberReader;
+use digits::{default_model, default_reader};
 use image::DynamicImage;
 use numpy::prelude::*;
 use numpy::PyReadonlyArrayDyn;
@@ -16,7 +17,6 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rayon::prelude::*;
-use serde::Serialize;
 use std::path::PathBuf;
 
 /// One picture as handed over from Python.
@@ -49,14 +49,6 @@ impl Picture {
         match self {
             Picture::Path(p) => p.display().to_string(),
             _ => format!("picture {k}"),
-        }
-    }
-
-    fn ink(&self) -> Result<Ink, PreprocessError> {
-        match self {
-            Picture::Path(p) => preprocess::ink_from_path(p),
-            Picture::Bytes(b) => preprocess::ink_from_bytes(b),
-            Picture::Image(img) => preprocess::ink_from_image(img),
         }
     }
 
@@ -105,51 +97,40 @@ fn image_of(a: &PyReadonlyArrayDyn<'_, u8>, k: usize) -> PyResult<DynamicImage> 
     img.ok_or_else(|| bad("the pixels do not fill the picture"))
 }
 
-/// A model and how its inputs are scaled.
+/// What reads numbers (the built-in line reader, or a checkpoint's reader as `digits read`
+/// makes it) and, where there is one, the digit model that reads single digits.
 #[pyclass(module = "digits._digits", frozen)]
 pub struct Reader {
-    ckpt: Checkpoint,
-}
-
-/// One picture's number, with `confidence`: the product of its digits' probabilities (the
-/// chance, by the network, that every digit is right; 0 when no digit was found).
-#[derive(Serialize)]
-struct NumberRead {
-    #[serde(flatten)]
-    reading: Reading,
-    confidence: f32,
+    numbers: Box<dyn NumberReader>,
+    digits: Option<Checkpoint>,
 }
 
 impl Reader {
-    fn probabilities(&self, x: &[f32]) -> Vec<f32> {
-        if self.ckpt.meta.scale == PixelScale::Raw {
+    /// The digit model's ten probabilities for 784 inputs scaled to 0..1.
+    fn probabilities(digit_model: &Checkpoint, x: &[f32]) -> Vec<f32> {
+        if digit_model.meta.scale == PixelScale::Raw {
             let scaled: Vec<f32> = x.iter().map(|v| v * 255.0).collect();
-            self.ckpt.model.predict_proba(&scaled)
+            digit_model.model.predict_proba(&scaled)
         } else {
-            self.ckpt.model.predict_proba(x)
+            digit_model.model.predict_proba(x)
         }
     }
 
     fn read_one(&self, picture: &Picture) -> Result<String, PreprocessError> {
-        let found = match picture.ink() {
-            Ok(ink) => read_digits(&ink, &|x: &[f32]| self.probabilities(x)),
-            Err(e) if matches!(e.root(), PreprocessError::Blank) => Vec::new(),
-            Err(e) => return Err(e),
+        let reading = match picture {
+            Picture::Path(p) => read_path(self.numbers.as_ref(), p)?,
+            Picture::Bytes(b) => self.numbers.read_image(&preprocess::decode_bytes(b)?)?,
+            Picture::Image(img) => self.numbers.read_image(img)?,
         };
-        let confidence = if found.is_empty() {
-            0.0
-        } else {
-            found.iter().map(|d| d.probability).product()
-        };
-        let out = NumberRead {
-            reading: Reading::of(&found),
-            confidence,
-        };
-        Ok(serde_json::to_string(&out).expect("a reading always serialises"))
+        Ok(serde_json::to_string(&reading).expect("a reading always serialises"))
     }
 
     fn predict_one(&self, picture: &Picture) -> Result<String, PreprocessError> {
-        let p = self.probabilities(&picture.input()?);
+        let digit_model = self
+            .digits
+            .as_ref()
+            .expect("predict_batch checks for a digit model");
+        let p = Reader::probabilities(digit_model, &picture.input()?);
         let out = serde_json::json!({"digit": argmax(&p), "probabilities": p});
         Ok(out.to_string())
     }
@@ -186,27 +167,34 @@ impl Reader {
 
 #[pymethods]
 impl Reader {
-    /// The built-in model, or a checkpoint file's (which must take 28x28 = 784 inputs).
+    /// `model`: None for the built-in readers (the line reader for numbers, the digit model for
+    /// single digits; with `segment`, the digit model cutting the ink into digits for numbers
+    /// too), or a checkpoint: a line model (numbers only) or a digit model of 28x28 = 784
+    /// inputs (numbers through segmentation, and single digits).
     #[new]
-    #[pyo3(signature = (model=None))]
-    fn new(model: Option<PathBuf>) -> PyResult<Self> {
-        let ckpt = match &model {
-            Some(p) => checkpoint::load(p),
-            None => digits::default_model::load(),
-        }
-        .map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
-        if ckpt.model.input_dim() != preprocess::PIXELS {
-            return Err(PyValueError::new_err(format!(
-                "{} takes {} inputs per image; pictures are read as 28x28 = 784 (use a model trained on MNIST)",
-                model.map_or("the model".into(), |p| p.display().to_string()),
-                ckpt.model.input_dim()
-            )));
-        }
-        Ok(Reader { ckpt })
+    #[pyo3(signature = (model=None, segment=false))]
+    fn new(model: Option<PathBuf>, segment: bool) -> PyResult<Self> {
+        let value_error = |e: anyhow::Error| PyValueError::new_err(format!("{e:#}"));
+        let Some(path) = model else {
+            let numbers: Box<dyn NumberReader> = if segment {
+                number_reader(default_model::load().map_err(value_error)?).map_err(value_error)?
+            } else {
+                Box::new(default_reader::reader().map_err(value_error)?)
+            };
+            let digits = Some(default_model::load().map_err(value_error)?);
+            return Ok(Reader { numbers, digits });
+        };
+        let ckpt = checkpoint::load(&path).map_err(value_error)?;
+        let digits = (ckpt.model.sequence_output().is_none()
+            && ckpt.model.input_dim() == preprocess::PIXELS)
+            .then(|| ckpt.clone());
+        let numbers =
+            number_reader(ckpt).map_err(|e| value_error(e.context(path.display().to_string())))?;
+        Ok(Reader { numbers, digits })
     }
 
-    /// The number in each picture: per picture (ok, JSON of {"text", "digits", "confidence"} or
-    /// the error message).
+    /// The number in each picture: per picture (ok, JSON of {"text", "formatted",
+    /// "confidence", "digits"} or the error message).
     fn read_batch(
         &self,
         py: Python<'_>,
@@ -222,6 +210,12 @@ impl Reader {
         py: Python<'_>,
         items: Vec<Bound<'_, PyAny>>,
     ) -> PyResult<Vec<(bool, String)>> {
+        if self.digits.is_none() {
+            return Err(PyValueError::new_err(
+                "this Reader's model is a line model: it reads numbers (read), not single digits \
+                 (predict); give a digit model of 28x28 inputs for predict",
+            ));
+        }
         self.batch(py, items, Reader::predict_one)
     }
 }

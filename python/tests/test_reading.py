@@ -23,10 +23,20 @@ def test_every_form_of_a_picture_reads_the_same(mnist, tmp_path):
     for r in readings[1:]:
         assert r == readings[0]
     r = readings[0]
-    assert set(r) == {"text", "digits", "confidence"}
+    assert set(r) == {"text", "formatted", "digits", "confidence"}
+    assert r["formatted"] == r["text"]
     assert [set(d) for d in r["digits"]] == [{"digit", "probability", "box"}] * 3
-    assert r["confidence"] == pytest.approx(np.prod([d["probability"] for d in r["digits"]]), rel=1e-5)
+    assert 0.5 < r["confidence"] <= 1
     assert digits.read(path) == r  # one picture: one dict
+
+
+def test_the_segmenting_reader_reads_the_same_number(mnist):
+    (_, _), (_, y_test) = mnist
+    picture = number_picture(mnist, [0, 1, 2])
+    r = digits.Reader(segment=True).read(picture)
+    assert r["text"] == "".join(str(d) for d in y_test[:3]), r
+    # Its confidence: the chance, by the digit model, that every digit is right.
+    assert r["confidence"] == pytest.approx(np.prod([d["probability"] for d in r["digits"]]), rel=1e-5)
 
 
 def test_predict_single_digits(mnist):
