@@ -165,3 +165,43 @@ fn a_blank_picture_holds_no_digit() {
     let e = preprocess::ink_from_bytes(&out.into_inner()).unwrap_err();
     assert!(matches!(e, preprocess::PreprocessError::Blank), "{e:?}");
 }
+
+/// The line reader's looks at a picture combine by the mean of their probabilities for a
+/// string: two looks that read the same number give it the mean of their confidences; looks
+/// that disagree give one of their readings.
+#[test]
+fn the_line_readers_looks_combine_by_their_mean_probability() {
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let reader = |stretches: &[f32]| {
+        digits::default_reader::reader()
+            .unwrap()
+            .with_stretches(stretches)
+    };
+    let (narrow, wide, both) = (reader(&[1.0]), reader(&[1.25]), reader(&[1.0, 1.25]));
+    let mut agreed = 0;
+    for _ in 0..12 {
+        let n = rng.gen_range(2..=5);
+        let digits: Vec<u8> = (0..n).map(|_| rng.gen_range(0..10)).collect();
+        let glyphs: Vec<Glyph> = digits
+            .iter()
+            .map(|&d| synth_glyph(d, 50.0, &mut rng))
+            .collect();
+        let g = gaps(n, 50, &mut rng);
+        let img = image::load_from_memory(&compose(&glyphs, &g, false, &mut rng)).unwrap();
+        let (a, b, ab) = (
+            narrow.read_image(&img).unwrap(),
+            wide.read_image(&img).unwrap(),
+            both.read_image(&img).unwrap(),
+        );
+        if a.formatted == b.formatted {
+            agreed += 1;
+            assert_eq!(ab.formatted, a.formatted);
+            let mean = (a.confidence + b.confidence) / 2.0;
+            assert!((ab.confidence - mean).abs() < 1e-4, "{ab:?} {a:?} {b:?}");
+        } else {
+            assert!(ab.formatted == a.formatted || ab.formatted == b.formatted);
+            assert!(ab.confidence > 0.0 && ab.confidence <= 1.0);
+        }
+    }
+    assert!(agreed >= 6, "only {agreed} of 12 read alike by both looks");
+}

@@ -186,12 +186,18 @@ fn writing_bounds(px: &[f32], w: usize, h: usize) -> Option<(usize, usize, usize
 
 /// The line of `ink`; None when it holds no ink.
 pub fn line_of(ink: &Ink) -> Option<LineInput> {
+    line_stretched(ink, 1.0)
+}
+
+/// The line of `ink` with the writing `stretch` times as wide as [`line_of`] makes it (the
+/// height unchanged): the same writing seen narrower or wider, as a reader's second look.
+pub fn line_stretched(ink: &Ink, stretch: f32) -> Option<LineInput> {
     let clean = without_rules(ink);
     let (x0, y0, x1, y1) = writing_bounds(&clean, ink.w, ink.h)?;
     let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
     let scale = INNER as f32 / bh.max(bw.div_ceil(FLATTEST)) as f32;
     let room = (MAX_WIDTH - 2 * MARGIN) as f32;
-    let scale_x = scale.min(room / bw as f32);
+    let scale_x = (scale * stretch).min(room / bw as f32);
     let (out_w, out_h) = (
         ((bw as f32 * scale_x).round() as usize).max(1),
         ((bh as f32 * scale).round() as usize).clamp(1, INNER),
@@ -260,6 +266,10 @@ mod tests {
         assert_eq!(at(MARGIN - 1, HEIGHT / 2), 0.0);
         assert_eq!(at(MARGIN + 5, MARGIN - 1), 0.0);
         assert!((line.picture_x(MARGIN as f32 + 96.0) - 58.0).abs() < 1e-4);
+        // Stretched: twice as wide, as high, mapping back to the same picture pixels.
+        let wide = line_stretched(&ink(100, 30, (10, 5, 58, 17)), 2.0).unwrap();
+        assert_eq!(wide.width, 192 + 2 * MARGIN);
+        assert!((wide.picture_x(MARGIN as f32 + 192.0) - 58.0).abs() < 1e-4);
     }
 
     #[test]

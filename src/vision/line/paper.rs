@@ -142,8 +142,10 @@ pub fn capture<R: Rng>(ink: &Canvas, baseline: f32, rng: &mut R) -> Picture {
     // Digits 8 to 40 pixels high, most of them small.
     let digit = (rng.gen_range(8f32.ln()..40f32.ln())).exp();
     let f = digit / DIGIT_HEIGHT;
+    // Writing narrower or wider than the composed line, as people's is (0.7x to 1.4x).
+    let stretch = rng.gen_range(-0.35f32..0.35).exp();
     let (sw, sh) = (
-        ((w as f32 * f).round() as u32).max(4),
+        ((w as f32 * f * stretch).round() as u32).max(4),
         ((h as f32 * f).round() as u32).max(4),
     );
     let mut img = imageops::resize(&big, sw, sh, FilterType::Triangle);

@@ -38,10 +38,17 @@ pub fn reader_spec(hidden: &str, width: usize) -> Result<ModelSpec, String> {
     }
 }
 
+/// How wide a line reader sees the writing, in each of its looks at a picture (1: as
+/// [`normalize::line_of`] makes it): writing narrower or wider than the training lines' is
+/// read better in one of the looks, and looks that disagree lower the confidence.
+pub const DEFAULT_STRETCHES: [f32; 3] = [1.0, 0.8, 1.25];
+
 /// Reads numbers with a line model; keeps a copy of the model for each width it has read.
 pub struct LineReader {
     model: Sequential,
     at_width: Mutex<HashMap<usize, Arc<Sequential>>>,
+    /// The looks at each picture (see [`DEFAULT_STRETCHES`]).
+    stretches: Vec<f32>,
 }
 
 impl LineReader {
@@ -65,7 +72,16 @@ impl LineReader {
         Ok(LineReader {
             model,
             at_width: Mutex::new(HashMap::new()),
+            stretches: DEFAULT_STRETCHES.to_vec(),
         })
+    }
+
+    /// The same reader taking one look per stretch (at least one; `[1.0]`: a single look).
+    pub fn with_stretches(mut self, stretches: &[f32]) -> Self {
+        if !stretches.is_empty() {
+            self.stretches = stretches.to_vec();
+        }
+        self
     }
 
     pub fn model(&self) -> &Sequential {
@@ -116,31 +132,73 @@ impl LineReader {
             .collect()
     }
 
-    /// The reading of one line of `ink`'s picture.
-    pub fn read_line(&self, line: &LineInput, ink: &preprocess::Ink) -> Reading {
-        let logits = self.logits(line);
-        let decoded = greedy_decode(&logits, CLASSES);
-        if decoded.labels.is_empty() {
-            return Reading::empty();
-        }
-        let confidence = labelling_log_prob(&logits, CLASSES, &decoded.labels).exp() as f32;
-        let formatted: String = decoded.labels.iter().map(|&c| char_of(c)).collect();
-        let digits = decoded
-            .chars
+    /// The reading of `ink`: one look per stretch; of the strings the looks read, the one
+    /// with the highest probability averaged over the looks (the CTC forward score of each),
+    /// that average being its confidence; its digits' probabilities and boxes from the look
+    /// that gives it the highest probability.
+    pub fn read_ink(&self, ink: &preprocess::Ink) -> Reading {
+        let looks: Vec<(LineInput, Vec<f32>)> = self
+            .stretches
             .iter()
-            .filter(|c| c.label <= 10)
-            .map(|c| DigitRead {
-                digit: c.label as usize - 1,
-                probability: c.prob,
-                bbox: char_box(line, ink, c.first_column, c.last_column),
+            .filter_map(|&s| normalize::line_stretched(ink, s))
+            .map(|line| {
+                let logits = self.logits(&line);
+                (line, logits)
             })
             .collect();
-        Reading {
-            text: formatted.chars().filter(char::is_ascii_digit).collect(),
-            formatted,
-            confidence,
-            digits,
+        let decoded: Vec<Decoded> = looks
+            .iter()
+            .map(|(_, z)| greedy_decode(z, CLASSES))
+            .collect();
+        let mut best: Option<(f64, usize)> = None; // (mean probability, look)
+        for (k, d) in decoded.iter().enumerate() {
+            if d.labels.is_empty() || decoded[..k].iter().any(|e| e.labels == d.labels) {
+                continue;
+            }
+            let p: Vec<f64> = looks
+                .iter()
+                .map(|(_, z)| labelling_log_prob(z, CLASSES, &d.labels).exp())
+                .collect();
+            let mean = p.iter().sum::<f64>() / p.len() as f64;
+            // The look that reads this string and gives it the highest probability.
+            let look = (0..looks.len())
+                .filter(|&j| decoded[j].labels == d.labels)
+                .max_by(|&a, &b| p[a].total_cmp(&p[b]))
+                .unwrap_or(k);
+            if best.is_none_or(|(m, _)| mean > m) {
+                best = Some((mean, look));
+            }
         }
+        let Some((confidence, look)) = best else {
+            return Reading::empty();
+        };
+        reading_of(&decoded[look], &looks[look].0, ink, confidence as f32)
+    }
+}
+
+/// The reading spelled by `decoded`, read on `line` of `ink`'s picture, sure by `confidence`.
+fn reading_of(
+    decoded: &Decoded,
+    line: &LineInput,
+    ink: &preprocess::Ink,
+    confidence: f32,
+) -> Reading {
+    let formatted: String = decoded.labels.iter().map(|&c| char_of(c)).collect();
+    let digits = decoded
+        .chars
+        .iter()
+        .filter(|c| c.label <= 10)
+        .map(|c| DigitRead {
+            digit: c.label as usize - 1,
+            probability: c.prob,
+            bbox: char_box(line, ink, c.first_column, c.last_column),
+        })
+        .collect();
+    Reading {
+        text: formatted.chars().filter(char::is_ascii_digit).collect(),
+        formatted,
+        confidence,
+        digits,
     }
 }
 
@@ -205,10 +263,7 @@ impl NumberReader for LineReader {
             Err(PreprocessError::Blank) => return Ok(Reading::empty()),
             Err(e) => return Err(e),
         };
-        Ok(match normalize::line_of(&ink) {
-            Some(line) => self.read_line(&line, &ink),
-            None => Reading::empty(),
-        })
+        Ok(self.read_ink(&ink))
     }
 }
 
