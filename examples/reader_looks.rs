@@ -21,9 +21,10 @@ fn main() -> anyhow::Result<()> {
     let (mut model, mut sets) = (None, Vec::new());
     while let Some(a) = args.next() {
         if a == "--model" {
-            model = Some(PathBuf::from(args.next().ok_or_else(|| {
-                anyhow::anyhow!("--model needs a file")
-            })?));
+            model = Some(PathBuf::from(
+                args.next()
+                    .ok_or_else(|| anyhow::anyhow!("--model needs a file"))?,
+            ));
             continue;
         }
         let set = a

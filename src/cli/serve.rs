@@ -20,12 +20,13 @@ pub struct ServeArgs {
     #[arg(long)]
     no_metrics: bool,
     /// Read numbers (`POST /api/read`) with this line reader (a `digits train-reader` file)
-    /// instead of cutting the ink into digits and classifying each with the served model.
+    /// instead of the built-in one.
     #[arg(long, value_name = "FILE")]
     reader: Option<PathBuf>,
-    /// Read numbers with the built-in line reader (as `digits read` does).
+    /// Read numbers by cutting the ink into digits and classifying each with the served model
+    /// (as `digits read --segment` does) instead of with the built-in line reader.
     #[arg(long, conflicts_with = "reader")]
-    line_reader: bool,
+    segment: bool,
     /// Seconds a client has to send a request's headers, and then its body (past it: closed,
     /// or 408); also how long an idle keep-alive connection stays open.
     #[arg(long, default_value_t = 10.0, value_parser = positive_seconds)]
@@ -82,10 +83,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logs();
     let limits = args.limits();
     let mut state = load_model(args.model.model.as_deref())?.with_limits(limits.clone());
-    // /api/read (and the drawing page's number mode) cut the ink into digits unless a line
-    // reader is asked for: on drawn digits set apart the built-in line reader can pass over a
-    // plain 1 (the page's drawn 1704 reads 704), which cutting does not.
-    let line_reader = match (&args.reader, args.line_reader) {
+    // /api/read (and the drawing page's number mode) read with the built-in line reader, as
+    // `digits read` does, unless another reader or cutting into digits is asked for.
+    let line_reader = match (&args.reader, args.segment) {
         (Some(path), _) => {
             let ckpt = digits::train::checkpoint::load(path)?;
             Some(
@@ -93,8 +93,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
             )
         }
-        (None, true) => Some(digits::default_reader::reader()?),
-        (None, false) => None,
+        (None, false) => Some(digits::default_reader::reader()?),
+        (None, true) => None,
     };
     if let Some(reader) = line_reader {
         state = state.with_reader(std::sync::Arc::new(reader));

@@ -19,7 +19,7 @@ pub fn add_style<R: Rng>(img: &mut [u8], w: usize, h: usize, label: u8, rng: &mu
         1 => {
             // From the top of the stem, down to the left at 20-45 degrees below horizontal.
             let top = ink_centre(img, w, y0, 2).unwrap_or((x0 + x1) as f32 / 2.0);
-            let length = bh * rng.gen_range(0.25..0.45);
+            let length = bh * rng.gen_range(0.25..0.55);
             let angle = rng.gen_range(20f32..45.0).to_radians();
             let start = (top, y0 as f32 + pen / 2.0);
             let end = (

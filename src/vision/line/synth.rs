@@ -129,7 +129,9 @@ impl LineSynth {
         let pool = &self.by_digit[digit as usize];
         let i = pool[rng.gen_range(0..pool.len())];
         let mut src = self.images[i * SIDE * SIDE..(i + 1) * SIDE * SIDE].to_vec();
-        if rng.gen_bool(0.3) {
+        // Half the 1s get a flag (of any length: a long one is easily taken for a 7's or a 4's
+        // top), a third of the 7s a bar.
+        if rng.gen_bool(if digit == 1 { 0.5 } else { 0.3 }) {
             styles::add_style(&mut src, SIDE, SIDE, digit, rng);
         }
         let (mut tmp, mut out) = (vec![0u8; SIDE * SIDE], vec![0u8; SIDE * SIDE]);
@@ -157,7 +159,20 @@ fn stroke_digit<R: Rng>(digit: u8, height: f32, pen: f32, rng: &mut R) -> Canvas
         (height + 2.0 * pad).ceil() as usize,
     );
     let wobble = rng.gen_range(0.0..0.03f32);
-    for stroke in synth::strokes(digit) {
+    let mut strokes = synth::strokes(digit);
+    if digit == 1 {
+        // A 1 plain, with a short flag or a long one, down to the left of the top.
+        let (length, angle) = (
+            rng.gen_range(-0.2..0.5f32).max(0.0),
+            rng.gen_range(0.3..0.9f32),
+        );
+        strokes = vec![vec![
+            (0.55 - length * angle.cos(), 0.05 + length * angle.sin()),
+            (0.55, 0.05),
+            (0.55, 0.95),
+        ]];
+    }
+    for stroke in strokes {
         let pts: Vec<(f32, f32)> = stroke
             .iter()
             .map(|&(x, y)| {
