@@ -26,7 +26,8 @@ def test_every_form_of_a_picture_reads_the_same(mnist, tmp_path):
     assert set(r) == {"text", "formatted", "digits", "confidence"}
     assert r["formatted"] == r["text"]
     assert [set(d) for d in r["digits"]] == [{"digit", "probability", "box"}] * 3
-    assert 0.5 < r["confidence"] <= 1
+    assert 0 < r["confidence"] <= 1
+    assert all(d["probability"] > 0.5 for d in r["digits"]), r
     assert digits.read(path) == r  # one picture: one dict
 
 

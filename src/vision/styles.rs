@@ -1,6 +1,7 @@
 //! Handwriting styles MNIST hardly has, drawn onto its digits (light ink on black, u8) before
 //! they are distorted: a 1 with a long flag from its top down to the left (read as 7 without
-//! it), a 7 with a bar across its stem. Pen width follows the digit's own strokes.
+//! it), a 7 with a bar across its stem, a 4 with its top closed (read as 9 without it), a 9
+//! whose tail curls back to the left. Pen width follows the digit's own strokes.
 
 use super::augment::{ink_box, stroke_width};
 use rand::Rng;
@@ -38,6 +39,48 @@ pub fn add_style<R: Rng>(img: &mut [u8], w: usize, h: usize, label: u8, rng: &mu
             let half = bw.max(bh * 0.5) * rng.gen_range(0.175..0.275);
             let y = row as f32 + 0.5;
             line(img, w, h, (centre - half, y), (centre + half, y), pen);
+            true
+        }
+        4 => {
+            // From the top of the left arm to the top of the stem: the open top closed.
+            let mid = (x0 + x1) as f32 / 2.0;
+            let top_in = |left: bool| {
+                (y0..=y1).find_map(|y| {
+                    let xs = (x0..=x1).filter(|&x| ((x as f32) < mid) == left);
+                    let mut inked = xs.filter(|&x| img[y * w + x] > 127);
+                    inked.next().map(|x| (x as f32 + 0.5, y as f32 + 0.5))
+                })
+            };
+            let (Some(arm), Some(stem)) = (top_in(true), top_in(false)) else {
+                return false;
+            };
+            if stem.0 - arm.0 < (0.3 * bw).max(4.0) {
+                return false;
+            }
+            let sag = rng.gen_range(-0.05..0.1) * bh;
+            line(img, w, h, arm, (stem.0, stem.1 + sag.max(0.0)), pen);
+            true
+        }
+        9 => {
+            // From the foot of the tail, back to the left and a little up.
+            let foot = (x0..=x1)
+                .rev()
+                .find(|&x| img[y1 * w + x] > 127)
+                .map(|x| (x as f32 + 0.5, y1 as f32 + 0.5));
+            let Some(foot) = foot else {
+                return false;
+            };
+            let reach = bw.max(bh * 0.5) * rng.gen_range(0.3..0.5);
+            let bend = (
+                foot.0 - reach * 0.5,
+                (foot.1 + pen * 0.5).min(h as f32 - 1.0),
+            );
+            let end = (
+                (foot.0 - reach).max(1.0),
+                foot.1 - bh * rng.gen_range(0.05..0.2),
+            );
+            line(img, w, h, foot, bend, pen);
+            line(img, w, h, bend, end, pen);
             true
         }
         _ => false,
@@ -131,10 +174,59 @@ mod tests {
         }
     }
 
+    /// An open-topped 4: an arm from (8, 6) down to (8, 16), a bar to (20, 16), a stem at
+    /// x 18..20 from row 4 to 23.
+    fn open_four() -> Vec<u8> {
+        let mut v = vec![0u8; W * W];
+        for y in 6..17 {
+            v[y * W + 8] = 255;
+        }
+        for x in 8..21 {
+            v[16 * W + x] = 255;
+        }
+        for y in 4..24 {
+            v[y * W + 18] = 255;
+            v[y * W + 19] = 255;
+        }
+        v
+    }
+
+    #[test]
+    fn a_four_gets_its_top_closed() {
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        for _ in 0..20 {
+            let mut img = open_four();
+            assert!(add_style(&mut img, W, W, 4, &mut rng));
+            // New ink between arm and stem above the bar, none below it.
+            let top: u32 = (4..10).map(|y| img[y * W + 13] as u32).sum();
+            assert!(top > 0, "the top is still open");
+            assert!((17..W).all(|y| img[y * W + 13] == 0));
+        }
+    }
+
+    #[test]
+    fn a_nine_gets_a_tail_curling_back() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for _ in 0..20 {
+            let mut img = stem();
+            assert!(add_style(&mut img, W, W, 9, &mut rng));
+            // New ink left of the stem in the bottom rows only.
+            assert!(ink_left_of(&img, 12) > 0);
+            let high_left: u32 = img[..17 * W]
+                .chunks_exact(W)
+                .map(|r| r[..12].iter().map(|&v| v as u32).sum::<u32>())
+                .sum();
+            assert_eq!(high_left, 0);
+        }
+    }
+
     #[test]
     fn other_digits_and_blank_images_are_left_alone() {
         let mut rng = ChaCha8Rng::seed_from_u64(5);
         let mut img = stem();
+        assert!(!add_style(&mut img, W, W, 5, &mut rng));
+        assert_eq!(img, stem());
+        // A 4 without an arm apart from its stem is left open.
         assert!(!add_style(&mut img, W, W, 4, &mut rng));
         assert_eq!(img, stem());
         let mut blank = vec![0u8; W * W];
