@@ -199,6 +199,39 @@ impl Trainer {
         Ok(false)
     }
 
+    /// What follows every epoch of a training loop: its mean loss (`sums`: total, count), its
+    /// time and its evaluation (loss, accuracy), when there is one, go into the history; the
+    /// epoch is counted done and the observers told (they may stop the run with an error).
+    pub(super) fn end_epoch(
+        &mut self,
+        model: &Sequential,
+        observer: &mut dyn Observer,
+        (epoch, steps): (usize, usize),
+        seconds: f64,
+        sums: (f64, usize),
+        scores: Option<(f64, f64)>,
+    ) -> Result<(), TrainError> {
+        let loss = sums.0 / sums.1.max(1) as f64;
+        self.history.loss.push(loss);
+        self.history.epoch_seconds.push(seconds);
+        if let Some((l, a)) = scores {
+            self.history.test_loss.push(l);
+            self.history.test_accuracy.push(a);
+        }
+        self.epochs_done = epoch;
+        let report = EpochReport {
+            epoch,
+            epochs: self.config.epochs,
+            loss,
+            test_loss: scores.map(|s| s.0),
+            test_accuracy: scores.map(|s| s.1),
+            seconds,
+            steps,
+        };
+        observer.on_epoch_end(&report, model, self)?;
+        Ok(())
+    }
+
     /// Applies the gradient of the step whose mean loss is `loss`, unless something is not finite.
     fn apply(&mut self, model: &mut Sequential, loss: f32) -> f32 {
         let applied = apply(&mut self.stepper, &mut self.adam, model, loss);
@@ -266,32 +299,10 @@ impl Trainer {
                 }
             }
             let seconds = started.elapsed().as_secs_f64();
-            let (test_loss, test_accuracy) = match test {
-                Some(t) => {
-                    let (l, a) = super::evaluate(model, t, self.config.scale);
-                    (Some(l), Some(a))
-                }
-                None => (None, None),
-            };
-            // Mean over the batches run in this call (all of them, except in a resumed epoch).
-            let loss = sums.0 / sums.1.max(1) as f64;
-            self.history.loss.push(loss);
-            self.history.epoch_seconds.push(seconds);
-            if let (Some(l), Some(a)) = (test_loss, test_accuracy) {
-                self.history.test_loss.push(l);
-                self.history.test_accuracy.push(a);
-            }
-            self.epochs_done = epoch;
-            let report = EpochReport {
-                epoch,
-                epochs: self.config.epochs,
-                loss,
-                test_loss,
-                test_accuracy,
-                seconds,
-                steps,
-            };
-            observer.on_epoch_end(&report, model, self)?;
+            let scores = test.map(|t| super::evaluate(model, t, self.config.scale));
+            // The mean is over the batches run in this call (all of them, except in a resumed
+            // epoch).
+            self.end_epoch(model, observer, (epoch, steps), seconds, sums, scores)?;
         }
         Ok(self.history.clone())
     }

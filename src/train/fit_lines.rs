@@ -4,7 +4,7 @@
 //! TensorBoard, checkpoints, Ctrl-C).
 
 use super::line_source::LineSource;
-use super::observer::{EpochReport, Observer};
+use super::observer::Observer;
 use super::{History, TrainError, Trainer};
 use crate::nn::{SequenceLabels, Sequential};
 use crate::vision::line::reader::{score_lines, LineReader};
@@ -53,24 +53,8 @@ pub fn fit_lines(
         }
         let seconds = started.elapsed().as_secs_f64();
         let reader = LineReader::new(model.clone()).map_err(TrainError::Invalid)?;
-        let (test_loss, test_accuracy) = score_lines(&reader, validation);
-        let loss = sums.0 / sums.1.max(1) as f64;
-        let history = &mut trainer.history;
-        history.loss.push(loss);
-        history.epoch_seconds.push(seconds);
-        history.test_loss.push(test_loss);
-        history.test_accuracy.push(test_accuracy);
-        trainer.epochs_done = epoch;
-        let report = EpochReport {
-            epoch,
-            epochs,
-            loss,
-            test_loss: Some(test_loss),
-            test_accuracy: Some(test_accuracy),
-            seconds,
-            steps,
-        };
-        observer.on_epoch_end(&report, model, trainer)?;
+        let scores = score_lines(&reader, validation);
+        trainer.end_epoch(model, observer, (epoch, steps), seconds, sums, Some(scores))?;
     }
     Ok(trainer.history.clone())
 }
