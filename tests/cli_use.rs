@@ -189,3 +189,29 @@ fn show_draws_the_built_in_models_predictions_unless_labels_only() {
     );
     assert_ne!(default, labels, "--labels-only should drop the predictions");
 }
+
+/// `digits summary --builtin` gives the built-in model's layers and the parameter count the
+/// README states, and `--help` names both kinds of network.
+#[test]
+fn the_built_in_models_summary_matches_the_readme_and_help_names_the_networks() {
+    let out = digits(&["summary", "--builtin"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    let total = summary
+        .lines()
+        .find_map(|l| l.strip_prefix("Total params: "))
+        .unwrap_or_else(|| panic!("no total in {summary}"))
+        .trim()
+        .to_string();
+    assert!(
+        summary.contains("(Conv2D)") && summary.contains("(Dropout)"),
+        "{summary}"
+    );
+    let readme = std::fs::read_to_string("README.md").unwrap();
+    assert!(
+        readme.contains(&format!("{total} parameters")),
+        "the README does not give the built-in model's {total} parameters"
+    );
+    let help = text(&digits(&["--help"]).stdout);
+    assert!(help.contains("MLPs and CNNs"), "{help}");
+}
