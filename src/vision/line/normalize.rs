@@ -186,51 +186,74 @@ fn writing_bounds(px: &[f32], w: usize, h: usize) -> Option<(usize, usize, usize
 
 /// The line of `ink`; None when it holds no ink.
 pub fn line_of(ink: &Ink) -> Option<LineInput> {
-    line_stretched(ink, 1.0)
+    Writing::of(ink).map(|w| w.line(1.0))
 }
 
-/// The line of `ink` with the writing `stretch` times as wide as [`line_of`] makes it (the
-/// height unchanged): the same writing seen narrower or wider, as a reader's second look.
-pub fn line_stretched(ink: &Ink, stretch: f32) -> Option<LineInput> {
-    let clean = without_rules(ink);
-    let (x0, y0, x1, y1) = writing_bounds(&clean, ink.w, ink.h)?;
-    let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
-    let scale = INNER as f32 / bh.max(bw.div_ceil(FLATTEST)) as f32;
-    let room = (MAX_WIDTH - 2 * MARGIN) as f32;
-    let scale_x = (scale * stretch).min(room / bw as f32);
-    let (out_w, out_h) = (
-        ((bw as f32 * scale_x).round() as usize).max(1),
-        ((bh as f32 * scale).round() as usize).clamp(1, INNER),
-    );
-    let crop: Vec<f32> = (y0..=y1)
-        .flat_map(|y| clean[y * ink.w + x0..=y * ink.w + x1].iter().copied())
-        .collect();
-    let src = ImageBuffer::<Luma<f32>, Vec<f32>>::from_raw(bw as u32, bh as u32, crop)
-        .expect("the crop holds bw x bh pixels");
-    // Triangle widens with the shrink factor: an area average when shrinking (thin strokes
-    // of big writing stay), bilinear when enlarging small writing.
-    let scaled = imageops::resize(&src, out_w as u32, out_h as u32, FilterType::Triangle);
-    let width = (out_w + 2 * MARGIN).next_multiple_of(COLUMN_STRIDE);
-    let mut px = vec![0.0f32; HEIGHT * width];
-    let top = MARGIN + (INNER - out_h) / 2;
-    for (y, row) in scaled.as_raw().chunks_exact(out_w).enumerate() {
-        let start = (top + y) * width + MARGIN;
-        for (o, &v) in px[start..start + out_w].iter_mut().zip(row) {
-            *o = v.clamp(0.0, 1.0);
+/// The writing in a picture's ink, printed lines and far marks left out, cut to its box: found
+/// once, then made into lines at any stretch (a reader's several looks).
+pub struct Writing {
+    /// The box's ink, bw x bh.
+    crop: ImageBuffer<Luma<f32>, Vec<f32>>,
+    /// The box in the picture's pixels: x, y, width, height.
+    ink_box: [u32; 4],
+    /// Picture pixels per ink pixel.
+    block: usize,
+}
+
+impl Writing {
+    /// The writing of `ink`; None when it holds no ink.
+    pub fn of(ink: &Ink) -> Option<Writing> {
+        let clean = without_rules(ink);
+        let (x0, y0, x1, y1) = writing_bounds(&clean, ink.w, ink.h)?;
+        let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
+        let crop: Vec<f32> = (y0..=y1)
+            .flat_map(|y| clean[y * ink.w + x0..=y * ink.w + x1].iter().copied())
+            .collect();
+        let b = ink.block;
+        Some(Writing {
+            crop: ImageBuffer::from_raw(bw as u32, bh as u32, crop)
+                .expect("the crop holds bw x bh pixels"),
+            ink_box: [
+                (x0 * b) as u32,
+                (y0 * b) as u32,
+                ((bw * b) as u32).min(ink.width - (x0 * b) as u32),
+                ((bh * b) as u32).min(ink.height - (y0 * b) as u32),
+            ],
+            block: b,
+        })
+    }
+
+    /// The line with the writing [`INNER`] pixels high and `stretch` times as wide as that
+    /// scale makes it (1: its own proportions; other stretches see the same writing narrower
+    /// or wider).
+    pub fn line(&self, stretch: f32) -> LineInput {
+        let (bw, bh) = (self.crop.width() as usize, self.crop.height() as usize);
+        let scale = INNER as f32 / bh.max(bw.div_ceil(FLATTEST)) as f32;
+        let room = (MAX_WIDTH - 2 * MARGIN) as f32;
+        let scale_x = (scale * stretch).min(room / bw as f32);
+        let (out_w, out_h) = (
+            ((bw as f32 * scale_x).round() as usize).max(1),
+            ((bh as f32 * scale).round() as usize).clamp(1, INNER),
+        );
+        // Triangle widens with the shrink factor: an area average when shrinking (thin strokes
+        // of big writing stay), bilinear when enlarging small writing.
+        let scaled = imageops::resize(&self.crop, out_w as u32, out_h as u32, FilterType::Triangle);
+        let width = (out_w + 2 * MARGIN).next_multiple_of(COLUMN_STRIDE);
+        let mut px = vec![0.0f32; HEIGHT * width];
+        let top = MARGIN + (INNER - out_h) / 2;
+        for (y, row) in scaled.as_raw().chunks_exact(out_w).enumerate() {
+            let start = (top + y) * width + MARGIN;
+            for (o, &v) in px[start..start + out_w].iter_mut().zip(row) {
+                *o = v.clamp(0.0, 1.0);
+            }
+        }
+        LineInput {
+            px,
+            width,
+            ink_box: self.ink_box,
+            scale_x: scale_x / self.block as f32,
         }
     }
-    let b = ink.block;
-    Some(LineInput {
-        px,
-        width,
-        ink_box: [
-            (x0 * b) as u32,
-            (y0 * b) as u32,
-            ((bw * b) as u32).min(ink.width - (x0 * b) as u32),
-            ((bh * b) as u32).min(ink.height - (y0 * b) as u32),
-        ],
-        scale_x: scale_x / b as f32,
-    })
 }
 
 #[cfg(test)]
@@ -267,7 +290,9 @@ mod tests {
         assert_eq!(at(MARGIN + 5, MARGIN - 1), 0.0);
         assert!((line.picture_x(MARGIN as f32 + 96.0) - 58.0).abs() < 1e-4);
         // Stretched: twice as wide, as high, mapping back to the same picture pixels.
-        let wide = line_stretched(&ink(100, 30, (10, 5, 58, 17)), 2.0).unwrap();
+        let wide = Writing::of(&ink(100, 30, (10, 5, 58, 17)))
+            .unwrap()
+            .line(2.0);
         assert_eq!(wide.width, 192 + 2 * MARGIN);
         assert!((wide.picture_x(MARGIN as f32 + 192.0) - 58.0).abs() < 1e-4);
     }

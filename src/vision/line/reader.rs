@@ -140,10 +140,13 @@ impl LineReader {
     /// that average being its confidence; its digits' probabilities and boxes from the look
     /// that gives it the highest probability.
     pub fn read_ink(&self, ink: &preprocess::Ink) -> Reading {
+        let Some(writing) = normalize::Writing::of(ink) else {
+            return Reading::empty();
+        };
         let looks: Vec<(LineInput, Vec<f32>)> = self
             .stretches
             .iter()
-            .filter_map(|&s| normalize::line_stretched(ink, s))
+            .map(|&s| writing.line(s))
             .map(|line| {
                 let logits = self.logits(&line);
                 (line, logits)
