@@ -8,7 +8,7 @@ use digits::nn::argmax;
 use digits::train::checkpoint::{self, Checkpoint};
 use digits::vision::number_reader::{number_reader, read_path};
 use digits::vision::preprocess::{self, PreprocessError};
-use digits::vision::reading::NumberReader;
+use digits::vision::reading::{NumberReader, SegmentReader};
 use digits::{default_model, default_reader};
 use image::DynamicImage;
 use numpy::prelude::*;
@@ -102,20 +102,11 @@ fn image_of(a: &PyReadonlyArrayDyn<'_, u8>, k: usize) -> PyResult<DynamicImage> 
 #[pyclass(module = "digits._digits", frozen)]
 pub struct Reader {
     numbers: Box<dyn NumberReader>,
-    digits: Option<Checkpoint>,
+    /// The digit model of `predict` (its inputs scaled as it was trained).
+    digits: Option<SegmentReader>,
 }
 
 impl Reader {
-    /// The digit model's ten probabilities for 784 inputs scaled to 0..1.
-    fn probabilities(digit_model: &Checkpoint, x: &[f32]) -> Vec<f32> {
-        if digit_model.meta.scale == PixelScale::Raw {
-            let scaled: Vec<f32> = x.iter().map(|v| v * 255.0).collect();
-            digit_model.model.predict_proba(&scaled)
-        } else {
-            digit_model.model.predict_proba(x)
-        }
-    }
-
     fn read_one(&self, picture: &Picture) -> Result<String, PreprocessError> {
         let reading = match picture {
             Picture::Path(p) => read_path(self.numbers.as_ref(), p)?,
@@ -130,7 +121,7 @@ impl Reader {
             .digits
             .as_ref()
             .expect("predict_batch checks for a digit model");
-        let p = Reader::probabilities(digit_model, &picture.input()?);
+        let p = digit_model.classify(&picture.input()?);
         let out = serde_json::json!({"digit": argmax(&p), "probabilities": p});
         Ok(out.to_string())
     }
@@ -165,6 +156,14 @@ impl Reader {
     }
 }
 
+/// A digit model's checkpoint as the classifier of single digits.
+fn digit_reader(ckpt: Checkpoint) -> SegmentReader {
+    SegmentReader {
+        model: ckpt.model,
+        raw: ckpt.meta.scale == PixelScale::Raw,
+    }
+}
+
 #[pymethods]
 impl Reader {
     /// `model`: None for the built-in readers (the line reader for numbers, the digit model for
@@ -181,13 +180,13 @@ impl Reader {
             } else {
                 Box::new(default_reader::reader().map_err(value_error)?)
             };
-            let digits = Some(default_model::load().map_err(value_error)?);
+            let digits = Some(digit_reader(default_model::load().map_err(value_error)?));
             return Ok(Reader { numbers, digits });
         };
         let ckpt = checkpoint::load(&path).map_err(value_error)?;
         let digits = (ckpt.model.sequence_output().is_none()
             && ckpt.model.input_dim() == preprocess::PIXELS)
-            .then(|| ckpt.clone());
+            .then(|| digit_reader(ckpt.clone()));
         let numbers =
             number_reader(ckpt).map_err(|e| value_error(e.context(path.display().to_string())))?;
         Ok(Reader { numbers, digits })
