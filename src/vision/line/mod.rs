@@ -1,7 +1,8 @@
 //! Lines of writing: a number as people write it, read whole by a sequence model (a
 //! convolutional network over the line, one row of scores per column, trained with CTC).
 //!
-//! - [`normalize`]: a picture's ink to the model's input, a line [`HEIGHT`] pixels high;
+//! - [`normalize`]: a picture's ink to the model's input, a line [`HEIGHT`] pixels high
+//!   (printed lines left out by `rules`);
 //! - [`compose`] and [`paper`]: training lines made on the fly, seeded: numbers composed from
 //!   digit images and drawn separators, then put on paper and photographed or scanned badly;
 //! - [`reader`]: the [`crate::vision::reading::NumberReader`] that reads with such a model.
@@ -10,6 +11,7 @@ pub mod compose;
 pub mod normalize;
 pub mod paper;
 pub mod reader;
+mod rules;
 pub mod synth;
 
 /// The line's height in the model's input.

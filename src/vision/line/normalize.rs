@@ -3,7 +3,7 @@
 //! width a multiple of [`COLUMN_STRIDE`]. Training lines go through the same steps
 //! (`synth`), so the model sees real pictures as it saw its training lines.
 
-use super::{COLUMN_STRIDE, HEIGHT};
+use super::{rules, COLUMN_STRIDE, HEIGHT};
 use crate::vision::preprocess::Ink;
 use image::imageops::{self, FilterType};
 use image::{ImageBuffer, Luma};
@@ -15,7 +15,7 @@ pub const MARGIN: usize = (HEIGHT - INNER) / 2;
 /// The widest line: longer writing is squeezed to fit.
 pub const MAX_WIDTH: usize = 800;
 /// An ink level above which a pixel counts for the writing's box.
-const BOX_LEVEL: f32 = 0.2;
+pub(super) const BOX_LEVEL: f32 = 0.2;
 /// A box is taken as at least 1/this of its width high (a lone dash is not stretched into a wall).
 const FLATTEST: usize = 40;
 
@@ -38,153 +38,8 @@ impl LineInput {
     }
 }
 
-/// A run of ink across at least this share of the picture's width is a printed line (an
-/// underline, a ruled line, a box's side), not writing.
-const RULE_SHARE: f32 = 0.6;
-/// Printed lines are often fainter than the writing, and broken.
-const RULE_LEVEL: f32 = 0.1;
-const RULE_GAP: usize = 3;
-/// A box's side is at least this share of the picture's height...
-const SIDE_SHARE: f32 = 0.3;
-/// ... and meets a printed line within this many pixels.
-const CORNER: usize = 3;
-/// Ink above this level next to a printed line is a pen stroke crossing or meeting it, not
-/// the line's blurred edge.
-const STROKE_LEVEL: f32 = 0.5;
-/// A printed line is at least this many times as long as the writing is high.
-const RULE_LENGTH: usize = 2;
 /// Writing further than this many line heights from the rest is a speck or a stray mark.
 const FAR: usize = 2;
-
-/// The runs (row, first, end) of ink at least `min` long along the rows of `px` (w x h),
-/// gaps of up to [`RULE_GAP`] pixels bridged.
-fn long_runs(px: &[f32], w: usize, h: usize, min: usize) -> Vec<(usize, usize, usize)> {
-    let mut out = Vec::new();
-    for y in 0..h {
-        let row = &px[y * w..(y + 1) * w];
-        let mut x = 0;
-        while x < w {
-            if row[x] <= RULE_LEVEL {
-                x += 1;
-                continue;
-            }
-            let (start, mut end) = (x, x);
-            while x < w && x <= end + RULE_GAP {
-                if row[x] > RULE_LEVEL {
-                    end = x;
-                }
-                x += 1;
-            }
-            x = end + 1;
-            if x - start >= min {
-                out.push((y, start, x));
-            }
-        }
-    }
-    out
-}
-
-/// The height of the ink in `px` (w x h) away from the left and right edges and off the rows
-/// `skip`: the writing's, when rules and a box's sides are left out.
-fn writing_height(px: &[f32], w: usize, h: usize, skip: &[bool]) -> usize {
-    let edge = (w / 10).max(2);
-    let rows: Vec<usize> = (0..h)
-        .filter(|&y| {
-            !skip[y]
-                && px[y * w + edge.min(w)..y * w + w.saturating_sub(edge)]
-                    .iter()
-                    .any(|&v| v > BOX_LEVEL)
-        })
-        .collect();
-    match (rows.first(), rows.last()) {
-        (Some(a), Some(b)) => b - a + 1,
-        _ => 0,
-    }
-}
-
-/// The ink with printed lines erased: horizontal runs across most of the picture and at least
-/// [`RULE_LENGTH`] times as long as the writing is high (underlines, ruled lines, a box's top
-/// and bottom; not the bar of a 7) and, when there are such, long vertical runs near the left
-/// and right edges (a box's sides; a tight crop's leading 1 has no line above or below it).
-fn without_rules(ink: &Ink) -> Vec<f32> {
-    let (w, h) = (ink.w, ink.h);
-    let mut px = ink.px.clone();
-    let runs = long_runs(&px, w, h, ((w as f32 * RULE_SHARE) as usize).max(8));
-    if runs.is_empty() {
-        return px;
-    }
-    let mut skip = vec![false; h];
-    for &(y, ..) in &runs {
-        skip[y] = true;
-    }
-    let height = writing_height(&px, w, h, &skip);
-    let rules: Vec<_> = runs
-        .into_iter()
-        .filter(|&(_, a, b)| b - a >= RULE_LENGTH * height)
-        .collect();
-    if rules.is_empty() {
-        return px;
-    }
-    erase_rules(&mut px, w, h, &rules);
-    let t: Vec<f32> = (0..w * h).map(|i| px[(i % h) * w + i / h]).collect();
-    let edge = (w / 10).max(2);
-    let near = |p: usize, q: usize| p.abs_diff(q) <= CORNER;
-    // A box's side meets a printed line at a corner: an end of the side at the line's row,
-    // the side at an end of the line.
-    let corner = |x: usize, a: usize, b: usize| {
-        rules.iter().any(|&(ry, ra, rb)| {
-            (near(ry, a) || near(ry, b - 1)) && (near(x, ra) || near(x, rb - 1))
-        })
-    };
-    for (x, a, b) in long_runs(&t, h, w, ((h as f32 * SIDE_SHARE) as usize).max(6)) {
-        let long = b - a >= (h as f32 * RULE_SHARE) as usize;
-        if (long && (x < edge || x + edge >= w)) || corner(x, a, b) {
-            for y in a..b {
-                px[y * w + x] = 0.0;
-            }
-        }
-    }
-    px
-}
-
-/// Erases the rows of `rules` (row, first, end) from `px` (w x h) and the faint rows next to
-/// them (a line's blurred edge), column by column, except where a pen stroke crosses or meets
-/// the rule: strong ink within two rows above or below its rows in that column. (Erasing there
-/// too cut a gap through every digit written across a ruled line: 6s read as 5, 7s as 2.)
-fn erase_rules(px: &mut [f32], w: usize, h: usize, rules: &[(usize, usize, usize)]) {
-    let mut on_rule = vec![false; w * h];
-    for &(y, a, b) in rules {
-        on_rule[y * w + a..y * w + b].fill(true);
-    }
-    let stroke_at = |px: &[f32], x: usize, y: usize| {
-        y < h && !on_rule[y * w + x] && px[y * w + x] > STROKE_LEVEL
-    };
-    for x in 0..w {
-        let mut y = 0;
-        while y < h {
-            if !on_rule[y * w + x] {
-                y += 1;
-                continue;
-            }
-            let top = y;
-            while y < h && on_rule[y * w + x] {
-                y += 1;
-            }
-            let (above, below) = ([top.wrapping_sub(1), top.wrapping_sub(2)], [y, y + 1]);
-            if above.into_iter().chain(below).any(|r| stroke_at(px, x, r)) {
-                continue;
-            }
-            for r in top..y {
-                px[r * w + x] = 0.0;
-            }
-            for r in [top.wrapping_sub(1), y] {
-                if r < h && px[r * w + x] <= STROKE_LEVEL {
-                    px[r * w + x] = 0.0;
-                }
-            }
-        }
-    }
-}
 
 /// The box (x0, y0, x1, y1 inclusive) of the writing in `px` (w x h): the ink above
 /// [`BOX_LEVEL`] in the group of columns holding the most ink, groups being parted by
@@ -235,7 +90,7 @@ pub struct Writing {
 impl Writing {
     /// The writing of `ink`; None when it holds no ink.
     pub fn of(ink: &Ink) -> Option<Writing> {
-        let clean = without_rules(ink);
+        let clean = rules::without_rules(&ink.px, ink.w, ink.h);
         let (x0, y0, x1, y1) = writing_bounds(&clean, ink.w, ink.h)?;
         let (bw, bh) = (x1 - x0 + 1, y1 - y0 + 1);
         let crop: Vec<f32> = (y0..=y1)
@@ -349,33 +204,6 @@ mod tests {
         // A leading 1 in a tight crop stays.
         let tight = ink(40, 20, (0, 0, 3, 20));
         assert_eq!(line_of(&tight).unwrap().ink_box, [0, 0, 3, 20]);
-    }
-
-    #[test]
-    fn a_ruled_line_goes_but_not_under_the_strokes_that_cross_it() {
-        // A faint ruled line across row 20 (blurred onto row 21); a stroke down through it
-        // (columns 40-42) and one resting on it (columns 60-62, rows 8-19).
-        let mut k = ink(100, 30, (40, 6, 43, 27));
-        for x in 0..100 {
-            k.px[20 * 100 + x] = k.px[20 * 100 + x].max(0.4);
-            k.px[21 * 100 + x] = k.px[21 * 100 + x].max(0.2);
-        }
-        for y in 8..20 {
-            for x in 60..63 {
-                k.px[y * 100 + x] = 1.0;
-            }
-        }
-        let px = without_rules(&k);
-        let at = |x: usize, y: usize| px[y * 100 + x];
-        assert_eq!((at(10, 20), at(10, 21), at(80, 20)), (0.0, 0.0, 0.0));
-        assert!(
-            (19..=22).all(|y| at(41, y) == 1.0),
-            "the crossing stroke is whole"
-        );
-        assert!(
-            at(61, 20) > 0.0,
-            "the stroke resting on the line keeps its foot"
-        );
     }
 
     #[test]
