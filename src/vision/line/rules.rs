@@ -68,8 +68,7 @@ fn writing_height(px: &[f32], w: usize, h: usize, skip: &[bool]) -> usize {
 
 /// `px` (w x h) with printed lines erased: horizontal runs across most of the picture and at least
 /// [`RULE_LENGTH`] times as long as the writing is high (underlines, ruled lines, a box's top
-/// and bottom; not the bar of a 7) and, when there are such, long vertical runs near the left
-/// and right edges (a box's sides; a tight crop's leading 1 has no line above or below it).
+/// and bottom; not the bar of a 7) and, when there are such, a box's sides.
 pub(super) fn without_rules(px: &[f32], w: usize, h: usize) -> Vec<f32> {
     let mut px = px.to_vec();
     let runs = long_runs(&px, w, h, ((w as f32 * RULE_SHARE) as usize).max(8));
@@ -92,16 +91,22 @@ pub(super) fn without_rules(px: &[f32], w: usize, h: usize) -> Vec<f32> {
     let t: Vec<f32> = (0..w * h).map(|i| px[(i % h) * w + i / h]).collect();
     let edge = (w / 10).max(2);
     let near = |p: usize, q: usize| p.abs_diff(q) <= CORNER;
-    // A box's side meets a printed line at a corner: an end of the side at the line's row,
-    // the side at an end of the line.
-    let corner = |x: usize, a: usize, b: usize| {
-        rules.iter().any(|&(ry, ra, rb)| {
-            (near(ry, a) || near(ry, b - 1)) && (near(x, ra) || near(x, rb - 1))
-        })
+    // A box's side: from a printed line to another, at an end of one (a box's corners); or
+    // near the picture's left or right edge, across most of its height and longer than the
+    // writing is high (a box cut by the picture's edge). A 1 written first or last, standing
+    // on an underline or at the edge of a tight crop, is neither.
+    let at_rule = |y: usize| rules.iter().any(|&(ry, ..)| near(ry, y));
+    let at_rule_end = |x: usize| {
+        rules
+            .iter()
+            .any(|&(_, ra, rb)| near(x, ra) || near(x, rb - 1))
     };
     for (x, a, b) in long_runs(&t, h, w, ((h as f32 * SIDE_SHARE) as usize).max(6)) {
-        let long = b - a >= (h as f32 * RULE_SHARE) as usize;
-        if (long && (x < edge || x + edge >= w)) || corner(x, a, b) {
+        let boxed = at_rule(a) && at_rule(b - 1) && at_rule_end(x);
+        let cut = (x < edge || x + edge >= w)
+            && b - a >= (h as f32 * RULE_SHARE) as usize
+            && b - a >= height + CORNER;
+        if boxed || cut {
             for y in a..b {
                 px[y * w + x] = 0.0;
             }
@@ -188,5 +193,39 @@ mod tests {
             at(61, 20) > 0.0,
             "the stroke resting on the line keeps its foot"
         );
+    }
+
+    #[test]
+    fn a_one_first_on_an_underline_is_not_a_box_side() {
+        // "1" at the left edge and writing beside it, all standing on an underline (row 26).
+        let (w, h) = (80, 30);
+        let mut px = ink(w, h, (1, 6, 3, 26));
+        for y in 6..26 {
+            for x in (15..60).filter(|x| x % 9 < 3) {
+                px[y * w + x] = 1.0;
+            }
+        }
+        for x in 0..w {
+            px[26 * w + x] = 1.0;
+        }
+        let clean = without_rules(&px, w, h);
+        assert!((6..26).all(|y| clean[y * w + 2] == 1.0), "the 1 stays");
+        assert!(
+            [10, 40, 70].iter().all(|&x| clean[26 * w + x] == 0.0),
+            "the underline goes"
+        );
+        // Inside a box (lines above and below, sides joining them), the sides go.
+        let mut boxed = ink(w, h, (20, 8, 50, 22));
+        for x in 10..70 {
+            boxed[3 * w + x] = 1.0;
+            boxed[26 * w + x] = 1.0;
+        }
+        for y in 3..27 {
+            boxed[y * w + 10] = 1.0;
+            boxed[y * w + 69] = 1.0;
+        }
+        let clean = without_rules(&boxed, w, h);
+        assert!((5..25).all(|y| clean[y * w + 10] == 0.0 && clean[y * w + 69] == 0.0));
+        assert!((8..22).all(|y| clean[y * w + 20] == 1.0));
     }
 }
