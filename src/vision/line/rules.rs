@@ -17,6 +17,9 @@ const CORNER: usize = 3;
 /// Ink above this level next to a printed line is a pen stroke crossing or meeting it, not
 /// the line's blurred edge.
 const STROKE_LEVEL: f32 = 0.5;
+/// Ink on a printed line's row at least this much above the line's own level is a pen
+/// stroke lying along the line.
+const PEN_OVER_RULE: f32 = 0.3;
 /// A printed line is at least this many times as long as the writing is high.
 const RULE_LENGTH: usize = 2;
 
@@ -121,8 +124,14 @@ pub(super) fn without_rules(px: &[f32], w: usize, h: usize) -> Vec<f32> {
 /// too cut a gap through every digit written across a ruled line: 6s read as 5, 7s as 2.)
 fn erase_rules(px: &mut [f32], w: usize, h: usize, rules: &[(usize, usize, usize)]) {
     let mut on_rule = vec![false; w * h];
+    // Each rule pixel's printed level: the median of its row's run.
+    let mut printed = vec![0.0f32; w * h];
     for &(y, a, b) in rules {
         on_rule[y * w + a..y * w + b].fill(true);
+        let mut run = px[y * w + a..y * w + b].to_vec();
+        let mid = run.len() / 2;
+        let level = *run.select_nth_unstable_by(mid, f32::total_cmp).1;
+        printed[y * w + a..y * w + b].fill(level);
     }
     let stroke_at = |px: &[f32], x: usize, y: usize| {
         y < h && !on_rule[y * w + x] && px[y * w + x] > STROKE_LEVEL
@@ -143,7 +152,11 @@ fn erase_rules(px: &mut [f32], w: usize, h: usize, rules: &[(usize, usize, usize
                 continue;
             }
             for r in top..y {
-                px[r * w + x] = 0.0;
+                // Ink well darker than the printed line is a pen stroke lying along it (the
+                // base of a 2, the foot of a 6 or a 0 written on the line).
+                if px[r * w + x] < printed[r * w + x] + PEN_OVER_RULE {
+                    px[r * w + x] = 0.0;
+                }
             }
             for r in [top.wrapping_sub(1), y] {
                 if r < h && px[r * w + x] <= STROKE_LEVEL {
