@@ -241,4 +241,23 @@ mod tests {
         assert!((5..25).all(|y| clean[y * w + 10] == 0.0 && clean[y * w + 69] == 0.0));
         assert!((8..22).all(|y| clean[y * w + 20] == 1.0));
     }
+
+    #[test]
+    fn a_stroke_lying_along_a_faint_line_stays() {
+        // A grey line (0.4) along row 20 and, on it, the base of a 2 in pen (1.0), columns
+        // 30-45: nothing above or below it there to tell it from the line but its darkness.
+        let (w, h) = (100, 30);
+        let mut px = ink(w, h, (30, 6, 33, 20));
+        for x in 0..w {
+            px[20 * w + x] = if (30..46).contains(&x) { 1.0 } else { 0.4 };
+        }
+        let clean = without_rules(&px, w, h);
+        assert!(
+            (30..46).all(|x| clean[20 * w + x] == 1.0),
+            "the pen stroke stays"
+        );
+        assert!((0..w)
+            .filter(|x| !(28..48).contains(x))
+            .all(|x| clean[20 * w + x] == 0.0));
+    }
 }
