@@ -6,6 +6,8 @@ use super::{background, lines, Gray, PreprocessError};
 const MIN_CONTRAST: f32 = 0.1;
 /// Connected ink blobs smaller than this fraction of the largest one are dust, not strokes.
 const SPECK_FRACTION: f32 = 0.03;
+/// Ink at least this much above a ruled line's own level is a pen stroke on the line.
+const PEN_OVER_LINE: f32 = 0.3;
 /// Paper darker than this (as a share of white) is not used to scale the ink up further.
 const MIN_PAPER: f32 = 0.2;
 
@@ -66,8 +68,18 @@ pub(super) fn ink_map(
     let mask: Vec<bool> = ink.iter().map(|&v| v > floor).collect();
     let lines = lines::line_pixels(&mask, gray.w, gray.h);
     if lines.iter().any(|&l| l) {
+        // Ink well above the lines' own level, on their pixels, is a pen stroke lying along
+        // one (the foot of a 0 or a 6, the base of a 2 written on the line): kept.
+        let mut on_lines: Vec<f32> = ink
+            .iter()
+            .zip(&lines)
+            .filter(|(_, &l)| l)
+            .map(|(&v, _)| v)
+            .collect();
+        let mid = on_lines.len() / 2;
+        let printed = *on_lines.select_nth_unstable_by(mid, f32::total_cmp).1;
         for (v, &l) in ink.iter_mut().zip(&lines) {
-            if l {
+            if l && *v < printed + PEN_OVER_LINE {
                 *v = 0.0;
             }
         }
@@ -245,5 +257,33 @@ mod tests {
         remove_specks(&mut ink, w, h);
         assert_eq!(ink[w + 1], 0.0);
         assert_eq!(ink[10 * w + 9], 1.0);
+    }
+
+    #[test]
+    fn a_pen_stroke_along_a_grey_ruled_line_is_kept_and_the_line_goes() {
+        // White paper, a grey ruled line (rows 50-51), and in black pen a stem down to the line
+        // and a foot lying along it (columns 40-69).
+        let (w, h) = (120, 80);
+        let mut px = vec![1.0f32; w * h];
+        for x in 0..w {
+            px[50 * w + x] = 0.6;
+            px[51 * w + x] = 0.6;
+        }
+        for y in 20..52 {
+            for x in 40..43 {
+                px[y * w + x] = 0.0;
+            }
+        }
+        for y in 49..52 {
+            for x in 40..70 {
+                px[y * w + x] = 0.0;
+            }
+        }
+        let ink = ink_map(&Gray { w, h, px }, None).unwrap();
+        assert!((44..68).all(|x| ink[50 * w + x] > 0.5), "the foot stays");
+        assert!(
+            [10, 90, 110].iter().all(|&x| ink[50 * w + x] == 0.0),
+            "the line goes"
+        );
     }
 }
