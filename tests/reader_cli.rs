@@ -116,3 +116,35 @@ fn the_built_in_reader_reads_the_readme_zip_code() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn save_input_writes_the_line_or_the_digits_the_model_was_given() {
+    let zip = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pictures/zip.jpg");
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("seen");
+    let out = digits(&["read", "--save-input", folder.to_str().unwrap(), zip]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The line: 32 high, whole columns of 4, light ink on black, wider than high (5 digits).
+    let line = image::open(folder.join("zip.png")).unwrap().to_luma8();
+    assert_eq!(line.height(), 32);
+    assert_eq!(line.width() % 4, 0);
+    assert!(line.width() > 3 * line.height(), "{}", line.width());
+    let ink = line.pixels().filter(|p| p.0[0] > 127).count();
+    assert!(ink > 50 && ink < line.pixels().len() / 2, "{ink}");
+    assert_eq!(line.get_pixel(0, 0).0[0], 0);
+
+    // Cut into digits: one 28x28 input per digit read, numbered from 1.
+    let out = digits(&[
+        "read",
+        "--segment",
+        "--save-input",
+        folder.to_str().unwrap(),
+        zip,
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for k in 1..=5 {
+        let digit = image::open(folder.join(format!("zip.{k}.png"))).unwrap();
+        assert_eq!((digit.width(), digit.height()), (28, 28));
+    }
+    assert!(!folder.join("zip.6.png").exists());
+}

@@ -5,7 +5,8 @@
 use super::model_arg::{number_reader_of, ModelArg};
 use anyhow::bail;
 use digits::vision::number_reader::read_path;
-use digits::vision::reading::Reading;
+use digits::vision::preprocess;
+use digits::vision::reading::{NumberReader, Reading};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,11 @@ pub struct ReadArgs {
     /// built-in number reader (which reads the line whole).
     #[arg(long, conflicts_with = "model")]
     pub segment: bool,
+    /// Write what the model was given for each picture to this folder, ink light on black:
+    /// the line the number reader read (NAME.png), or with --segment each digit cut out
+    /// (NAME.1.png, NAME.2.png, ...).
+    #[arg(long, value_name = "DIR")]
+    pub save_input: Option<PathBuf>,
 }
 
 /// A probability in [0, 1].
@@ -54,10 +60,20 @@ pub fn parse_probability(s: &str) -> Result<f32, String> {
 
 pub fn run(args: ReadArgs) -> anyhow::Result<()> {
     let (reader, _) = number_reader_of(&args.model, args.segment)?;
+    if let Some(dir) = &args.save_input {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
     let readings: Vec<_> = args
         .files
         .par_iter()
-        .map(|file| read_path(reader.as_ref(), file))
+        .map(|file| {
+            let reading = read_path(reader.as_ref(), file)?;
+            if let Some(dir) = &args.save_input {
+                save_inputs(reader.as_ref(), file, dir)?;
+            }
+            Ok::<_, anyhow::Error>(reading)
+        })
         .collect();
     let (mut out, mut failed) = (Vec::new(), 0);
     for (file, reading) in args.files.iter().zip(readings) {
@@ -85,6 +101,27 @@ pub fn run(args: ReadArgs) -> anyhow::Result<()> {
     }
     if failed > 0 {
         bail!("{failed} of {} files could not be read", args.files.len());
+    }
+    Ok(())
+}
+
+/// Writes what `reader`'s model is given for the picture in `file` to `dir`: NAME.png for one
+/// input, NAME.1.png, NAME.2.png, ... for several.
+fn save_inputs(reader: &dyn NumberReader, file: &Path, dir: &Path) -> anyhow::Result<()> {
+    let img = preprocess::decode_path(file)?;
+    let inputs = reader
+        .model_inputs(&img)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let stem = file.file_stem().unwrap_or_default().to_string_lossy();
+    for (k, input) in inputs.iter().enumerate() {
+        let name = match inputs.len() {
+            1 => format!("{stem}.png"),
+            _ => format!("{stem}.{}.png", k + 1),
+        };
+        let out = dir.join(name);
+        input
+            .save(&out)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
     }
     Ok(())
 }

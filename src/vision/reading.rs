@@ -5,6 +5,7 @@
 use super::preprocess::{self, PreprocessError};
 use super::segment::{read_digits, FoundDigit};
 use crate::nn::Sequential;
+use image::GrayImage;
 use serde::Serialize;
 
 /// The digits found in one picture, left to right, and the number they spell.
@@ -69,6 +70,18 @@ impl Reading {
 /// [`Reading::empty`]; other errors (a picture too large) are returned.
 pub trait NumberReader: Send + Sync {
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError>;
+
+    /// What the model is given for the picture, as pictures, ink light on black: the line a
+    /// line reader reads (its first look), or each digit cut out (28x28); none for a blank
+    /// picture.
+    fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError>;
+}
+
+/// `px` (w x h values in [0, 1], row-major) as a grey picture.
+pub fn gray_picture(px: &[f32], w: usize, h: usize) -> GrayImage {
+    GrayImage::from_fn(w as u32, h as u32, |x, y| {
+        image::Luma([(px[y as usize * w + x as usize].clamp(0.0, 1.0) * 255.0).round() as u8])
+    })
 }
 
 /// The reader that cuts the ink into digits and classifies each with a 28x28 digit model
@@ -102,6 +115,19 @@ impl NumberReader for SegmentReader {
             Err(PreprocessError::Blank) => Ok(Reading::empty()),
             Err(e) => Err(e),
         }
+    }
+
+    fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {
+        let ink = match preprocess::ink_from_image(img) {
+            Ok(ink) => ink,
+            Err(PreprocessError::Blank) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let side = preprocess::SIDE;
+        Ok(read_digits(&ink, &|x| self.classify(x))
+            .iter()
+            .map(|d| gray_picture(&d.input, side, side))
+            .collect())
     }
 }
 

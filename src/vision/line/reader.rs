@@ -9,7 +9,8 @@ use super::{char_of, CLASSES, COLUMN_STRIDE, HEIGHT};
 use crate::nn::ctc_decode::{greedy_decode, labelling_log_prob, Decoded};
 use crate::nn::{Activation, LayerSpec, ModelSpec, Padding, Sequential};
 use crate::vision::preprocess::{self, PreprocessError};
-use crate::vision::reading::{DigitRead, NumberReader, Reading};
+use crate::vision::reading::{gray_picture, DigitRead, NumberReader, Reading};
+use image::GrayImage;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -269,6 +270,20 @@ impl NumberReader for LineReader {
             Err(e) => return Err(e),
         };
         Ok(self.read_ink(&ink))
+    }
+
+    fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {
+        let ink = match preprocess::ink_from_image(img) {
+            Ok(ink) => ink,
+            Err(PreprocessError::Blank) => return Ok(Vec::new()),
+            Err(e) => return Err(e),
+        };
+        let first = self.stretches.first().copied().unwrap_or(1.0);
+        Ok(normalize::Writing::of(&ink)
+            .map(|w| w.line(first))
+            .map(|line| gray_picture(&line.px, line.width, HEIGHT))
+            .into_iter()
+            .collect())
     }
 }
 
