@@ -8,6 +8,7 @@ use digits::data::PixelScale;
 use digits::nn::argmax;
 use digits::train::checkpoint::Checkpoint;
 use digits::vision::preprocess;
+use digits::vision::reading::gray_picture;
 use std::path::Path;
 use std::path::PathBuf;
 
@@ -116,10 +117,9 @@ fn predict_files(
         if let Some(dir) = save_input {
             let stem = file.file_stem().unwrap_or_default().to_string_lossy();
             let out = dir.join(format!("{stem}.png"));
-            let img = image::GrayImage::from_fn(28, 28, |c, r| {
-                image::Luma([(x[(r * 28 + c) as usize] * 255.0).round() as u8])
-            });
-            img.save(&out)
+            let side = preprocess::SIDE;
+            gray_picture(&x, side, side)
+                .save(&out)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
         }
         if ckpt.meta.scale == PixelScale::Raw {

@@ -110,18 +110,12 @@ impl SegmentReader {
 
 impl NumberReader for SegmentReader {
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
-        match preprocess::ink_from_image(img) {
-            Ok(ink) => Ok(self.read_ink(&ink)),
-            Err(PreprocessError::Blank) => Ok(Reading::empty()),
-            Err(e) => Err(e),
-        }
+        Ok(preprocess::ink_if_any(img)?.map_or_else(Reading::empty, |ink| self.read_ink(&ink)))
     }
 
     fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {
-        let ink = match preprocess::ink_from_image(img) {
-            Ok(ink) => ink,
-            Err(PreprocessError::Blank) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
+        let Some(ink) = preprocess::ink_if_any(img)? else {
+            return Ok(Vec::new());
         };
         let side = preprocess::SIDE;
         Ok(read_digits(&ink, &|x| self.classify(x))

@@ -264,19 +264,12 @@ pub fn score_lines(reader: &LineReader, samples: &[super::synth::Sample]) -> (f6
 
 impl NumberReader for LineReader {
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
-        let ink = match preprocess::ink_from_image(img) {
-            Ok(ink) => ink,
-            Err(PreprocessError::Blank) => return Ok(Reading::empty()),
-            Err(e) => return Err(e),
-        };
-        Ok(self.read_ink(&ink))
+        Ok(preprocess::ink_if_any(img)?.map_or_else(Reading::empty, |ink| self.read_ink(&ink)))
     }
 
     fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {
-        let ink = match preprocess::ink_from_image(img) {
-            Ok(ink) => ink,
-            Err(PreprocessError::Blank) => return Ok(Vec::new()),
-            Err(e) => return Err(e),
+        let Some(ink) = preprocess::ink_if_any(img)? else {
+            return Ok(Vec::new());
         };
         let first = self.stretches.first().copied().unwrap_or(1.0);
         Ok(normalize::Writing::of(&ink)

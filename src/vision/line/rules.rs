@@ -3,6 +3,7 @@
 //! the pen strokes that cross or meet them.
 
 use super::normalize::BOX_LEVEL;
+use crate::vision::preprocess::PEN_OVER_LINE;
 
 /// A run of ink across at least this share of the picture's width is a printed line (an
 /// underline, a ruled line, a box's side), not writing.
@@ -17,9 +18,6 @@ const CORNER: usize = 3;
 /// Ink above this level next to a printed line is a pen stroke crossing or meeting it, not
 /// the line's blurred edge.
 const STROKE_LEVEL: f32 = 0.5;
-/// Ink on a printed line's row at least this much above the line's own level is a pen
-/// stroke lying along the line.
-const PEN_OVER_RULE: f32 = 0.3;
 /// A printed line is at least this many times as long as the writing is high.
 const RULE_LENGTH: usize = 2;
 
@@ -123,28 +121,27 @@ pub(super) fn without_rules(px: &[f32], w: usize, h: usize) -> Vec<f32> {
 /// the rule: strong ink within two rows above or below its rows in that column. (Erasing there
 /// too cut a gap through every digit written across a ruled line: 6s read as 5, 7s as 2.)
 fn erase_rules(px: &mut [f32], w: usize, h: usize, rules: &[(usize, usize, usize)]) {
-    let mut on_rule = vec![false; w * h];
-    // Each rule pixel's printed level: the median of its row's run.
-    let mut printed = vec![0.0f32; w * h];
+    // Each rule pixel's printed level (the median of its row's run); None off the rules.
+    let mut printed: Vec<Option<f32>> = vec![None; w * h];
     for &(y, a, b) in rules {
-        on_rule[y * w + a..y * w + b].fill(true);
         let mut run = px[y * w + a..y * w + b].to_vec();
         let mid = run.len() / 2;
         let level = *run.select_nth_unstable_by(mid, f32::total_cmp).1;
-        printed[y * w + a..y * w + b].fill(level);
+        printed[y * w + a..y * w + b].fill(Some(level));
     }
+    let on_rule = |i: usize| printed[i].is_some();
     let stroke_at = |px: &[f32], x: usize, y: usize| {
-        y < h && !on_rule[y * w + x] && px[y * w + x] > STROKE_LEVEL
+        y < h && !on_rule(y * w + x) && px[y * w + x] > STROKE_LEVEL
     };
     for x in 0..w {
         let mut y = 0;
         while y < h {
-            if !on_rule[y * w + x] {
+            if !on_rule(y * w + x) {
                 y += 1;
                 continue;
             }
             let top = y;
-            while y < h && on_rule[y * w + x] {
+            while y < h && on_rule(y * w + x) {
                 y += 1;
             }
             let (above, below) = ([top.wrapping_sub(1), top.wrapping_sub(2)], [y, y + 1]);
@@ -154,7 +151,7 @@ fn erase_rules(px: &mut [f32], w: usize, h: usize, rules: &[(usize, usize, usize
             for r in top..y {
                 // Ink well darker than the printed line is a pen stroke lying along it (the
                 // base of a 2, the foot of a 6 or a 0 written on the line).
-                if px[r * w + x] < printed[r * w + x] + PEN_OVER_RULE {
+                if printed[r * w + x].is_some_and(|level| px[r * w + x] < level + PEN_OVER_LINE) {
                     px[r * w + x] = 0.0;
                 }
             }

@@ -1,13 +1,11 @@
 //! Grey levels to an ink map: polarity, background removal, noise threshold, specks.
 
-use super::{background, lines, Gray, PreprocessError};
+use super::{background, lines, Gray, PreprocessError, PEN_OVER_LINE};
 
 /// Below this contrast between ink and background the image is taken as blank.
 const MIN_CONTRAST: f32 = 0.1;
 /// Connected ink blobs smaller than this fraction of the largest one are dust, not strokes.
 const SPECK_FRACTION: f32 = 0.03;
-/// Ink at least this much above a ruled line's own level is a pen stroke on the line.
-const PEN_OVER_LINE: f32 = 0.3;
 /// Paper darker than this (as a share of white) is not used to scale the ink up further.
 const MIN_PAPER: f32 = 0.2;
 

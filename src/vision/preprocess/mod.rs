@@ -39,6 +39,10 @@ pub const MAX_SIDE: u32 = 8192;
 pub const MAX_ALLOC: u64 = 256 * 1024 * 1024;
 /// Largest accepted file for [`from_path`].
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+/// Ink on a ruled or printed line at least this much above the line's own level is a pen
+/// stroke lying along it (the base of a 2, the foot of a 0 or a 6 written on the line), not
+/// the line: kept when the line is erased (here, and by the line reader's `line::rules`).
+pub const PEN_OVER_LINE: f32 = 0.3;
 /// Decoded images are block-averaged down to at most this side before the real work.
 const MAX_WORK_SIDE: usize = 1024;
 
@@ -154,6 +158,16 @@ pub fn ink_from_image(img: &image::DynamicImage) -> Result<Ink, PreprocessError>
         width: img.width(),
         height: img.height(),
     })
+}
+
+/// The ink of a decoded picture as [`ink_from_image`] makes it, None when the picture is
+/// blank (a reader reads nothing there; other errors are returned).
+pub fn ink_if_any(img: &image::DynamicImage) -> Result<Option<Ink>, PreprocessError> {
+    match ink_from_image(img) {
+        Ok(ink) => Ok(Some(ink)),
+        Err(PreprocessError::Blank) => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Like [`ink_from_bytes`], reading the file; errors name the file.
