@@ -1,12 +1,14 @@
 //! A look at the handwriting styles `--styles` draws onto MNIST's training digits
 //! (`vision::styles`): for each digit that has one, a row of plain training images above the
-//! same images styled, written as one PNG (white ink on black, 3x).
+//! same images styled; then for each digit with allographs (`--allographs`,
+//! `vision::allographs`), a row of those drawn in its place. One PNG (white ink on black, 3x).
 //!
 //! ```text
 //! cargo run --release --example styles -- MNIST_DIR styles.png
 //! ```
 
 use digits::data::{mnist, Pixels};
+use digits::vision::allographs::draw_allograph;
 use digits::vision::styles::add_style;
 use image::{imageops, GrayImage};
 use rand::SeedableRng;
@@ -44,6 +46,16 @@ fn main() -> anyhow::Result<()> {
         if !plain.is_empty() {
             rows.push(plain);
             rows.push(styled);
+        }
+    }
+    for digit in 0..10u8 {
+        let mut row = Vec::new();
+        let mut img = vec![0u8; SIDE * SIDE];
+        while row.len() < PER_ROW && draw_allograph(digit, SIDE, SIDE, &mut rng, &mut img) {
+            row.push(img.clone());
+        }
+        if !row.is_empty() {
+            rows.push(row);
         }
     }
     let mut sheet = GrayImage::new((PER_ROW * SIDE) as u32, (rows.len() * SIDE) as u32);

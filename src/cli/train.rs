@@ -134,6 +134,11 @@ pub struct TrainArgs {
     /// default.
     #[arg(long, default_value_t = 0.0, requires = "augment")]
     pub styles: f32,
+    /// With --augment: the chance that a 1, 4, 7 or 9 is replaced by one drawn from pen strokes
+    /// in a shape MNIST hardly has (a flagged 1, a barred 7, a 4 written in one stroke or closed
+    /// at the top, a 9 with a foot or a stem sloping left). Off by default.
+    #[arg(long, default_value_t = 0.0, requires = "augment")]
+    pub allographs: f32,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -147,6 +152,12 @@ pub enum InitArg {
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     if !(0.0..=1.0).contains(&args.styles) {
         anyhow::bail!("--styles is a chance, from 0 to 1; got {}", args.styles);
+    }
+    if !(0.0..=1.0).contains(&args.allographs) {
+        anyhow::bail!(
+            "--allographs is a chance, from 0 to 1; got {}",
+            args.allographs
+        );
     }
     let dir = args.dataset.resolve_dir(args.data_dir.as_deref());
     let (train, test) = args.dataset.load(&dir)?;
@@ -188,6 +199,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         threads: args.threads.unwrap_or(defaults.threads),
         augment: args.augment.then(|| Augment {
             styles: args.styles,
+            allographs: args.allographs,
             ..Augment::default()
         }),
     };

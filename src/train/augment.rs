@@ -5,6 +5,7 @@
 
 use super::fit::TrainError;
 use crate::data::{Dataset, PixelLayout, Pixels};
+use crate::vision::allographs::{draw_allograph, has_allographs};
 use crate::vision::augment::{augment_image, Augment};
 use crate::vision::styles::add_style;
 use rand::{Rng, SeedableRng};
@@ -20,13 +21,17 @@ pub struct AugmentedBatch {
     /// 0..batch_size: the images of `batch` as the step's indices.
     all: Vec<usize>,
     tmp: Vec<u8>,
-    /// An image given a style (`Augment::styles`) before it is distorted.
+    /// An image given a style (`Augment::styles`), or drawn in its place (`Augment::allographs`),
+    /// before it is distorted.
     styled: Vec<u8>,
 }
 
 /// Mixed into the seed of the styles' stream, so that turning styles on leaves every other
 /// draw of the distortions as it was.
 const STYLE_STREAM: u64 = 0x0571_71e5;
+
+/// Likewise for the stream that picks and draws the allographs.
+const ALLOGRAPH_STREAM: u64 = 0xa110_9a4f;
 
 impl AugmentedBatch {
     /// Buffers for batches of up to `batch_size` images like those of `train`, which must be
@@ -79,18 +84,27 @@ impl AugmentedBatch {
             PixelLayout::ColumnMajor => (train.rows, train.cols),
         };
         for (k, &i) in indices.iter().enumerate() {
-            let mut image = &src[i * f..(i + 1) * f];
-            // Styles are drawn upright, so only on images stored by row.
-            if self.aug.styles > 0.0 && train.layout == PixelLayout::RowMajor {
+            let original = &src[i * f..(i + 1) * f];
+            let label = train.labels[i];
+            // Styles and allographs are drawn upright, so only on images stored by row.
+            let upright = train.layout == PixelLayout::RowMajor;
+            let mut redrawn = false;
+            if self.aug.allographs > 0.0 && upright && has_allographs(label) {
+                let seed = image_seed(self.seed ^ ALLOGRAPH_STREAM, global_step, k);
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                if rng.gen::<f32>() < self.aug.allographs {
+                    redrawn = draw_allograph(label, w, h, &mut rng, &mut self.styled);
+                }
+            }
+            if self.aug.styles > 0.0 && upright && !redrawn {
                 let seed = image_seed(self.seed ^ STYLE_STREAM, global_step, k);
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
                 if rng.gen::<f32>() < self.aug.styles {
-                    self.styled.copy_from_slice(image);
-                    if add_style(&mut self.styled, w, h, train.labels[i], &mut rng) {
-                        image = &self.styled;
-                    }
+                    self.styled.copy_from_slice(original);
+                    redrawn = add_style(&mut self.styled, w, h, label, &mut rng);
                 }
             }
+            let image = if redrawn { &self.styled[..] } else { original };
             let mut rng = ChaCha8Rng::seed_from_u64(image_seed(self.seed, global_step, k));
             augment_image(
                 image,
@@ -101,7 +115,7 @@ impl AugmentedBatch {
                 &mut self.tmp,
                 &mut dst[k * f..(k + 1) * f],
             );
-            self.batch.labels[k] = train.labels[i];
+            self.batch.labels[k] = label;
         }
         (&self.batch, &self.all[..indices.len()])
     }

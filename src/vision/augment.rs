@@ -51,6 +51,10 @@ pub struct Augment {
     /// stem: [`crate::vision::styles`]); off by default.
     #[serde(default)]
     pub styles: f32,
+    /// Chance that a 1, 4, 7 or 9 is replaced by one drawn from pen strokes in a shape MNIST
+    /// hardly has ([`crate::vision::allographs`]); off by default.
+    #[serde(default)]
+    pub allographs: f32,
 }
 
 impl Default for Augment {
@@ -66,6 +70,7 @@ impl Default for Augment {
             thin: 0.6,
             scan: 0.25,
             styles: 0.0,
+            allographs: 0.0,
         }
     }
 }
@@ -84,13 +89,14 @@ impl Augment {
             thin: 0.0,
             scan: 0.0,
             styles: 0.0,
+            allographs: 0.0,
         }
     }
 
     /// One line naming every range, for help texts and logs.
     pub fn describe(&self) -> String {
         format!(
-            "rotation ±{}°, scale ×(1±{}), aspect ×(1±{}), shear ±{}, translation ±{} px, elastic ±{} px, thicken ≤{}, thin ≤{}, scanned {}%, styles {}%",
+            "rotation ±{}°, scale ×(1±{}), aspect ×(1±{}), shear ±{}, translation ±{} px, elastic ±{} px, thicken ≤{}, thin ≤{}, scanned {}%, styles {}%, allographs {}%",
             self.rotation_deg,
             self.scale,
             self.aspect,
@@ -100,7 +106,8 @@ impl Augment {
             self.thicken,
             self.thin,
             self.scan * 100.0,
-            self.styles * 100.0
+            self.styles * 100.0,
+            self.allographs * 100.0
         )
     }
 }

@@ -1,5 +1,6 @@
 //! Pictures in and out: photos to MNIST-style inputs, and PNG plots of digits and training.
 
+pub mod allographs;
 pub mod augment;
 pub mod canvas;
 pub mod font;

@@ -101,7 +101,7 @@ fn ink_centre(img: &[u8], w: usize, row: usize, rows: usize) -> Option<f32> {
 
 /// An anti-aliased segment `width` pixels thick from `a` to `b` (pixel units, centres at +0.5),
 /// kept where brighter than the image.
-fn line(img: &mut [u8], w: usize, h: usize, a: (f32, f32), b: (f32, f32), width: f32) {
+pub fn line(img: &mut [u8], w: usize, h: usize, a: (f32, f32), b: (f32, f32), width: f32) {
     let r = width / 2.0;
     let (vx, vy) = (b.0 - a.0, b.1 - a.1);
     let len2 = (vx * vx + vy * vy).max(1e-6);
