@@ -343,3 +343,47 @@ fn styles_must_be_a_chance() {
         "{err}"
     );
 }
+
+#[test]
+fn allographs_replace_only_ones_fours_sevens_and_nines_and_nothing_else_of_the_stream() {
+    let data = bars();
+    let idx: Vec<usize> = (0..40).collect();
+    let drawn = Augment {
+        allographs: 1.0,
+        ..Augment::default()
+    };
+    let mut plain = AugmentedBatch::new(Augment::default(), 4, &data, 40).unwrap();
+    let mut with = AugmentedBatch::new(drawn, 4, &data, 40).unwrap();
+    let a = plain.fill(&data, &idx, 3).0.clone();
+    let b = with.fill(&data, &idx, 3).0.clone();
+    let (Pixels::U8(a), Pixels::U8(b)) = (&a.pixels, &b.pixels) else {
+        unreachable!()
+    };
+    for (k, &i) in idx.iter().enumerate() {
+        let same = a[k * 784..(k + 1) * 784] == b[k * 784..(k + 1) * 784];
+        let label = data.labels[i];
+        assert_eq!(
+            same,
+            ![1, 4, 7, 9].contains(&label),
+            "image {i}, label {label}"
+        );
+    }
+    // The same seed and step draw the same digits.
+    let again = AugmentedBatch::new(drawn, 4, &data, 40)
+        .unwrap()
+        .fill(&data, &idx, 3)
+        .0
+        .clone();
+    assert!(matches!(&again.pixels, Pixels::U8(c) if c == b));
+}
+
+#[test]
+fn allographs_must_be_a_chance() {
+    let out = common::digits(&["train", "--augment", "--allographs", "2", "--epochs", "1"]);
+    assert!(!out.status.success());
+    let err = common::text(&out.stderr);
+    assert!(
+        err.contains("--allographs is a chance, from 0 to 1; got 2"),
+        "{err}"
+    );
+}
