@@ -1,13 +1,15 @@
 //! How the number reader's looks at a picture (`LineReader::with_stretches`) change what it
 //! reads: for each set of stretches, the share read exactly, the character error rate and the
 //! error left when the most confident 95%, 90% and 80% are accepted, over a folder of numbers
-//! (`labels.csv`, as `digits eval --numbers` reads it).
+//! (`labels.csv`, as `digits eval --numbers` reads it), and the seconds the reading took.
+//! `--settle N,P` stops the looks early as `LineReader::with_settle` says (`--settle none`:
+//! never; the default: the built-in reader's).
 //!
 //! ```text
-//! cargo run --release --example reader_looks -- DIR [--model FILE] 1 1,0.8,1.25 ...
+//! cargo run --release --example reader_looks -- DIR [--model FILE] [--settle N,P] 1 1,0.8,1.25 ...
 //! ```
 
-use digits::vision::line::reader::LineReader;
+use digits::vision::line::reader::{LineReader, Settle, DEFAULT_SETTLE};
 use digits::vision::number_eval::{self, Outcome, Score};
 use digits::vision::preprocess::{self, Ink};
 use rayon::prelude::*;
@@ -18,8 +20,22 @@ fn main() -> anyhow::Result<()> {
     let dir = PathBuf::from(args.next().ok_or_else(|| {
         anyhow::anyhow!("usage: reader_looks DIR [--model FILE] STRETCHES [STRETCHES ...]")
     })?);
-    let (mut model, mut sets) = (None, Vec::new());
+    let (mut model, mut sets, mut settle) = (None, Vec::new(), Some(DEFAULT_SETTLE));
     while let Some(a) = args.next() {
+        if a == "--settle" {
+            let v = args
+                .next()
+                .ok_or_else(|| anyhow::anyhow!("--settle needs N,P or none"))?;
+            settle = match v.split_once(',') {
+                Some((n, p)) => Some(Settle {
+                    looks: n.parse()?,
+                    confidence: p.parse()?,
+                }),
+                None if v == "none" => None,
+                None => anyhow::bail!("--settle takes N,P (looks, confidence) or none; got {v:?}"),
+            };
+            continue;
+        }
         if a == "--model" {
             model = Some(PathBuf::from(
                 args.next()
@@ -51,11 +67,13 @@ fn main() -> anyhow::Result<()> {
         .map(|(_, path)| preprocess::ink_from_path(path).ok())
         .collect();
     println!("{} pictures under {}", labels.len(), dir.display());
-    println!("stretches | exact | CER | wrong among the 95% / 90% / 80% most confident");
+    println!("stretches | exact | CER | wrong among the 95% / 90% / 80% most confident | seconds");
     for set in sets {
         let reader = LineReader::new(ckpt.model.clone())
             .map_err(anyhow::Error::msg)?
-            .with_stretches(&set);
+            .with_stretches(&set)
+            .with_settle(settle);
+        let start = std::time::Instant::now();
         let outcomes: Vec<Outcome> = labels
             .par_iter()
             .zip(&inks)
@@ -75,10 +93,11 @@ fn main() -> anyhow::Result<()> {
                 }
             })
             .collect();
+        let seconds = start.elapsed().as_secs_f64();
         let score = Score::of(&outcomes);
         let table = number_eval::rejection_table(&outcomes, &[0.95, 0.9, 0.8]);
         println!(
-            "{set:?} | {:.4} | {:.4} | {}",
+            "{set:?} | {:.4} | {:.4} | {} | {seconds:.1}",
             score.accuracy(),
             score.cer(),
             table

@@ -7,6 +7,7 @@ mod common;
 
 use common::numbers::{compose, mnist_glyph, Glyph};
 use digits::data::mnist;
+use digits::vision::line::reader::Settle;
 use digits::vision::preprocess;
 use digits::vision::reading::NumberReader;
 use digits::vision::segment::read_digits;
@@ -216,6 +217,49 @@ fn the_line_readers_looks_combine_by_their_mean_probability() {
 /// The styles the issue on single digits names: a 1 with a long flag and a 7 with a bar,
 /// written in a number (`1704`), read by the built-in number reader, whose training lines have
 /// both.
+/// Looks that settle a reading stop the others: a reader that settles after its first look
+/// at any probability reads what a reader of that one look reads; one that never settles, or
+/// asks for more than the first look can give, reads as all its looks together do.
+#[test]
+fn looks_that_settle_a_reading_stop_the_others() {
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let reader = |stretches: &[f32], settle| {
+        digits::default_reader::reader()
+            .unwrap()
+            .with_stretches(stretches)
+            .with_settle(settle)
+    };
+    let all = [1.0, 0.8, 1.25, 0.6, 1.6];
+    let first = reader(&all[..1], None);
+    let every = reader(&all, None);
+    let at_once = |confidence| Settle {
+        looks: 1,
+        confidence,
+    };
+    let (settles, never) = (
+        reader(&all, Some(at_once(0.0))),
+        reader(&all, Some(at_once(1.1))),
+    );
+    let mut differ = 0;
+    for _ in 0..8 {
+        let n = rng.gen_range(2..=5);
+        let glyphs: Vec<Glyph> = (0..n)
+            .map(|_| synth_glyph(rng.gen_range(0..10), 50.0, &mut rng))
+            .collect();
+        let g = gaps(n, 50, &mut rng);
+        let img = image::load_from_memory(&compose(&glyphs, &g, false, &mut rng)).unwrap();
+        let one = first.read_image(&img).unwrap();
+        let five = every.read_image(&img).unwrap();
+        assert_eq!(settles.read_image(&img).unwrap(), one);
+        assert_eq!(never.read_image(&img).unwrap(), five);
+        differ += (one.confidence != five.confidence) as usize;
+    }
+    assert!(
+        differ >= 4,
+        "one look and five gave the same confidence {differ} times of 8"
+    );
+}
+
 #[test]
 fn a_flagged_one_and_a_barred_seven_are_read_in_a_number() {
     let one = vec![vec![(0.1, 0.35), (0.6, 0.0), (0.6, 1.0)]];

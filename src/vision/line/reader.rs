@@ -46,12 +46,33 @@ pub fn reader_spec(hidden: &str, width: usize) -> Result<ModelSpec, String> {
 /// (0.6 to 1.7) at 0.906 for 40% more time (`examples/reader_looks`).
 pub const DEFAULT_STRETCHES: [f32; 5] = [1.0, 0.8, 1.25, 0.6, 1.6];
 
+/// When the looks may stop early: once the first `looks` looks all read the same string and
+/// give it a mean probability of at least `confidence`, the others are not taken (their mean
+/// could then pull the confidence down, but only of a reading sure enough to be accepted at
+/// the usual thresholds).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settle {
+    pub looks: usize,
+    pub confidence: f64,
+}
+
+/// The built-in reader's: the first two looks agree at 0.8 or more. On the shared numbers it
+/// reads the same (0.9053 exact, CER 0.0266; 0.0325 wrong at 80% accepted against 0.0327 with
+/// every look) in 30% less time: 3,387 of its 6,355 pictures settle after two looks
+/// (`examples/reader_looks --settle`).
+pub const DEFAULT_SETTLE: Settle = Settle {
+    looks: 2,
+    confidence: 0.8,
+};
+
 /// Reads numbers with a line model; keeps a copy of the model for each width it has read.
 pub struct LineReader {
     model: Sequential,
     at_width: Mutex<HashMap<usize, Arc<Sequential>>>,
     /// The looks at each picture (see [`DEFAULT_STRETCHES`]).
     stretches: Vec<f32>,
+    /// When the looks stop early (see [`Settle`]); None: every look is taken.
+    settle: Option<Settle>,
 }
 
 impl LineReader {
@@ -76,6 +97,7 @@ impl LineReader {
             model,
             at_width: Mutex::new(HashMap::new()),
             stretches: DEFAULT_STRETCHES.to_vec(),
+            settle: Some(DEFAULT_SETTLE),
         })
     }
 
@@ -84,6 +106,12 @@ impl LineReader {
         if !stretches.is_empty() {
             self.stretches = stretches.to_vec();
         }
+        self
+    }
+
+    /// The same reader stopping its looks early as `settle` says (None: never).
+    pub fn with_settle(mut self, settle: Option<Settle>) -> Self {
+        self.settle = settle;
         self
     }
 
@@ -135,7 +163,8 @@ impl LineReader {
             .collect()
     }
 
-    /// The reading of `ink`: one look per stretch; of the strings the looks read, the one
+    /// The reading of `ink`: one look per stretch (fewer when the first looks settle it: see
+    /// [`Settle`]); of the strings the looks read, the one
     /// with the highest probability averaged over the looks (the CTC forward score of each),
     /// that average being its confidence; its digits' probabilities and boxes from the look
     /// that gives it the highest probability.
@@ -143,19 +172,20 @@ impl LineReader {
         let Some(writing) = normalize::Writing::of(ink) else {
             return Reading::empty();
         };
-        let looks: Vec<(LineInput, Vec<f32>)> = self
-            .stretches
-            .iter()
-            .map(|&s| writing.line(s))
-            .map(|line| {
-                let logits = self.logits(&line);
-                (line, logits)
-            })
-            .collect();
-        let decoded: Vec<Decoded> = looks
-            .iter()
-            .map(|(_, z)| greedy_decode(z, CLASSES))
-            .collect();
+        let mut looks: Vec<(LineInput, Vec<f32>)> = Vec::with_capacity(self.stretches.len());
+        let mut decoded: Vec<Decoded> = Vec::with_capacity(self.stretches.len());
+        for &stretch in &self.stretches {
+            let line = writing.line(stretch);
+            let logits = self.logits(&line);
+            decoded.push(greedy_decode(&logits, CLASSES));
+            looks.push((line, logits));
+            if self
+                .settle
+                .is_some_and(|s| s.looks == looks.len() && settled(&looks, &decoded, s.confidence))
+            {
+                break;
+            }
+        }
         let mut best: Option<(f64, usize)> = None; // (mean probability, look)
         for (k, d) in decoded.iter().enumerate() {
             if d.labels.is_empty() || decoded[..k].iter().any(|e| e.labels == d.labels) {
@@ -180,6 +210,20 @@ impl LineReader {
         };
         reading_of(&decoded[look], &looks[look].0, ink, confidence as f32)
     }
+}
+
+/// Whether every look read the same string, not empty, with a mean probability of at least
+/// `confidence`.
+fn settled(looks: &[(LineInput, Vec<f32>)], decoded: &[Decoded], confidence: f64) -> bool {
+    let labels = &decoded[0].labels;
+    if labels.is_empty() || decoded.iter().any(|d| &d.labels != labels) {
+        return false;
+    }
+    let sum: f64 = looks
+        .iter()
+        .map(|(_, z)| labelling_log_prob(z, CLASSES, labels).exp())
+        .sum();
+    sum / looks.len() as f64 >= confidence
 }
 
 /// The reading spelled by `decoded`, read on `line` of `ink`'s picture, sure by `confidence`.
