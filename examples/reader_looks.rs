@@ -67,7 +67,7 @@ fn main() -> anyhow::Result<()> {
         .map(|(_, path)| preprocess::ink_from_path(path).ok())
         .collect();
     println!("{} pictures under {}", labels.len(), dir.display());
-    println!("stretches | exact | CER | wrong among the 95% / 90% / 80% most confident | seconds");
+    println!("stretches | exact | CER | wrong among the 95% / 90% / 80% / 70% / 50% most confident | seconds");
     for set in sets {
         let reader = LineReader::new(ckpt.model.clone())
             .map_err(anyhow::Error::msg)?
@@ -95,7 +95,7 @@ fn main() -> anyhow::Result<()> {
             .collect();
         let seconds = start.elapsed().as_secs_f64();
         let score = Score::of(&outcomes);
-        let table = number_eval::rejection_table(&outcomes, &[0.95, 0.9, 0.8]);
+        let table = number_eval::rejection_table(&outcomes, &[0.95, 0.9, 0.8, 0.7, 0.5]);
         println!(
             "{set:?} | {:.4} | {:.4} | {} | {seconds:.1}",
             score.accuracy(),
