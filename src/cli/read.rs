@@ -4,7 +4,7 @@
 
 use super::model_arg::{number_reader_of, ModelArg};
 use anyhow::bail;
-use digits::vision::number_reader::read_path;
+use digits::vision::number_reader::{read_decoded, read_path};
 use digits::vision::preprocess;
 use digits::vision::reading::{NumberReader, Reading};
 use rayon::prelude::*;
@@ -67,12 +67,15 @@ pub fn run(args: ReadArgs) -> anyhow::Result<()> {
     let readings: Vec<_> = args
         .files
         .par_iter()
-        .map(|file| {
-            let reading = read_path(reader.as_ref(), file)?;
-            if let Some(dir) = &args.save_input {
-                save_inputs(reader.as_ref(), file, dir)?;
+        .map(|file| match &args.save_input {
+            None => Ok(read_path(reader.as_ref(), file)?),
+            Some(dir) => {
+                // Decoded once, for the reading and for the inputs saved.
+                let img = preprocess::decode_path(file)?;
+                let reading = read_decoded(reader.as_ref(), file, &img)?;
+                save_inputs(reader.as_ref(), file, &img, dir)?;
+                Ok::<_, anyhow::Error>(reading)
             }
-            Ok::<_, anyhow::Error>(reading)
         })
         .collect();
     let (mut out, mut failed) = (Vec::new(), 0);
@@ -105,12 +108,16 @@ pub fn run(args: ReadArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Writes what `reader`'s model is given for the picture in `file` to `dir`: NAME.png for one
-/// input, NAME.1.png, NAME.2.png, ... for several.
-fn save_inputs(reader: &dyn NumberReader, file: &Path, dir: &Path) -> anyhow::Result<()> {
-    let img = preprocess::decode_path(file)?;
+/// Writes what `reader`'s model is given for `img`, decoded from `file`, to `dir`: NAME.png
+/// for one input, NAME.1.png, NAME.2.png, ... for several.
+fn save_inputs(
+    reader: &dyn NumberReader,
+    file: &Path,
+    img: &image::DynamicImage,
+    dir: &Path,
+) -> anyhow::Result<()> {
     let inputs = reader
-        .model_inputs(&img)
+        .model_inputs(img)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let stem = file.file_stem().unwrap_or_default().to_string_lossy();
     for (k, input) in inputs.iter().enumerate() {

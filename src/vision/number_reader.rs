@@ -43,13 +43,19 @@ pub fn reader_for(model: Sequential, scale: PixelScale) -> anyhow::Result<Box<dy
 /// The reading of the picture in the file at `path` (a blank picture reads as
 /// [`Reading::empty`]); errors name the file.
 pub fn read_path(reader: &dyn NumberReader, path: &Path) -> Result<Reading, PreprocessError> {
-    let img = preprocess::decode_path(path)?;
-    reader
-        .read_image(&img)
-        .map_err(|e| PreprocessError::InFile {
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        })
+    read_decoded(reader, path, &preprocess::decode_path(path)?)
+}
+
+/// The reading of `img`, already decoded from the file at `path`; errors name the file.
+pub fn read_decoded(
+    reader: &dyn NumberReader,
+    path: &Path,
+    img: &image::DynamicImage,
+) -> Result<Reading, PreprocessError> {
+    reader.read_image(img).map_err(|e| PreprocessError::InFile {
+        path: path.to_path_buf(),
+        source: Box::new(e),
+    })
 }
 
 #[cfg(test)]
