@@ -3,7 +3,7 @@
 //! the pen strokes that cross or meet them.
 
 use super::normalize::BOX_LEVEL;
-use crate::vision::preprocess::PEN_OVER_LINE;
+use crate::vision::preprocess::{median, PEN_OVER_LINE};
 
 /// A run of ink across at least this share of the picture's width is a printed line (an
 /// underline, a ruled line, a box's side), not writing.
@@ -124,9 +124,7 @@ fn erase_rules(px: &mut [f32], w: usize, h: usize, rules: &[(usize, usize, usize
     // Each rule pixel's printed level (the median of its row's run); None off the rules.
     let mut printed: Vec<Option<f32>> = vec![None; w * h];
     for &(y, a, b) in rules {
-        let mut run = px[y * w + a..y * w + b].to_vec();
-        let mid = run.len() / 2;
-        let level = *run.select_nth_unstable_by(mid, f32::total_cmp).1;
+        let level = median(&mut px[y * w + a..y * w + b].to_vec());
         printed[y * w + a..y * w + b].fill(Some(level));
     }
     let on_rule = |i: usize| printed[i].is_some();

@@ -1,6 +1,6 @@
 //! Grey levels to an ink map: polarity, background removal, noise threshold, specks.
 
-use super::{background, lines, Gray, PreprocessError, PEN_OVER_LINE};
+use super::{background, lines, median, Gray, PreprocessError, PEN_OVER_LINE};
 
 /// Below this contrast between ink and background the image is taken as blank.
 const MIN_CONTRAST: f32 = 0.1;
@@ -74,8 +74,7 @@ pub(super) fn ink_map(
             .filter(|(_, &l)| l)
             .map(|(&v, _)| v)
             .collect();
-        let mid = on_lines.len() / 2;
-        let printed = *on_lines.select_nth_unstable_by(mid, f32::total_cmp).1;
+        let printed = median(&mut on_lines);
         for (v, &l) in ink.iter_mut().zip(&lines) {
             if l && *v < printed + PEN_OVER_LINE {
                 *v = 0.0;
@@ -87,8 +86,7 @@ pub(super) fn ink_map(
     let core = if strong.is_empty() {
         1.0
     } else {
-        let mid = strong.len() / 2;
-        *strong.select_nth_unstable_by(mid, f32::total_cmp).1
+        median(&mut strong)
     };
     let span = if core - floor > 1e-3 {
         core - floor
@@ -137,13 +135,12 @@ fn ink_looks_light(gray: &Gray) -> bool {
 fn levels(ink: &[f32]) -> (f32, f32) {
     let t = otsu(ink);
     let mut v = ink.to_vec();
-    let mid = v.len() / 2;
-    let median = *v.select_nth_unstable_by(mid, f32::total_cmp).1;
+    let middle = median(&mut v);
     for x in &mut v {
-        *x = (*x - median).abs();
+        *x = (*x - middle).abs();
     }
-    let mad = *v.select_nth_unstable_by(mid, f32::total_cmp).1;
-    let grain = median + 4.0 * 1.4826 * mad;
+    let mad = median(&mut v);
+    let grain = middle + 4.0 * 1.4826 * mad;
     (t, (0.5 * t).max(grain).max(0.05).min(0.9 * t))
 }
 

@@ -160,6 +160,12 @@ pub fn ink_from_image(img: &image::DynamicImage) -> Result<Ink, PreprocessError>
     })
 }
 
+/// The median of `v` (the upper one of an even count), reordering `v`; `v` is not empty.
+pub(crate) fn median(v: &mut [f32]) -> f32 {
+    let mid = v.len() / 2;
+    *v.select_nth_unstable_by(mid, f32::total_cmp).1
+}
+
 /// The ink of a decoded picture as [`ink_from_image`] makes it, None when the picture is
 /// blank (a reader reads nothing there; other errors are returned).
 pub fn ink_if_any(img: &image::DynamicImage) -> Result<Option<Ink>, PreprocessError> {
