@@ -3,7 +3,7 @@
 //! on one thread (decoding included, and without it).
 //!
 //! ```text
-//! cargo run --release --example read_speed -- DIR [--model FILE | --segment]
+//! cargo run --release --example read_speed -- DIR [--model FILE | --segment | --unchecked]
 //! ```
 //!
 //! DIR is searched recursively for PNG, JPEG and BMP files (e.g. ../shared/data/numbers).
@@ -21,7 +21,7 @@ const LATENCY_SAMPLE: usize = 300;
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let (mut dir, mut model, mut segment) = (None, None, false);
+    let (mut dir, mut model, mut segment, mut unchecked) = (None, None, false, false);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -32,14 +32,17 @@ fn main() -> anyhow::Result<()> {
                 model = Some(PathBuf::from(f));
             }
             "--segment" => segment = true,
+            "--unchecked" => unchecked = true,
             _ if dir.is_none() => dir = Some(PathBuf::from(a)),
             _ => anyhow::bail!("unexpected argument {a:?}; usage: read_speed DIR [--model FILE]"),
         }
     }
     let dir = dir.ok_or_else(|| anyhow::anyhow!("usage: read_speed DIR [--model FILE]"))?;
     // --model FILE: that reader (or digit model, read by cutting); --segment: the built-in
-    // digit model read by cutting; else the built-in number reader.
+    // digit model read by cutting; --unchecked: the built-in line reader without the digit
+    // model's check; else the built-in number reader.
     let reader: Box<dyn digits::vision::reading::NumberReader> = match (&model, segment) {
+        (None, false) if unchecked => Box::new(digits::default_reader::line_reader()?),
         (None, false) => Box::new(digits::default_reader::reader()?),
         _ => number_reader(digits::default_model::load_or_default(model.as_deref())?)?,
     };

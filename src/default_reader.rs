@@ -2,10 +2,13 @@
 //! unless another is given (and by `digits serve` for `POST /api/read`): a line model
 //! (`vision::line::reader::DEFAULT_LAYERS`, 136,015 parameters, 0.5 MB) trained with CTC on
 //! numbers composed from MNIST's training digits by `scripts/train_reader.sh` (0.905 exact on
-//! the shared numbers, with its five looks).
+//! the shared numbers, with its five looks), checked where it is unsure by the built-in digit
+//! model cutting the ink into digits (`vision::line::check`; 0.916).
 
 use crate::train::checkpoint::{self, Checkpoint};
+use crate::vision::line::check::CheckedReader;
 use crate::vision::line::reader::LineReader;
+use crate::vision::reading::SegmentReader;
 use std::path::Path;
 
 const BYTES: &[u8] = include_bytes!("../assets/default-reader.safetensors");
@@ -18,8 +21,20 @@ pub fn load() -> anyhow::Result<Checkpoint> {
     checkpoint::load_bytes(BYTES.to_vec(), Path::new(NAME))
 }
 
-/// The built-in reader.
-pub fn reader() -> anyhow::Result<LineReader> {
+/// The built-in reader: the line reader, checked by the built-in digit model.
+pub fn reader() -> anyhow::Result<CheckedReader> {
+    let digits = crate::default_model::load()?;
+    Ok(CheckedReader {
+        line: line_reader()?,
+        cut: SegmentReader {
+            raw: digits.meta.scale == crate::data::PixelScale::Raw,
+            model: digits.model,
+        },
+    })
+}
+
+/// The built-in line reader alone, unchecked.
+pub fn line_reader() -> anyhow::Result<LineReader> {
     LineReader::new(load()?.model).map_err(anyhow::Error::msg)
 }
 
@@ -27,7 +42,7 @@ pub fn reader() -> anyhow::Result<LineReader> {
 mod tests {
     #[test]
     fn the_built_in_reader_loads_and_is_small() {
-        let r = super::reader().unwrap();
+        let r = super::line_reader().unwrap();
         assert!(r.model().params().len() < 3_000_000 / 4);
         assert!(super::BYTES.len() < 3 << 20);
     }

@@ -7,8 +7,10 @@ use digits::data::PixelLayout;
 use digits::default_model;
 use digits::serve::limits::{connections_within_file_limit, Limits};
 use digits::serve::{bind, serve_with_shutdown, AppState};
+use digits::vision::reading::NumberReader;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(clap::Args)]
@@ -85,19 +87,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let mut state = load_model(args.model.model.as_deref())?.with_limits(limits.clone());
     // /api/read (and the drawing page's number mode) read with the built-in line reader, as
     // `digits read` does, unless another reader or cutting into digits is asked for.
-    let line_reader = match (&args.reader, args.segment) {
+    let line_reader: Option<Arc<dyn NumberReader>> = match (&args.reader, args.segment) {
         (Some(path), _) => {
             let ckpt = digits::train::checkpoint::load(path)?;
-            Some(
+            Some(Arc::new(
                 digits::vision::line::reader::LineReader::new(ckpt.model)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
-            )
+            ))
         }
-        (None, false) => Some(digits::default_reader::reader()?),
+        (None, false) => Some(Arc::new(digits::default_reader::reader()?)),
         (None, true) => None,
     };
     if let Some(reader) = line_reader {
-        state = state.with_reader(std::sync::Arc::new(reader));
+        state = state.with_reader(reader);
     }
     if args.no_metrics {
         state = state.without_metrics();

@@ -26,6 +26,8 @@ const MIN_PART: f32 = 0.12;
 /// costs this much log-probability.
 const PART_ASPECT: f32 = 0.9;
 const ASPECT_COST: f32 = 3.0;
+/// Parts of more than one span between cuts are not tried wider than this many heights.
+const MAX_SPAN: f32 = 1.6;
 /// Cut positions tried per piece (the thinnest columns).
 const MAX_CUTS: usize = 14;
 
@@ -279,7 +281,10 @@ fn split(
     best[0] = 0.0;
     for j in 1..m {
         for i in 0..j {
-            if best[i] == f32::NEG_INFINITY {
+            // A span of several cuts wider than any digit is not read: it would lose to its
+            // parts, and reading it costs most of the time on long runs of touching digits.
+            let too_wide = (bounds[j] - bounds[i]) as f32 > MAX_SPAN * height;
+            if best[i] == f32::NEG_INFINITY || (j > i + 1 && too_wide) {
                 continue;
             }
             if let Some(p) = part(i, j) {

@@ -5,8 +5,10 @@
 //!   (printed lines left out by `rules`);
 //! - [`compose`] and [`paper`]: training lines made on the fly, seeded: numbers composed from
 //!   digit images and drawn separators, then put on paper and photographed or scanned badly;
-//! - [`reader`]: the [`crate::vision::reading::NumberReader`] that reads with such a model.
+//! - [`reader`]: the [`crate::vision::reading::NumberReader`] that reads with such a model;
+//! - [`check`]: that reader checked, where it is unsure, by a digit model cutting the ink.
 
+pub mod check;
 pub mod compose;
 pub mod normalize;
 pub mod paper;
