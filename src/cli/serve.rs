@@ -26,7 +26,7 @@ pub struct ServeArgs {
     #[arg(long, value_name = "FILE")]
     reader: Option<PathBuf>,
     /// Read numbers by cutting the ink into digits and classifying each with the served model
-    /// (as `digits read --segment` does) instead of with the built-in line reader.
+    /// (as `digits read --segment` does) instead of with the built-in number reader.
     #[arg(long, conflicts_with = "reader")]
     segment: bool,
     /// Seconds a client has to send a request's headers, and then its body (past it: closed,
@@ -85,9 +85,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logs();
     let limits = args.limits();
     let mut state = load_model(args.model.model.as_deref())?.with_limits(limits.clone());
-    // /api/read (and the drawing page's number mode) read with the built-in line reader, as
-    // `digits read` does, unless another reader or cutting into digits is asked for.
-    let line_reader: Option<Arc<dyn NumberReader>> = match (&args.reader, args.segment) {
+    // /api/read (and the drawing page's number mode) read with the built-in number reader (the
+    // line model checked by the digit model), as `digits read` does, unless another reader or
+    // cutting into digits is asked for.
+    let number_reader: Option<Arc<dyn NumberReader>> = match (&args.reader, args.segment) {
         (Some(path), _) => {
             let ckpt = digits::train::checkpoint::load(path)?;
             Some(Arc::new(
@@ -98,7 +99,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         (None, false) => Some(Arc::new(digits::default_reader::reader()?)),
         (None, true) => None,
     };
-    if let Some(reader) = line_reader {
+    if let Some(reader) = number_reader {
         state = state.with_reader(reader);
     }
     if args.no_metrics {
