@@ -81,7 +81,8 @@ class Reader:
     """What reads pictures; load it once and reuse it (e.g. once per Ray worker).
 
     ``model``: None for the built-in readers, the ones ``digits read`` and ``digits predict``
-    use: the line reader (trained with CTC on whole numbers) for ``read``, the digit model for
+    use: the line reader (trained with CTC on whole numbers; where it is unsure, checked by the
+    digit model reading the ink cut into digits) for ``read``, the digit model for
     ``predict``. Or a digits checkpoint (.safetensors): a line model (``read`` only) or a digit
     model of 28x28 inputs (``read`` cuts the ink into digits and classifies each; ``predict``).
     ``segment=True`` with no model reads numbers with the built-in digit model, cutting the ink

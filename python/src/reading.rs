@@ -97,7 +97,7 @@ fn image_of(a: &PyReadonlyArrayDyn<'_, u8>, k: usize) -> PyResult<DynamicImage> 
     img.ok_or_else(|| bad("the pixels do not fill the picture"))
 }
 
-/// What reads numbers (the built-in line reader, or a checkpoint's reader as `digits read`
+/// What reads numbers (the built-in number reader, or a checkpoint's reader as `digits read`
 /// makes it) and, where there is one, the digit model that reads single digits.
 #[pyclass(module = "digits._digits", frozen)]
 pub struct Reader {
@@ -166,9 +166,9 @@ fn digit_reader(ckpt: Checkpoint) -> SegmentReader {
 
 #[pymethods]
 impl Reader {
-    /// `model`: None for the built-in readers (the line reader for numbers, the digit model for
-    /// single digits; with `segment`, the digit model cutting the ink into digits for numbers
-    /// too), or a checkpoint: a line model (numbers only) or a digit model of 28x28 = 784
+    /// `model`: None for the built-in readers (the line reader, checked by the digit model
+    /// where unsure, for numbers; the digit model for single digits; with `segment`, the digit
+    /// model cutting the ink into digits for numbers too), or a checkpoint: a line model (numbers only) or a digit model of 28x28 = 784
     /// inputs (numbers through segmentation, and single digits).
     #[new]
     #[pyo3(signature = (model=None, segment=false))]

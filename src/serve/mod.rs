@@ -15,7 +15,7 @@
 //!   "digits": [{"digit", "probability", "box": [x, y, w, h]}, ...]}`, the digits left to
 //!   right, boxes in the picture's pixels, as `digits read --json` gives them, read by the
 //!   state's `NumberReader`: the one made from the served model (`vision::number_reader`)
-//!   unless `with_reader` gave another (`digits serve` gives the built-in line reader). A blank picture is
+//!   unless `with_reader` gave another (`digits serve` gives the built-in number reader). A blank picture is
 //!   not an error: 200 with `"text": ""`, `"confidence": 0`, `"digits": []` and a `"message"`.
 //!   Errors as for `/api/predict` (400, 413, 415, 503).
 //! - `GET /api/model`: the model's summary, layers and parameter count.
