@@ -20,7 +20,7 @@ pub const CHECK_BELOW: f32 = 0.5;
 /// its own more: the digit model reads a clearly written digit better than the line model, but
 /// it is sure of some writers' digits that it reads wrong (one writer's 6s read as 5), and
 /// then the line model is sure of its digit.
-const UNSURE_DIGIT: f32 = 0.95;
+pub const UNSURE_DIGIT: f32 = 0.95;
 
 /// The line reader with the cutting reader's check (see the module's comment).
 pub struct CheckedReader {
