@@ -341,15 +341,18 @@ fn styles_change_only_the_ones_and_sevens_and_nothing_else_of_the_stream() {
     }
 }
 
-#[test]
-fn styles_must_be_a_chance() {
-    let out = common::digits(&["train", "--augment", "--styles", "1.5", "--epochs", "1"]);
+/// `digits train --augment FLAG VALUE` fails, saying the flag is a chance and naming the value.
+fn refused_as_a_chance(flag: &str, value: &str) {
+    let out = common::digits(&["train", "--augment", flag, value, "--epochs", "1"]);
     assert!(!out.status.success());
     let err = common::text(&out.stderr);
-    assert!(
-        err.contains("--styles is a chance, from 0 to 1; got 1.5"),
-        "{err}"
-    );
+    let want = format!("{flag} is a chance, from 0 to 1; got {value}");
+    assert!(err.contains(&want), "{err}");
+}
+
+#[test]
+fn styles_must_be_a_chance() {
+    refused_as_a_chance("--styles", "1.5");
 }
 
 #[test]
@@ -372,11 +375,5 @@ fn allographs_replace_only_ones_fours_sevens_and_nines_and_nothing_else_of_the_s
 
 #[test]
 fn allographs_must_be_a_chance() {
-    let out = common::digits(&["train", "--augment", "--allographs", "2", "--epochs", "1"]);
-    assert!(!out.status.success());
-    let err = common::text(&out.stderr);
-    assert!(
-        err.contains("--allographs is a chance, from 0 to 1; got 2"),
-        "{err}"
-    );
+    refused_as_a_chance("--allographs", "2");
 }

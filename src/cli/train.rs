@@ -136,7 +136,8 @@ pub struct TrainArgs {
     pub styles: f32,
     /// With --augment: the chance that a 1, 4, 7 or 9 is replaced by one drawn from pen strokes
     /// in a shape MNIST hardly has (a flagged 1, a barred 7, a 4 written in one stroke or closed
-    /// at the top, a 9 with a foot or a stem sloping left). Off by default.
+    /// at the top, a 9 with a foot, a tail sweeping left or a stem sloping left). Off by
+    /// default.
     #[arg(long, default_value_t = 0.0, requires = "augment")]
     pub allographs: f32,
 }
@@ -149,16 +150,17 @@ pub enum InitArg {
     Kaiming,
 }
 
+/// An error naming `flag` when `value` is not a chance (0 to 1).
+fn check_chance(flag: &str, value: f32) -> anyhow::Result<()> {
+    if !(0.0..=1.0).contains(&value) {
+        anyhow::bail!("{flag} is a chance, from 0 to 1; got {value}");
+    }
+    Ok(())
+}
+
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    if !(0.0..=1.0).contains(&args.styles) {
-        anyhow::bail!("--styles is a chance, from 0 to 1; got {}", args.styles);
-    }
-    if !(0.0..=1.0).contains(&args.allographs) {
-        anyhow::bail!(
-            "--allographs is a chance, from 0 to 1; got {}",
-            args.allographs
-        );
-    }
+    check_chance("--styles", args.styles)?;
+    check_chance("--allographs", args.allographs)?;
     let dir = args.dataset.resolve_dir(args.data_dir.as_deref());
     let (train, test) = args.dataset.load(&dir)?;
     let keras = args.dataset == DatasetKind::Digits5000;

@@ -59,7 +59,7 @@ fn judge(mut line: Reading, cut: Reading) -> Reading {
         && line.digits.iter().zip(&cut.digits).all(|(l, c)| {
             l.digit == c.digit || (l.probability < UNSURE_DIGIT && c.probability > l.probability)
         });
-    if !overrules || cut.text.len() != line.text.len() {
+    if !overrules {
         return line;
     }
     // The cut's digits in the places of the line's, separators kept.
