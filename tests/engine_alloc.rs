@@ -47,6 +47,26 @@ fn training_steps_allocate_nothing_after_the_first() {
     conv_and_pool_kernels_allocate_nothing();
     ctc_loss_allocates_nothing();
     ctc_steps_allocate_nothing();
+    predicting_again_allocates_only_the_answer();
+}
+
+/// Predicting one picture again on the same thread reuses the buffers of the first call (a
+/// number reader predicts many small pictures one by one): only the logits are allocated.
+fn predicting_again_allocates_only_the_answer() {
+    let model = Sequential::new(ModelSpec::mnist_convnet(784, 10), Init::KaimingUniform, 1);
+    let x: Vec<f32> = (0..784).map(|i| (i % 7) as f32 / 7.0).collect();
+    let first = ALLOCATIONS.load(Ordering::SeqCst);
+    let want = model.predict(&x);
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    assert!(before - first > 3, "the first call makes the buffers");
+    for _ in 0..5 {
+        assert_eq!(model.predict(&x), want);
+    }
+    let allocated = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    assert!(
+        allocated <= 5,
+        "{allocated} allocations in 5 predictions of one picture"
+    );
 }
 
 /// CTC training steps of a line reader (per-column output): after a first step on short labels

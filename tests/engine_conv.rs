@@ -123,6 +123,17 @@ fn conv_by_scatter(s: &ConvShape, x: &[f32], w: &[f32], b: &[f32]) -> Vec<f64> {
     z
 }
 
+/// Every result in `runs` has the same bits as the first.
+fn same_bits(runs: &[Vec<f32>], what: &str) {
+    for run in runs.iter().skip(1) {
+        let differ = run
+            .iter()
+            .zip(&runs[0])
+            .position(|(a, b)| a.to_bits() != b.to_bits());
+        assert_eq!(differ, None, "{what}: the SIMD levels differ");
+    }
+}
+
 fn close(a: f32, b: f64, tol: f64) -> bool {
     (a as f64 - b).abs() <= tol * (1.0 + b.abs())
 }
@@ -141,6 +152,7 @@ fn conv_forward_matches_its_definition_at_every_simd_level() {
         for (i, (&z, &t)) in slow.iter().zip(&want).enumerate() {
             assert!(close(z, t, 1e-5), "reference {s:?} at {i}: {z} vs {t}");
         }
+        let mut fused = Vec::new();
         for level in levels() {
             force(level);
             let mut z = vec![f32::NAN; s.out_len()];
@@ -149,7 +161,12 @@ fn conv_forward_matches_its_definition_at_every_simd_level() {
             for (i, (&z, &t)) in z.iter().zip(&want).enumerate() {
                 assert!(close(z, t, 1e-4), "{level:?} {s:?} at {i}: {z} vs {t}");
             }
+            if level >= Level::Avx2 {
+                fused.push(z);
+            }
         }
+        // AVX2 and AVX-512 fuse and order the same sums: the same bits.
+        same_bits(&fused, &format!("forward {s:?}"));
     }
     force(detect());
 }
@@ -215,6 +232,7 @@ fn conv_backward_matches_finite_differences_and_its_twin_at_every_simd_level() {
         );
         let (mut sw, mut sb, mut sx) = (vec![0.0; w.len()], vec![0.0; s.cout], vec![0.0; x.len()]);
         reference::conv2d_backward(&s, &x, &dz, &w, &mut sw, &mut sb, Some(&mut sx));
+        let mut fused = Vec::new();
         for level in levels() {
             force(level);
             // Garbage in the outputs: they must be overwritten, not accumulated into.
@@ -248,7 +266,11 @@ fn conv_backward_matches_finite_differences_and_its_twin_at_every_simd_level() {
             let (mut dw2, mut db2) = (vec![-3.0; w.len()], vec![-3.0; s.cout]);
             conv2d_backward(&s, &x, &dz, &w, &mut dw2, &mut db2, None, &mut scratch);
             assert_eq!((&dw2, &db2), (&dw, &db), "{tag} without dx");
+            if level >= Level::Avx2 {
+                fused.push([dw, db, dx].concat());
+            }
         }
+        same_bits(&fused, &format!("backward {s:?}"));
     }
     force(detect());
 }

@@ -257,6 +257,38 @@ fn predicting_a_large_batch_across_threads_equals_predicting_it_in_parts() {
 }
 
 #[test]
+fn predictions_with_reused_buffers_equal_those_with_new_ones_as_models_alternate() {
+    // `predict` keeps each thread's recent buffers for models of the same shapes: models of
+    // other shapes in between, and more of them than it keeps, must not mix them up.
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let models: Vec<Sequential> =
+        [(784, 10), (784, 12), (400, 10), (784, 10)]
+            .iter()
+            .enumerate()
+            .map(|(seed, &(d, c))| {
+                let spec = if d == 784 {
+                    ModelSpec::mnist_convnet(d, c)
+                } else {
+                    tutorial(d)
+                };
+                Sequential::new(spec, Init::KaimingUniform, seed as u64 + 1)
+            })
+            .chain((0..5).map(|k| {
+                Sequential::new(ModelSpec::mlp(30, &[8 + k], 10), Init::KaimingUniform, 9)
+            }))
+            .collect();
+    for round in 0..3 {
+        for (i, model) in models.iter().enumerate() {
+            let rows = 1 + (round + i) % 3;
+            let x: Vec<f32> = (0..rows * model.input_dim()).map(|_| rng.gen()).collect();
+            let mut fresh = model.inference_workspace(rows);
+            let want = model.forward(&x, rows, &mut fresh).to_vec();
+            assert_eq!(model.predict(&x), want, "model {i}, round {round}");
+        }
+    }
+}
+
+#[test]
 fn a_step_run_on_one_thread_or_on_its_threads_gives_the_same_weights_bit_for_bit() {
     // Under load the step's parts may run on the calling thread alone (see train::pace); that
     // must not change the result of a given thread count.

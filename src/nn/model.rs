@@ -373,34 +373,45 @@ impl Sequential {
         let (d, classes) = (self.input_dim(), self.output_dim());
         let n = x.len() / d;
         let mut out = vec![0.0; n * classes];
-        let block = self.eval_block();
-        // Large batches are split across the cores; each part runs in blocks of `block` rows.
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |t| t.get())
-            .min(n / PARALLEL_ROWS)
-            .max(1);
+        // Large batches are split across the cores (asking how many there are reads files, so
+        // small ones do not ask).
+        let threads = if n >= 2 * PARALLEL_ROWS {
+            std::thread::available_parallelism()
+                .map_or(1, |t| t.get())
+                .min(n / PARALLEL_ROWS)
+        } else {
+            1
+        };
+        if threads == 1 {
+            self.predict_part(&x[..n * d], &mut out);
+            return out;
+        }
         let share = n.div_ceil(threads);
         std::thread::scope(|scope| {
-            for (k, (xs, os)) in x[..n * d]
+            let mut parts = x[..n * d]
                 .chunks(share * d)
-                .zip(out.chunks_mut(share * classes))
-                .enumerate()
-            {
-                let mut work = move || {
-                    flush_denormals();
-                    let mut ws = self.inference_workspace((xs.len() / d).clamp(1, block));
-                    for (xb, ob) in xs.chunks(block * d).zip(os.chunks_mut(block * classes)) {
-                        ob.copy_from_slice(self.forward(xb, xb.len() / d, &mut ws));
-                    }
-                };
-                if k + 1 == threads {
-                    work(); // the last part on this thread
-                } else {
-                    scope.spawn(work);
-                }
+                .zip(out.chunks_mut(share * classes));
+            let last = parts.next_back();
+            for (xs, os) in parts {
+                scope.spawn(move || self.predict_part(xs, os));
+            }
+            if let Some((xs, os)) = last {
+                self.predict_part(xs, os); // the last part on this thread
             }
         });
         out
+    }
+
+    /// Logits of the rows of `xs` into `out`, in blocks of `eval_block` rows, on this thread.
+    fn predict_part(&self, xs: &[f32], out: &mut [f32]) {
+        flush_denormals();
+        let (d, classes, block) = (self.input_dim(), self.output_dim(), self.eval_block());
+        let capacity = (xs.len() / d).clamp(1, block);
+        Workspace::with_spare(&self.layers, d, self.sparse_input(), capacity, |ws| {
+            for (xb, ob) in xs.chunks(block * d).zip(out.chunks_mut(block * classes)) {
+                ob.copy_from_slice(self.forward(xb, xb.len() / d, ws));
+            }
+        });
     }
 
     /// Softmax probabilities of each row of `x`.

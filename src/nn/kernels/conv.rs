@@ -13,7 +13,7 @@
 //!
 //! Every product runs on the register tile of `conv_tile` (6 x 16 floats).
 
-use super::conv_tile::{run, Init, Tile};
+use super::conv_tile::{run, Init, Isa, Tile, MAX_ROWS};
 use crate::nn::simd::{dispatch, level, Level};
 
 /// The shape of one convolution call: a batch of n images h x w with cin channels, a k x k
@@ -105,8 +105,20 @@ pub fn conv2d_forward(
     s.check(x, w, b, z);
     assert!(scratch.len() >= s.scratch_len(), "conv scratch length");
     #[cfg(target_arch = "x86_64")]
-    if level() >= Level::Avx2 {
-        /// The whole walk compiled for AVX2, so that every tile is inlined into it.
+    {
+        /// The whole walk compiled for AVX-512, so that every tile is inlined into it.
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        unsafe fn avx512(
+            s: &ConvShape,
+            x: &[f32],
+            w: &[f32],
+            b: &[f32],
+            z: &mut [f32],
+            sc: &mut [f32],
+        ) {
+            forward_body(s, x, w, b, z, sc, Isa::Avx512)
+        }
+        /// The same for AVX2.
         #[target_feature(enable = "avx2,fma")]
         unsafe fn avx2(
             s: &ConvShape,
@@ -116,15 +128,20 @@ pub fn conv2d_forward(
             z: &mut [f32],
             sc: &mut [f32],
         ) {
-            forward_body(s, x, w, b, z, sc, true)
+            forward_body(s, x, w, b, z, sc, Isa::Avx2)
         }
-        // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
-        return unsafe { avx2(s, x, w, b, z, scratch) };
+        match level() {
+            // SAFETY: level() reports AVX-512F only when the CPU has it (and AVX2 and FMA).
+            Level::Avx512 => return unsafe { avx512(s, x, w, b, z, scratch) },
+            // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
+            Level::Avx2 => return unsafe { avx2(s, x, w, b, z, scratch) },
+            Level::Portable => {}
+        }
     }
-    forward_body(s, x, w, b, z, scratch, false)
+    forward_body(s, x, w, b, z, scratch, Isa::Portable)
 }
 
-/// `conv2d_forward` after its checks; `avx2` says which tile to run.
+/// `conv2d_forward` after its checks; `isa` says which tile to run.
 #[inline(always)]
 fn forward_body(
     s: &ConvShape,
@@ -133,7 +150,7 @@ fn forward_body(
     b: &[f32],
     z: &mut [f32],
     scratch: &mut [f32],
-    avx2: bool,
+    isa: Isa,
 ) {
     let (pad_x, rest) = scratch.split_at_mut(if s.pad > 0 { s.padded_len() } else { 0 });
     let xp: &[f32] = if s.pad > 0 {
@@ -151,9 +168,9 @@ fn forward_body(
     let mut rows = Rows::new(s);
     let mut r0 = 0;
     while r0 < m {
-        let mr = (m - r0).min(6);
+        let mr = (m - r0).min(isa.rows());
         let bases = rows.next(mr);
-        by_rows!(mr, forward_rows(s, xp, packed, b, z, r0, &bases, avx2));
+        by_rows!(mr, forward_rows(s, xp, packed, b, z, r0, &bases, isa));
         r0 += mr;
     }
 }
@@ -178,8 +195,23 @@ pub fn conv2d_backward(
         assert_eq!(dx.len(), s.in_len(), "conv dx length");
     }
     #[cfg(target_arch = "x86_64")]
-    if level() >= Level::Avx2 {
-        /// The whole walk compiled for AVX2, so that every tile is inlined into it.
+    {
+        /// The whole walk compiled for AVX-512, so that every tile is inlined into it.
+        #[target_feature(enable = "avx512f,avx2,fma")]
+        #[allow(clippy::too_many_arguments)]
+        unsafe fn avx512(
+            s: &ConvShape,
+            x: &[f32],
+            dz: &[f32],
+            w: &[f32],
+            dw: &mut [f32],
+            db: &mut [f32],
+            dx: Option<&mut [f32]>,
+            sc: &mut [f32],
+        ) {
+            backward_body(s, x, dz, w, dw, db, dx, sc, Isa::Avx512)
+        }
+        /// The same for AVX2.
         #[target_feature(enable = "avx2,fma")]
         #[allow(clippy::too_many_arguments)]
         unsafe fn avx2(
@@ -192,15 +224,20 @@ pub fn conv2d_backward(
             dx: Option<&mut [f32]>,
             sc: &mut [f32],
         ) {
-            backward_body(s, x, dz, w, dw, db, dx, sc, true)
+            backward_body(s, x, dz, w, dw, db, dx, sc, Isa::Avx2)
         }
-        // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
-        return unsafe { avx2(s, x, dz, w, dw, db, dx, scratch) };
+        match level() {
+            // SAFETY: level() reports AVX-512F only when the CPU has it (and AVX2 and FMA).
+            Level::Avx512 => return unsafe { avx512(s, x, dz, w, dw, db, dx, scratch) },
+            // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
+            Level::Avx2 => return unsafe { avx2(s, x, dz, w, dw, db, dx, scratch) },
+            Level::Portable => {}
+        }
     }
-    backward_body(s, x, dz, w, dw, db, dx, scratch, false)
+    backward_body(s, x, dz, w, dw, db, dx, scratch, Isa::Portable)
 }
 
-/// `conv2d_backward` after its checks; `avx2` says which tile to run.
+/// `conv2d_backward` after its checks; `isa` says which tile to run.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn backward_body(
@@ -212,7 +249,7 @@ fn backward_body(
     db: &mut [f32],
     dx: Option<&mut [f32]>,
     scratch: &mut [f32],
-    avx2: bool,
+    isa: Isa,
 ) {
     db.fill(0.0);
     let plen = if s.pad > 0 { s.padded_len() } else { 0 };
@@ -224,20 +261,26 @@ fn backward_body(
     } else {
         x
     };
-    weight_grad(s, xp, dz, dw, db, packed, avx2);
+    weight_grad(s, xp, dz, dw, db, packed, isa);
     let Some(dx) = dx else { return };
     if s.pad > 0 {
-        input_grad(s, dz, w, pad_dx, packed, avx2);
+        input_grad(s, dz, w, pad_dx, packed, isa);
         crop_from(s, pad_dx, dx);
     } else {
-        input_grad(s, dz, w, dx, packed, avx2);
+        input_grad(s, dz, w, dx, packed, isa);
     }
 }
 
-/// Calls `$f::<MR>(args)` for the block height mr in 1..=6.
+/// Calls `$f::<MR>(args)` for the block height mr in 1..=MAX_ROWS.
 macro_rules! by_rows {
     ($mr:expr, $f:ident($($arg:expr),*)) => {
         match $mr {
+            12 => $f::<12>($($arg),*),
+            11 => $f::<11>($($arg),*),
+            10 => $f::<10>($($arg),*),
+            9 => $f::<9>($($arg),*),
+            8 => $f::<8>($($arg),*),
+            7 => $f::<7>($($arg),*),
             6 => $f::<6>($($arg),*),
             5 => $f::<5>($($arg),*),
             4 => $f::<4>($($arg),*),
@@ -270,9 +313,9 @@ impl<'a> Rows<'a> {
 
     /// The next mr rows' patch offsets.
     #[inline(always)]
-    fn next(&mut self, mr: usize) -> [usize; 6] {
+    fn next(&mut self, mr: usize) -> [usize; MAX_ROWS] {
         let s = self.s;
-        let mut bases = [0; 6];
+        let mut bases = [0; MAX_ROWS];
         for b in bases.iter_mut().take(mr) {
             *b = self.base;
             self.base += s.cin;
@@ -414,8 +457,8 @@ fn forward_rows<const MR: usize>(
     bias: &[f32],
     z: &mut [f32],
     r0: usize,
-    bases: &[usize; 6],
-    avx2: bool,
+    bases: &[usize; MAX_ROWS],
+    isa: Isa,
 ) {
     let kk = s.k * s.k * s.cin;
     let xo = xp.as_ptr();
@@ -441,7 +484,7 @@ fn forward_rows<const MR: usize>(
                 nr,
                 init: Init::Bias(bias.as_ptr().add(j0)),
             };
-            run(&t, avx2);
+            run(&t, isa);
         }
     }
 }
@@ -458,7 +501,7 @@ fn weight_grad(
     dw: &mut [f32],
     db: &mut [f32],
     panel: &mut [f32],
-    avx2: bool,
+    isa: Isa,
 ) {
     dw.fill(0.0);
     check_patches(s, xp.len());
@@ -474,10 +517,10 @@ fn weight_grad(
             let mut cols = Cols::new(s);
             let mut p0 = 0;
             while p0 < kk {
-                let mr = (kk - p0).min(6);
-                let offs: [usize; 6] =
+                let mr = (kk - p0).min(isa.rows());
+                let offs: [usize; MAX_ROWS] =
                     std::array::from_fn(|i| if i < mr { cols.take(1) } else { 0 });
-                by_rows!(mr, weight_tile(s, xp, panel, dw, img, p0, j0, &offs, avx2));
+                by_rows!(mr, weight_tile(s, xp, panel, dw, img, p0, j0, &offs, isa));
                 p0 += mr;
             }
         }
@@ -506,8 +549,8 @@ fn weight_tile<const MR: usize>(
     img: usize,
     p0: usize,
     j0: usize,
-    offs: &[usize; 6],
-    avx2: bool,
+    offs: &[usize; MAX_ROWS],
+    isa: Isa,
 ) {
     let (oh, ow) = (s.oh(), s.ow());
     let base = img * s.hp() * s.wp() * s.cin;
@@ -530,20 +573,13 @@ fn weight_tile<const MR: usize>(
             nr: (s.cout - j0).min(16),
             init: Init::Accumulate,
         };
-        run(&t, avx2);
+        run(&t, isa);
     }
 }
 
 /// dxp (n, hp, wp, cin) = col2im(dZ W^T), dxp overwritten.
 #[inline(always)]
-fn input_grad(
-    s: &ConvShape,
-    dz: &[f32],
-    w: &[f32],
-    dxp: &mut [f32],
-    packed: &mut [f32],
-    avx2: bool,
-) {
+fn input_grad(s: &ConvShape, dz: &[f32], w: &[f32], dxp: &mut [f32], packed: &mut [f32], isa: Isa) {
     dxp.fill(0.0);
     let kk = s.k * s.k * s.cin;
     let packed = &mut packed[..kk.div_ceil(16) * s.cout * 16];
@@ -553,9 +589,11 @@ fn input_grad(
     let mut rows = Rows::new(s);
     let mut r0 = 0;
     while r0 < m {
-        let mr = (m - r0).min(6);
+        // The block height sets the order in which rows add into a dx value shared by their patches:
+        // AVX2's 6 at every level, so that AVX-512 gives the same bits.
+        let mr = (m - r0).min(Isa::Avx2.rows());
         let bases = rows.next(mr);
-        by_rows!(mr, input_rows(s, dz, packed, dxp, r0, &bases, avx2));
+        by_rows!(mr, input_rows(s, dz, packed, dxp, r0, &bases, isa));
         r0 += mr;
     }
 }
@@ -569,8 +607,8 @@ fn input_rows<const MR: usize>(
     packed: &[f32],
     dxp: &mut [f32],
     r0: usize,
-    bases: &[usize; 6],
-    avx2: bool,
+    bases: &[usize; MAX_ROWS],
+    isa: Isa,
 ) {
     let kk = s.k * s.k * s.cin;
     // With cin a multiple of 16 every 16 columns of A lie in one tap: the tile adds them into
@@ -613,7 +651,7 @@ fn input_rows<const MR: usize>(
                     Init::Zero
                 },
             };
-            run(&t, avx2);
+            run(&t, isa);
         }
         if !in_place {
             for (row, &base) in tile.iter().zip(bases) {

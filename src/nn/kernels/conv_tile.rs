@@ -5,7 +5,33 @@
 //! the convolution is read in place (no im2col copy) as an implicit GEMM.
 //!
 //! AVX2+FMA: 6 x 16 = 12 accumulators, 2 vector loads and 6 broadcasts for 12 FMAs per step.
+//! AVX-512: a row of 16 is one register, so 6 FMAs per step, each with its broadcast folded in,
+//! do the same work; the sums are fused and ordered as AVX2's, so both give the same bits.
 //! Portable: the same walk with plain arrays (multiply, then add).
+
+/// Which tile the walk runs: the caller's function must be compiled with the features named.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Isa {
+    Portable,
+    /// AVX2 and FMA.
+    Avx2,
+    /// AVX-512F (with AVX2 and FMA).
+    Avx512,
+}
+
+/// The most rows a tile takes (AVX-512's block height).
+pub(super) const MAX_ROWS: usize = 12;
+
+impl Isa {
+    /// Rows per tile: as many as the accumulators fit in the registers with the operands
+    /// (AVX2: 12 of 16 for 6 rows; AVX-512: 12 of 32 for 12 rows, the FMA latency hidden).
+    pub(super) fn rows(self) -> usize {
+        match self {
+            Isa::Avx512 => MAX_ROWS,
+            Isa::Avx2 | Isa::Portable => 6,
+        }
+    }
+}
 
 /// How the tile's sums start before the products are added.
 #[derive(Clone, Copy)]
@@ -43,15 +69,17 @@ pub(super) struct Tile<const MR: usize> {
 /// Runs the tile at the best level available (checked by the caller once per call).
 ///
 /// # Safety
-/// Every address the walk reads or writes must be valid (see `Tile`), and `avx2` only when
-/// the CPU has AVX2 and FMA.
+/// Every address the walk reads or writes must be valid (see `Tile`), and `isa` only one the
+/// CPU has.
 #[inline(always)]
-pub(super) unsafe fn run<const MR: usize>(t: &Tile<MR>, avx2: bool) {
+pub(super) unsafe fn run<const MR: usize>(t: &Tile<MR>, isa: Isa) {
     #[cfg(target_arch = "x86_64")]
-    if avx2 {
-        return tile_avx2(t);
+    match isa {
+        Isa::Avx512 => return tile_avx512(t),
+        Isa::Avx2 => return tile_avx2(t),
+        Isa::Portable => {}
     }
-    let _ = avx2;
+    let _ = isa;
     tile_portable(t)
 }
 
@@ -158,5 +186,47 @@ unsafe fn tile_avx2<const MR: usize>(t: &Tile<MR>) {
             _mm256_maskstore_ps(c, m0, row[0]);
             _mm256_maskstore_ps(c.add(8), m1, row[1]);
         }
+    }
+}
+
+/// Inlined into the callers' walks, which are compiled with AVX-512F enabled (see `conv.rs`).
+/// Each FMA adds the same products in the same order as `tile_avx2`'s.
+///
+/// # Safety
+/// As `run`, on a CPU with AVX-512F.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn tile_avx512<const MR: usize>(t: &Tile<MR>) {
+    use std::arch::x86_64::*;
+    // Columns 0..nr of the row; masked loads and stores touch no memory past them.
+    let mask: __mmask16 = if t.nr >= 16 { !0 } else { (1u16 << t.nr) - 1 };
+    let load = |p: *const f32| -> __m512 { _mm512_maskz_loadu_ps(mask, p) };
+    let mut acc = [_mm512_setzero_ps(); MR];
+    match t.init {
+        Init::Zero => {}
+        Init::Bias(b) => acc = [load(b); MR],
+        Init::Accumulate => {
+            for (row, &c) in acc.iter_mut().zip(&t.c) {
+                *row = load(c);
+            }
+        }
+    }
+    let mut b = t.b;
+    for s1 in 0..t.n1 {
+        for s2 in 0..t.n2 {
+            let off = s1 * t.a1 + s2 * t.a2;
+            let mut a = t.a.map(|p| p.add(off));
+            for _ in 0..t.len {
+                let bv = load(b);
+                for (row, p) in acc.iter_mut().zip(a.iter_mut()) {
+                    *row = _mm512_fmadd_ps(_mm512_set1_ps(**p), bv, *row);
+                    *p = p.add(t.a_step);
+                }
+                b = b.add(t.b_step);
+            }
+        }
+    }
+    for (row, &c) in acc.iter().zip(&t.c) {
+        _mm512_mask_storeu_ps(c, mask, *row);
     }
 }
