@@ -38,6 +38,9 @@ impl CheckedReader {
     /// - else, when the cutting reading has as many digits and is the surer of every digit
     ///   where they differ, each of which the line model gives less than [`UNSURE_DIGIT`]: its
     ///   digits (in the line's separators), sure by the line's confidence (they disagree);
+    /// - else, when the cutting reading is the line's with one more 1, of which the digit model
+    ///   is sure ([`UNSURE_DIGIT`]): the line's reading with that 1 put back, sure by the line's
+    ///   confidence;
     /// - else the line's reading as it is.
     pub fn read_ink(&self, ink: &Ink) -> Reading {
         let line = self.line.read_ink(ink);
@@ -59,19 +62,74 @@ fn judge(mut line: Reading, cut: Reading) -> Reading {
         && line.digits.iter().zip(&cut.digits).all(|(l, c)| {
             l.digit == c.digit || (l.probability < UNSURE_DIGIT && c.probability > l.probability)
         });
-    if !overrules {
-        return line;
+    if overrules {
+        // The cut's digits in the places of the line's, separators kept.
+        let mut digits = cut.text.chars();
+        let formatted = line
+            .formatted
+            .chars()
+            .map(|c| match c.is_ascii_digit() {
+                true => digits.next().unwrap_or(c),
+                false => c,
+            })
+            .collect();
+        return Reading {
+            text: cut.text,
+            formatted,
+            confidence: line.confidence,
+            digits: cut.digits,
+        };
     }
-    // The cut's digits in the places of the line's, separators kept.
-    let mut digits = cut.text.chars();
-    let formatted = line
-        .formatted
-        .chars()
-        .map(|c| match c.is_ascii_digit() {
-            true => digits.next().unwrap_or(c),
-            false => c,
-        })
-        .collect();
+    match dropped_one(&line, &cut) {
+        Some(at) => with_one_put_back(line, cut, at),
+        None => line,
+    }
+}
+
+/// Where the cut reads a 1 that the line reading lacks, the digit model being sure of it
+/// ([`UNSURE_DIGIT`]), and the two otherwise read the same digits: its place among the cut's
+/// digits. The line model sometimes lets a thin 1 go between its neighbours (on composed MNIST
+/// numbers and real ones alike); a 1 standing apart is what cutting sees best.
+fn dropped_one(line: &Reading, cut: &Reading) -> Option<usize> {
+    if cut.digits.len() != line.digits.len() + 1 {
+        return None;
+    }
+    // The first place where they differ; the cut's digit there must be the extra 1.
+    let at = line
+        .digits
+        .iter()
+        .zip(&cut.digits)
+        .position(|(l, c)| l.digit != c.digit)
+        .unwrap_or(line.digits.len());
+    let one = &cut.digits[at];
+    let rest_same = line.digits[at..]
+        .iter()
+        .zip(&cut.digits[at + 1..])
+        .all(|(l, c)| l.digit == c.digit);
+    (one.digit == 1 && one.probability >= UNSURE_DIGIT && rest_same).then_some(at)
+}
+
+/// The cut's reading, the line's separators kept and the 1 the line dropped (the cut's digit
+/// `at`) put before the line's digit `at`, or after its last; sure by the line's confidence.
+fn with_one_put_back(line: Reading, cut: Reading, at: usize) -> Reading {
+    let mut formatted = String::with_capacity(line.formatted.len() + 1);
+    let mut seen = 0;
+    for c in line.formatted.chars() {
+        if c.is_ascii_digit() {
+            if seen == at {
+                formatted.push('1');
+            }
+            seen += 1;
+        }
+        formatted.push(c);
+    }
+    if at == seen {
+        // After the last digit, before any separator that ends the line.
+        let end = formatted
+            .rfind(|c: char| c.is_ascii_digit())
+            .map_or(0, |i| i + 1);
+        formatted.insert(end, '1');
+    }
     Reading {
         text: cut.text,
         formatted,
@@ -148,5 +206,50 @@ mod tests {
             line
         );
         assert_eq!(judge(line.clone(), reading("", 0.0, &[])), line);
+    }
+
+    #[test]
+    fn a_sure_1_that_the_line_dropped_is_put_back_among_its_separators() {
+        let line = reading("12/05", 0.3, &[0.99, 0.6, 0.99, 0.97]);
+        let r = judge(
+            line.clone(),
+            reading("12105", 0.2, &[0.99, 0.9, 0.97, 0.99, 0.9]),
+        );
+        assert_eq!((r.text.as_str(), r.formatted.as_str()), ("12105", "12/105"));
+        assert_eq!(r.confidence, 0.3);
+        assert_eq!(r.digits.len(), 5);
+        let last = judge(
+            line.clone(),
+            reading("12051", 0.2, &[0.9, 0.9, 0.9, 0.9, 0.99]),
+        );
+        assert_eq!(last.formatted, "12/051");
+        let first = judge(
+            reading("(20)", 0.3, &[0.9, 0.9]),
+            reading("120", 0.9, &[0.96; 3]),
+        );
+        assert_eq!(first.formatted, "(120)");
+    }
+
+    #[test]
+    fn an_unsure_extra_1_another_extra_digit_or_other_digits_leave_the_line_reading() {
+        let line = reading("12/05", 0.3, &[0.99, 0.6, 0.99, 0.97]);
+        // The digit model is unsure of its 1.
+        let unsure = reading("12105", 0.2, &[0.99, 0.9, 0.8, 0.99, 0.9]);
+        assert_eq!(judge(line.clone(), unsure), line);
+        // The extra digit is a 7.
+        let seven = reading("12705", 0.9, &[0.99; 5]);
+        assert_eq!(judge(line.clone(), seven), line);
+        // One more 1, but another digit differs too.
+        let other = reading("12106", 0.9, &[0.99; 5]);
+        assert_eq!(judge(line.clone(), other), line);
+        // The cut lacks a 1 the line read: the line's reading stays.
+        assert_eq!(
+            judge(
+                reading("121", 0.3, &[0.9; 3]),
+                reading("12", 0.99, &[0.99; 2])
+            )
+            .text,
+            "121"
+        );
     }
 }
