@@ -11,8 +11,13 @@
 //! - input:     dA = dZ * W^T (W^T packed in 16-column panels), each 16-column piece of a row
 //!   of dA added straight into dx at its patch position (col2im fused into the store).
 //!
-//! Every product runs on the register tile of `conv_tile` (6 x 16 floats).
+//! Every product runs on the register tile of `conv_tile` (6 x 16 floats, 12 x 16 with AVX-512),
+//! its operands laid out and walked by `conv_layout`.
 
+use super::conv_layout::{
+    by_rows, check_patches, copy_16, crop_from, pack_columns, pack_transposed, pad_into,
+    patch_offset, Cols, Rows,
+};
 use super::conv_tile::{run, Init, Isa, Tile, MAX_ROWS};
 use crate::nn::simd::{dispatch, level, Level};
 
@@ -70,15 +75,15 @@ impl ConvShape {
         padded + packed.max(self.oh() * self.ow() * 16)
     }
 
-    fn hp(&self) -> usize {
+    pub(super) fn hp(&self) -> usize {
         self.h + 2 * self.pad
     }
 
-    fn wp(&self) -> usize {
+    pub(super) fn wp(&self) -> usize {
         self.w + 2 * self.pad
     }
 
-    fn padded_len(&self) -> usize {
+    pub(super) fn padded_len(&self) -> usize {
         self.n * self.hp() * self.wp() * self.cin
     }
 
@@ -93,6 +98,34 @@ impl ConvShape {
     }
 }
 
+/// `$body(args, isa)` run at the best level the CPU has: each level's entry point is compiled
+/// with its features, so that the whole walk and every tile are inlined into it.
+macro_rules! at_best_level {
+    ($body:ident($($arg:ident: $ty:ty),* $(,)?)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[target_feature(enable = "avx512f,avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx512($($arg: $ty),*) {
+                $body($($arg),*, Isa::Avx512)
+            }
+            #[target_feature(enable = "avx2,fma")]
+            #[allow(clippy::too_many_arguments)]
+            unsafe fn avx2($($arg: $ty),*) {
+                $body($($arg),*, Isa::Avx2)
+            }
+            match level() {
+                // SAFETY: level() reports AVX-512F only when the CPU has it (and AVX2 and FMA).
+                Level::Avx512 => return unsafe { avx512($($arg),*) },
+                // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
+                Level::Avx2 => return unsafe { avx2($($arg),*) },
+                Level::Portable => {}
+            }
+        }
+        $body($($arg),*, Isa::Portable)
+    }};
+}
+
 /// z (n, oh, ow, cout) = conv(x) + b, no activation.
 pub fn conv2d_forward(
     s: &ConvShape,
@@ -104,41 +137,14 @@ pub fn conv2d_forward(
 ) {
     s.check(x, w, b, z);
     assert!(scratch.len() >= s.scratch_len(), "conv scratch length");
-    #[cfg(target_arch = "x86_64")]
-    {
-        /// The whole walk compiled for AVX-512, so that every tile is inlined into it.
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        unsafe fn avx512(
-            s: &ConvShape,
-            x: &[f32],
-            w: &[f32],
-            b: &[f32],
-            z: &mut [f32],
-            sc: &mut [f32],
-        ) {
-            forward_body(s, x, w, b, z, sc, Isa::Avx512)
-        }
-        /// The same for AVX2.
-        #[target_feature(enable = "avx2,fma")]
-        unsafe fn avx2(
-            s: &ConvShape,
-            x: &[f32],
-            w: &[f32],
-            b: &[f32],
-            z: &mut [f32],
-            sc: &mut [f32],
-        ) {
-            forward_body(s, x, w, b, z, sc, Isa::Avx2)
-        }
-        match level() {
-            // SAFETY: level() reports AVX-512F only when the CPU has it (and AVX2 and FMA).
-            Level::Avx512 => return unsafe { avx512(s, x, w, b, z, scratch) },
-            // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
-            Level::Avx2 => return unsafe { avx2(s, x, w, b, z, scratch) },
-            Level::Portable => {}
-        }
-    }
-    forward_body(s, x, w, b, z, scratch, Isa::Portable)
+    at_best_level!(forward_body(
+        s: &ConvShape,
+        x: &[f32],
+        w: &[f32],
+        b: &[f32],
+        z: &mut [f32],
+        scratch: &mut [f32]
+    ))
 }
 
 /// `conv2d_forward` after its checks; `isa` says which tile to run.
@@ -194,47 +200,16 @@ pub fn conv2d_backward(
     if let Some(dx) = &dx {
         assert_eq!(dx.len(), s.in_len(), "conv dx length");
     }
-    #[cfg(target_arch = "x86_64")]
-    {
-        /// The whole walk compiled for AVX-512, so that every tile is inlined into it.
-        #[target_feature(enable = "avx512f,avx2,fma")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn avx512(
-            s: &ConvShape,
-            x: &[f32],
-            dz: &[f32],
-            w: &[f32],
-            dw: &mut [f32],
-            db: &mut [f32],
-            dx: Option<&mut [f32]>,
-            sc: &mut [f32],
-        ) {
-            backward_body(s, x, dz, w, dw, db, dx, sc, Isa::Avx512)
-        }
-        /// The same for AVX2.
-        #[target_feature(enable = "avx2,fma")]
-        #[allow(clippy::too_many_arguments)]
-        unsafe fn avx2(
-            s: &ConvShape,
-            x: &[f32],
-            dz: &[f32],
-            w: &[f32],
-            dw: &mut [f32],
-            db: &mut [f32],
-            dx: Option<&mut [f32]>,
-            sc: &mut [f32],
-        ) {
-            backward_body(s, x, dz, w, dw, db, dx, sc, Isa::Avx2)
-        }
-        match level() {
-            // SAFETY: level() reports AVX-512F only when the CPU has it (and AVX2 and FMA).
-            Level::Avx512 => return unsafe { avx512(s, x, dz, w, dw, db, dx, scratch) },
-            // SAFETY: level() reports AVX2 and FMA only when the CPU has them.
-            Level::Avx2 => return unsafe { avx2(s, x, dz, w, dw, db, dx, scratch) },
-            Level::Portable => {}
-        }
-    }
-    backward_body(s, x, dz, w, dw, db, dx, scratch, Isa::Portable)
+    at_best_level!(backward_body(
+        s: &ConvShape,
+        x: &[f32],
+        dz: &[f32],
+        w: &[f32],
+        dw: &mut [f32],
+        db: &mut [f32],
+        dx: Option<&mut [f32]>,
+        scratch: &mut [f32]
+    ))
 }
 
 /// `conv2d_backward` after its checks; `isa` says which tile to run.
@@ -268,182 +243,6 @@ fn backward_body(
         crop_from(s, pad_dx, dx);
     } else {
         input_grad(s, dz, w, dx, packed, isa);
-    }
-}
-
-/// Calls `$f::<MR>(args)` for the block height mr in 1..=MAX_ROWS.
-macro_rules! by_rows {
-    ($mr:expr, $f:ident($($arg:expr),*)) => {
-        match $mr {
-            12 => $f::<12>($($arg),*),
-            11 => $f::<11>($($arg),*),
-            10 => $f::<10>($($arg),*),
-            9 => $f::<9>($($arg),*),
-            8 => $f::<8>($($arg),*),
-            7 => $f::<7>($($arg),*),
-            6 => $f::<6>($($arg),*),
-            5 => $f::<5>($($arg),*),
-            4 => $f::<4>($($arg),*),
-            3 => $f::<3>($($arg),*),
-            2 => $f::<2>($($arg),*),
-            _ => $f::<1>($($arg),*),
-        }
-    };
-}
-use by_rows;
-
-/// Walks the output rows (row r = output pixel (img, oy, ox) in NHWC order), giving the
-/// offsets of their patches in the padded input (n, hp, wp, cin) without divisions.
-struct Rows<'a> {
-    s: &'a ConvShape,
-    oy: usize,
-    ox: usize,
-    base: usize,
-}
-
-impl<'a> Rows<'a> {
-    fn new(s: &'a ConvShape) -> Self {
-        Rows {
-            s,
-            oy: 0,
-            ox: 0,
-            base: 0,
-        }
-    }
-
-    /// The next mr rows' patch offsets.
-    #[inline(always)]
-    fn next(&mut self, mr: usize) -> [usize; MAX_ROWS] {
-        let s = self.s;
-        let mut bases = [0; MAX_ROWS];
-        for b in bases.iter_mut().take(mr) {
-            *b = self.base;
-            self.base += s.cin;
-            self.ox += 1;
-            if self.ox == s.ow() {
-                // Skip the k - 1 columns of the padded row that start no patch.
-                (self.ox, self.oy) = (0, self.oy + 1);
-                self.base += (s.k - 1) * s.cin;
-                if self.oy == s.oh() {
-                    self.oy = 0;
-                    self.base += (s.k - 1) * s.wp() * s.cin;
-                }
-            }
-        }
-        bases
-    }
-}
-
-/// Walks the columns p of A (tap (ky, kx), then channel ci), giving each one's offset within
-/// a patch: (ky * wp + kx) * cin + ci.
-struct Cols<'a> {
-    s: &'a ConvShape,
-    kx: usize,
-    ci: usize,
-    off: usize,
-}
-
-impl<'a> Cols<'a> {
-    fn new(s: &'a ConvShape) -> Self {
-        Cols {
-            s,
-            kx: 0,
-            ci: 0,
-            off: 0,
-        }
-    }
-
-    /// The current column's offset, then moves `by` columns on (by <= cin - ci: no tap skipped
-    /// past).
-    fn take(&mut self, by: usize) -> usize {
-        let (s, at) = (self.s, self.off);
-        self.ci += by;
-        self.off += by;
-        if self.ci == s.cin {
-            self.ci = 0;
-            self.kx += 1;
-            if self.kx == s.k {
-                self.kx = 0;
-                self.off += (s.wp() - s.k) * s.cin;
-            }
-        }
-        at
-    }
-}
-
-/// Checks once per call what the tiles' pointers rely on: the last output row's patch ends
-/// inside the padded input of length `len` (the row walks only go up from there).
-fn check_patches(s: &ConvShape, len: usize) {
-    let last = ((s.n * s.hp() - s.k) * s.wp() + s.ow() - 1) * s.cin;
-    let kk = s.k * s.k * s.cin;
-    assert!(
-        last + patch_offset(s, kk - 1) < len,
-        "conv patches out of the input"
-    );
-}
-
-/// Offset within a patch of column p of A (the slow way, for the odd-shaped paths).
-fn patch_offset(s: &ConvShape, p: usize) -> usize {
-    let (tap, ci) = (p / s.cin, p % s.cin);
-    ((tap / s.k) * s.wp() + tap % s.k) * s.cin + ci
-}
-
-/// packed (panels, rows, 16) = m (rows x cols) cut into 16-column panels, zero beyond cols.
-fn pack_columns(m: &[f32], rows: usize, cols: usize, packed: &mut [f32]) {
-    for (pn, panel) in packed.chunks_exact_mut(rows * 16).enumerate() {
-        let j0 = pn * 16;
-        for (row, dst) in m.chunks_exact(cols).zip(panel.chunks_exact_mut(16)) {
-            copy_16(&row[j0..], dst);
-        }
-    }
-}
-
-/// dst[..16] = src[..16], zero past the end of src. A full panel's copy has a constant length,
-/// so it compiles to two vector moves instead of a call to memmove.
-#[inline(always)]
-fn copy_16(src: &[f32], dst: &mut [f32]) {
-    if src.len() >= 16 {
-        dst[..16].copy_from_slice(&src[..16]);
-    } else {
-        dst[..src.len()].copy_from_slice(src);
-        dst[src.len()..16].fill(0.0);
-    }
-}
-
-/// packed (panels, cols, 16) = m^T (cols x rows) cut into 16-column panels, zero beyond rows.
-fn pack_transposed(m: &[f32], rows: usize, cols: usize, packed: &mut [f32]) {
-    if !rows.is_multiple_of(16) {
-        let last = (rows / 16) * cols * 16;
-        packed[last..].fill(0.0);
-    }
-    // Rows of m are read in order; each lands in one lane of its panel's rows of 16.
-    for (i, row) in m.chunks_exact(cols).enumerate().take(rows) {
-        let (pn, lane) = (i / 16, i % 16);
-        let panel = &mut packed[pn * cols * 16..(pn + 1) * cols * 16];
-        for (dst, &v) in panel.chunks_exact_mut(16).zip(row) {
-            dst[lane] = v;
-        }
-    }
-}
-
-/// xp (n, h + 2 pad, w + 2 pad, cin) = x with zero borders.
-fn pad_into(s: &ConvShape, x: &[f32], xp: &mut [f32]) {
-    xp.fill(0.0);
-    let row = s.w * s.cin;
-    for (i, src) in x.chunks_exact(row).enumerate() {
-        let (img, y) = (i / s.h, i % s.h);
-        let at = ((img * s.hp() + y + s.pad) * s.wp() + s.pad) * s.cin;
-        xp[at..at + row].copy_from_slice(src);
-    }
-}
-
-/// dx = the interior of the padded dxp.
-fn crop_from(s: &ConvShape, dxp: &[f32], dx: &mut [f32]) {
-    let row = s.w * s.cin;
-    for (i, dst) in dx.chunks_exact_mut(row).enumerate() {
-        let (img, y) = (i / s.h, i % s.h);
-        let at = ((img * s.hp() + y + s.pad) * s.wp() + s.pad) * s.cin;
-        dst.copy_from_slice(&dxp[at..at + row]);
     }
 }
 
