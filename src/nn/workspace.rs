@@ -11,6 +11,10 @@ use std::cell::RefCell;
 /// shapes: reading a picture of a number runs two small models many times, and making and
 /// zeroing their buffers each time took about a tenth of it.
 const SPARES_KEPT: usize = 4;
+/// Only workspaces up to this many floats are kept (4 MB: a line of 800 pixels through the
+/// number reader, or a few dozen digits), so that a thread holds at most 16 MB of them after
+/// a large batch.
+const SPARE_FLOATS: usize = 1 << 20;
 
 thread_local! {
     static SPARES: RefCell<Vec<Workspace>> = const { RefCell::new(Vec::new()) };
@@ -122,7 +126,7 @@ impl Workspace {
         let mut ws = kept
             .unwrap_or_else(|| Workspace::new(layers, input_dim, sparse_input, capacity, false));
         let out = f(&mut ws);
-        if !sparse_input {
+        if !sparse_input && ws.floats() <= SPARE_FLOATS {
             SPARES.with(|s| {
                 let mut s = s.borrow_mut();
                 s.insert(0, ws);
@@ -130,6 +134,13 @@ impl Workspace {
             });
         }
         out
+    }
+
+    /// Floats (and bytes of caches) held by the activations, caches and scratch.
+    fn floats(&self) -> usize {
+        let acts: usize = self.acts.iter().map(Vec::len).sum();
+        let caches: usize = self.caches.iter().map(Vec::len).sum();
+        acts + caches + self.scratch.len()
     }
 
     /// Whether these are the buffers `new` makes for inference through `layers` (dense input).
@@ -147,5 +158,39 @@ impl Workspace {
                     a.len() == capacity * l.out_len() && c.len() == capacity * l.cache_len()
                 })
             && Some(self.scratch.len()) == scratch.or(Some(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::nn::{Init, ModelSpec, Sequential};
+
+    fn spares() -> usize {
+        SPARES.with(|s| s.borrow().len())
+    }
+
+    #[test]
+    fn small_workspaces_are_kept_for_the_next_call_and_large_ones_are_not() {
+        let model = Sequential::new(ModelSpec::mnist_convnet(784, 10), Init::KaimingUniform, 1);
+        let layers = model.layers();
+        let first = Workspace::with_spare(layers, 784, false, 1, |ws| ws.acts[0].as_ptr());
+        let again = Workspace::with_spare(layers, 784, false, 1, |ws| ws.acts[0].as_ptr());
+        assert_eq!(first, again, "the same buffers");
+        assert_eq!(spares(), 1);
+        // Another capacity is another workspace; both are kept.
+        Workspace::with_spare(layers, 784, false, 2, |ws| assert_eq!(ws.capacity, 2));
+        assert_eq!(spares(), 2);
+        // 256 images of this model are over SPARE_FLOATS: used, then dropped.
+        Workspace::with_spare(layers, 784, false, 256, |ws| {
+            assert!(ws.floats() > SPARE_FLOATS);
+        });
+        assert_eq!(spares(), 2);
+        // No more than SPARES_KEPT are kept, the latest first.
+        for capacity in 3..10 {
+            Workspace::with_spare(layers, 784, false, capacity, |_| ());
+        }
+        assert_eq!(spares(), SPARES_KEPT);
+        assert_eq!(SPARES.with(|s| s.borrow()[0].capacity), 9);
     }
 }
