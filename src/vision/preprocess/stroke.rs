@@ -54,10 +54,11 @@ fn distance2_to_ink(px: &[f32], w: usize, h: usize) -> Vec<f32> {
         .collect();
     let mut f = Vec::with_capacity(w.max(h));
     let mut out = Vec::with_capacity(w.max(h));
+    let mut envelope = Envelope::default();
     for x in 0..w {
         f.clear();
         f.extend((0..h).map(|y| d[y * w + x]));
-        transform_1d(&f, &mut out);
+        transform_1d(&f, &mut out, &mut envelope);
         for (y, &v) in out.iter().enumerate() {
             d[y * w + x] = v;
         }
@@ -65,18 +66,29 @@ fn distance2_to_ink(px: &[f32], w: usize, h: usize) -> Vec<f32> {
     for y in 0..h {
         f.clear();
         f.extend_from_slice(&d[y * w..(y + 1) * w]);
-        transform_1d(&f, &mut out);
+        transform_1d(&f, &mut out, &mut envelope);
         d[y * w..(y + 1) * w].copy_from_slice(&out);
     }
     d
 }
 
+/// The lower envelope's parabolas (their vertices) and where each takes over, kept between the
+/// rows and columns of one transform.
+#[derive(Default)]
+struct Envelope {
+    v: Vec<usize>,
+    z: Vec<f32>,
+}
+
 /// Lower envelope of the parabolas (q - p)^2 + f(p): out(q) = min_p that.
-fn transform_1d(f: &[f32], out: &mut Vec<f32>) {
+fn transform_1d(f: &[f32], out: &mut Vec<f32>, envelope: &mut Envelope) {
     let n = f.len();
     out.clear();
-    let mut v = vec![0usize; n];
-    let mut z = vec![0.0f32; n + 1];
+    let Envelope { v, z } = envelope;
+    v.clear();
+    v.resize(n, 0);
+    z.clear();
+    z.resize(n + 1, 0.0);
     let mut k = 0;
     z[0] = f32::NEG_INFINITY;
     z[1] = f32::INFINITY;
