@@ -5,7 +5,7 @@
 //! reader mostly on where to cut), so a number both read alike is seldom wrong: on the shared
 //! numbers, line readings under 0.5 that the cutting reader confirms are right 95% of the time,
 //! those it contradicts 62%. The cut is only made below [`CHECK_BELOW`], where it is needed
-//! (about a third of real numbers): the cutting reader is about four times slower than the line
+//! (about a third of real numbers): the cutting reader is three to four times slower than the line
 //! reader.
 
 use super::reader::LineReader;
