@@ -83,6 +83,29 @@ pub(super) unsafe fn run<const MR: usize>(t: &Tile<MR>, isa: Isa) {
     tile_portable(t)
 }
 
+/// Calls `step(a, b)` for every step of the tile's walk, in order: `a` the rows' broadcast
+/// operands at that step, `b` the vector operand's 16 floats.
+///
+/// # Safety
+/// The tile's pointers must be valid for every step (see `Tile`).
+#[inline(always)]
+unsafe fn walk<const MR: usize>(t: &Tile<MR>, mut step: impl FnMut(&[*const f32; MR], *const f32)) {
+    let mut b = t.b;
+    for s1 in 0..t.n1 {
+        for s2 in 0..t.n2 {
+            let off = s1 * t.a1 + s2 * t.a2;
+            let mut a = t.a.map(|p| p.add(off));
+            for _ in 0..t.len {
+                step(&a, b);
+                for p in a.iter_mut() {
+                    *p = p.add(t.a_step);
+                }
+                b = b.add(t.b_step);
+            }
+        }
+    }
+}
+
 /// # Safety
 /// As `run`.
 #[inline(always)]
@@ -97,27 +120,18 @@ unsafe fn tile_portable<const MR: usize>(t: &Tile<MR>) {
             };
         }
     }
-    let mut b = t.b;
     let mut bv = [0.0f32; 16];
-    for s1 in 0..t.n1 {
-        for s2 in 0..t.n2 {
-            let off = s1 * t.a1 + s2 * t.a2;
-            let mut a = t.a.map(|p| p.add(off));
-            for _ in 0..t.len {
-                for (j, v) in bv.iter_mut().enumerate().take(t.nr) {
-                    *v = *b.add(j);
-                }
-                for (row, p) in acc.iter_mut().zip(a.iter_mut()) {
-                    let av = **p;
-                    for (r, &w) in row.iter_mut().zip(&bv) {
-                        *r += av * w;
-                    }
-                    *p = p.add(t.a_step);
-                }
-                b = b.add(t.b_step);
+    walk(t, |a, b| {
+        for (j, v) in bv.iter_mut().enumerate().take(t.nr) {
+            *v = *b.add(j);
+        }
+        for (row, &p) in acc.iter_mut().zip(a) {
+            let av = *p;
+            for (r, &w) in row.iter_mut().zip(&bv) {
+                *r += av * w;
             }
         }
-    }
+    });
     for (row, c) in acc.iter().zip(t.c) {
         for (j, &v) in row.iter().enumerate().take(t.nr) {
             *c.add(j) = v;
@@ -161,23 +175,14 @@ unsafe fn tile_avx2<const MR: usize>(t: &Tile<MR>) {
             }
         }
     }
-    let mut b = t.b;
-    for s1 in 0..t.n1 {
-        for s2 in 0..t.n2 {
-            let off = s1 * t.a1 + s2 * t.a2;
-            let mut a = t.a.map(|p| p.add(off));
-            for _ in 0..t.len {
-                let (b0, b1) = load(b);
-                for (row, p) in acc.iter_mut().zip(a.iter_mut()) {
-                    let av = _mm256_broadcast_ss(&**p);
-                    row[0] = _mm256_fmadd_ps(av, b0, row[0]);
-                    row[1] = _mm256_fmadd_ps(av, b1, row[1]);
-                    *p = p.add(t.a_step);
-                }
-                b = b.add(t.b_step);
-            }
+    walk(t, |a, b| {
+        let (b0, b1) = load(b);
+        for (row, &p) in acc.iter_mut().zip(a) {
+            let av = _mm256_broadcast_ss(&*p);
+            row[0] = _mm256_fmadd_ps(av, b0, row[0]);
+            row[1] = _mm256_fmadd_ps(av, b1, row[1]);
         }
-    }
+    });
     for (row, &c) in acc.iter().zip(&t.c) {
         if full {
             _mm256_storeu_ps(c, row[0]);
@@ -211,21 +216,12 @@ unsafe fn tile_avx512<const MR: usize>(t: &Tile<MR>) {
             }
         }
     }
-    let mut b = t.b;
-    for s1 in 0..t.n1 {
-        for s2 in 0..t.n2 {
-            let off = s1 * t.a1 + s2 * t.a2;
-            let mut a = t.a.map(|p| p.add(off));
-            for _ in 0..t.len {
-                let bv = load(b);
-                for (row, p) in acc.iter_mut().zip(a.iter_mut()) {
-                    *row = _mm512_fmadd_ps(_mm512_set1_ps(**p), bv, *row);
-                    *p = p.add(t.a_step);
-                }
-                b = b.add(t.b_step);
-            }
+    walk(t, |a, b| {
+        let bv = load(b);
+        for (row, &p) in acc.iter_mut().zip(a) {
+            *row = _mm512_fmadd_ps(_mm512_set1_ps(*p), bv, *row);
         }
-    }
+    });
     for (row, &c) in acc.iter().zip(&t.c) {
         _mm512_mask_storeu_ps(c, mask, *row);
     }
