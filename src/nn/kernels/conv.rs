@@ -18,7 +18,7 @@ use super::conv_layout::{
     by_rows, check_patches, copy_16, crop_from, pack_columns, pack_transposed, pad_into,
     patch_offset, Cols, Rows,
 };
-use super::conv_tile::{run, Init, Isa, Tile, MAX_ROWS};
+use super::conv_tile::{run, tile_rows, Init, Tile, MAX_ROWS};
 use crate::nn::simd::{dispatch, level, Level};
 
 /// The shape of one convolution call: a batch of n images h x w with cin channels, a k x k
@@ -98,7 +98,7 @@ impl ConvShape {
     }
 }
 
-/// `$body(args, isa)` run at the best level the CPU has: each level's entry point is compiled
+/// `$body(args, level)` run at the best level the CPU has: each level's entry point is compiled
 /// with its features, so that the whole walk and every tile are inlined into it.
 macro_rules! at_best_level {
     ($body:ident($($arg:ident: $ty:ty),* $(,)?)) => {{
@@ -107,12 +107,12 @@ macro_rules! at_best_level {
             #[target_feature(enable = "avx512f,avx2,fma")]
             #[allow(clippy::too_many_arguments)]
             unsafe fn avx512($($arg: $ty),*) {
-                $body($($arg),*, Isa::Avx512)
+                $body($($arg),*, Level::Avx512)
             }
             #[target_feature(enable = "avx2,fma")]
             #[allow(clippy::too_many_arguments)]
             unsafe fn avx2($($arg: $ty),*) {
-                $body($($arg),*, Isa::Avx2)
+                $body($($arg),*, Level::Avx2)
             }
             match level() {
                 // SAFETY: level() reports AVX-512F only when the CPU has it (and AVX2 and FMA).
@@ -122,7 +122,7 @@ macro_rules! at_best_level {
                 Level::Portable => {}
             }
         }
-        $body($($arg),*, Isa::Portable)
+        $body($($arg),*, Level::Portable)
     }};
 }
 
@@ -147,7 +147,7 @@ pub fn conv2d_forward(
     ))
 }
 
-/// `conv2d_forward` after its checks; `isa` says which tile to run.
+/// `conv2d_forward` after its checks; `level` says which tile to run.
 #[inline(always)]
 fn forward_body(
     s: &ConvShape,
@@ -156,7 +156,7 @@ fn forward_body(
     b: &[f32],
     z: &mut [f32],
     scratch: &mut [f32],
-    isa: Isa,
+    level: Level,
 ) {
     let (pad_x, rest) = scratch.split_at_mut(if s.pad > 0 { s.padded_len() } else { 0 });
     let xp: &[f32] = if s.pad > 0 {
@@ -174,9 +174,9 @@ fn forward_body(
     let mut rows = Rows::new(s);
     let mut r0 = 0;
     while r0 < m {
-        let mr = (m - r0).min(isa.rows());
+        let mr = (m - r0).min(tile_rows(level));
         let bases = rows.next(mr);
-        by_rows!(mr, forward_rows(s, xp, packed, b, z, r0, &bases, isa));
+        by_rows!(mr, forward_rows(s, xp, packed, b, z, r0, &bases, level));
         r0 += mr;
     }
 }
@@ -212,7 +212,7 @@ pub fn conv2d_backward(
     ))
 }
 
-/// `conv2d_backward` after its checks; `isa` says which tile to run.
+/// `conv2d_backward` after its checks; `level` says which tile to run.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn backward_body(
@@ -224,7 +224,7 @@ fn backward_body(
     db: &mut [f32],
     dx: Option<&mut [f32]>,
     scratch: &mut [f32],
-    isa: Isa,
+    level: Level,
 ) {
     db.fill(0.0);
     let plen = if s.pad > 0 { s.padded_len() } else { 0 };
@@ -236,13 +236,13 @@ fn backward_body(
     } else {
         x
     };
-    weight_grad(s, xp, dz, dw, db, packed, isa);
+    weight_grad(s, xp, dz, dw, db, packed, level);
     let Some(dx) = dx else { return };
     if s.pad > 0 {
-        input_grad(s, dz, w, pad_dx, packed, isa);
+        input_grad(s, dz, w, pad_dx, packed, level);
         crop_from(s, pad_dx, dx);
     } else {
-        input_grad(s, dz, w, dx, packed, isa);
+        input_grad(s, dz, w, dx, packed, level);
     }
 }
 
@@ -257,7 +257,7 @@ fn forward_rows<const MR: usize>(
     z: &mut [f32],
     r0: usize,
     bases: &[usize; MAX_ROWS],
-    isa: Isa,
+    level: Level,
 ) {
     let kk = s.k * s.k * s.cin;
     let xo = xp.as_ptr();
@@ -283,7 +283,7 @@ fn forward_rows<const MR: usize>(
                 nr,
                 init: Init::Bias(bias.as_ptr().add(j0)),
             };
-            run(&t, isa);
+            run(&t, level);
         }
     }
 }
@@ -300,7 +300,7 @@ fn weight_grad(
     dw: &mut [f32],
     db: &mut [f32],
     panel: &mut [f32],
-    isa: Isa,
+    level: Level,
 ) {
     dw.fill(0.0);
     check_patches(s, xp.len());
@@ -316,10 +316,10 @@ fn weight_grad(
             let mut cols = Cols::new(s);
             let mut p0 = 0;
             while p0 < kk {
-                let mr = (kk - p0).min(isa.rows());
+                let mr = (kk - p0).min(tile_rows(level));
                 let offs: [usize; MAX_ROWS] =
                     std::array::from_fn(|i| if i < mr { cols.take(1) } else { 0 });
-                by_rows!(mr, weight_tile(s, xp, panel, dw, img, p0, j0, &offs, isa));
+                by_rows!(mr, weight_tile(s, xp, panel, dw, img, p0, j0, &offs, level));
                 p0 += mr;
             }
         }
@@ -349,7 +349,7 @@ fn weight_tile<const MR: usize>(
     p0: usize,
     j0: usize,
     offs: &[usize; MAX_ROWS],
-    isa: Isa,
+    level: Level,
 ) {
     let (oh, ow) = (s.oh(), s.ow());
     let base = img * s.hp() * s.wp() * s.cin;
@@ -372,13 +372,20 @@ fn weight_tile<const MR: usize>(
             nr: (s.cout - j0).min(16),
             init: Init::Accumulate,
         };
-        run(&t, isa);
+        run(&t, level);
     }
 }
 
 /// dxp (n, hp, wp, cin) = col2im(dZ W^T), dxp overwritten.
 #[inline(always)]
-fn input_grad(s: &ConvShape, dz: &[f32], w: &[f32], dxp: &mut [f32], packed: &mut [f32], isa: Isa) {
+fn input_grad(
+    s: &ConvShape,
+    dz: &[f32],
+    w: &[f32],
+    dxp: &mut [f32],
+    packed: &mut [f32],
+    level: Level,
+) {
     dxp.fill(0.0);
     let kk = s.k * s.k * s.cin;
     let packed = &mut packed[..kk.div_ceil(16) * s.cout * 16];
@@ -388,11 +395,11 @@ fn input_grad(s: &ConvShape, dz: &[f32], w: &[f32], dxp: &mut [f32], packed: &mu
     let mut rows = Rows::new(s);
     let mut r0 = 0;
     while r0 < m {
-        // The block height sets the order in which rows add into a dx value shared by their patches:
-        // AVX2's 6 at every level, so that AVX-512 gives the same bits.
-        let mr = (m - r0).min(Isa::Avx2.rows());
+        // The block height sets the order in which rows add into a dx value their patches
+        // share: AVX2's at every level, so that AVX-512 gives the same bits.
+        let mr = (m - r0).min(tile_rows(Level::Avx2));
         let bases = rows.next(mr);
-        by_rows!(mr, input_rows(s, dz, packed, dxp, r0, &bases, isa));
+        by_rows!(mr, input_rows(s, dz, packed, dxp, r0, &bases, level));
         r0 += mr;
     }
 }
@@ -407,7 +414,7 @@ fn input_rows<const MR: usize>(
     dxp: &mut [f32],
     r0: usize,
     bases: &[usize; MAX_ROWS],
-    isa: Isa,
+    level: Level,
 ) {
     let kk = s.k * s.k * s.cin;
     // With cin a multiple of 16 every 16 columns of A lie in one tap: the tile adds them into
@@ -450,7 +457,7 @@ fn input_rows<const MR: usize>(
                     Init::Zero
                 },
             };
-            run(&t, isa);
+            run(&t, level);
         }
         if !in_place {
             for (row, &base) in tile.iter().zip(bases) {

@@ -5,31 +5,22 @@
 //! the convolution is read in place (no im2col copy) as an implicit GEMM.
 //!
 //! AVX2+FMA: 6 x 16 = 12 accumulators, 2 vector loads and 6 broadcasts for 12 FMAs per step.
-//! AVX-512: a row of 16 is one register, so 6 FMAs per step, each with its broadcast folded in,
-//! do the same work; the sums are fused and ordered as AVX2's, so both give the same bits.
+//! AVX-512: a row of 16 is one register, so 12 rows take 12 accumulators, one vector load and
+//! 12 FMAs per step (each with its broadcast folded in); every sum is fused and ordered as
+//! AVX2's, so both give the same bits.
 //! Portable: the same walk with plain arrays (multiply, then add).
 
-/// Which tile the walk runs: the caller's function must be compiled with the features named.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Isa {
-    Portable,
-    /// AVX2 and FMA.
-    Avx2,
-    /// AVX-512F (with AVX2 and FMA).
-    Avx512,
-}
+use crate::nn::simd::Level;
 
 /// The most rows a tile takes (AVX-512's block height).
 pub(super) const MAX_ROWS: usize = 12;
 
-impl Isa {
-    /// Rows per tile: as many as the accumulators fit in the registers with the operands
-    /// (AVX2: 12 of 16 for 6 rows; AVX-512: 12 of 32 for 12 rows, the FMA latency hidden).
-    pub(super) fn rows(self) -> usize {
-        match self {
-            Isa::Avx512 => MAX_ROWS,
-            Isa::Avx2 | Isa::Portable => 6,
-        }
+/// Rows per tile at `level`: as many as the accumulators fit in the registers with the
+/// operands (AVX2: 12 of 16 for 6 rows; AVX-512: 12 of 32 for 12 rows, the FMA latency hidden).
+pub(super) fn tile_rows(level: Level) -> usize {
+    match level {
+        Level::Avx512 => MAX_ROWS,
+        Level::Avx2 | Level::Portable => 6,
     }
 }
 
@@ -69,17 +60,17 @@ pub(super) struct Tile<const MR: usize> {
 /// Runs the tile at the best level available (checked by the caller once per call).
 ///
 /// # Safety
-/// Every address the walk reads or writes must be valid (see `Tile`), and `isa` only one the
-/// CPU has.
+/// Every address the walk reads or writes must be valid (see `Tile`), `level` only one the CPU
+/// has, and the caller compiled with that level's features (so that the tile is inlined).
 #[inline(always)]
-pub(super) unsafe fn run<const MR: usize>(t: &Tile<MR>, isa: Isa) {
+pub(super) unsafe fn run<const MR: usize>(t: &Tile<MR>, level: Level) {
     #[cfg(target_arch = "x86_64")]
-    match isa {
-        Isa::Avx512 => return tile_avx512(t),
-        Isa::Avx2 => return tile_avx2(t),
-        Isa::Portable => {}
+    match level {
+        Level::Avx512 => return tile_avx512(t),
+        Level::Avx2 => return tile_avx2(t),
+        Level::Portable => {}
     }
-    let _ = isa;
+    let _ = level;
     tile_portable(t)
 }
 
