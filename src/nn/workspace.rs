@@ -82,11 +82,7 @@ impl Workspace {
         } else {
             SparseRows::default()
         };
-        let scratch = layers
-            .iter()
-            .map(|l| l.scratch_len(capacity))
-            .max()
-            .unwrap_or(0);
+        let scratch = scratch_len(layers, capacity);
         Workspace {
             capacity,
             acts,
@@ -116,17 +112,19 @@ impl Workspace {
         capacity: usize,
         f: impl FnOnce(&mut Workspace) -> R,
     ) -> R {
+        let new = || Workspace::new(layers, input_dim, sparse_input, capacity, false);
+        if sparse_input {
+            // Its list of nonzero inputs is sized by input_dim, which the check below leaves out.
+            return f(&mut new());
+        }
         let kept = SPARES.with(|s| {
             let mut s = s.borrow_mut();
-            let at = s
-                .iter()
-                .position(|w| !sparse_input && w.fits_inference(layers, capacity))?;
+            let at = s.iter().position(|w| w.fits_inference(layers, capacity))?;
             Some(s.remove(at))
         });
-        let mut ws = kept
-            .unwrap_or_else(|| Workspace::new(layers, input_dim, sparse_input, capacity, false));
+        let mut ws = kept.unwrap_or_else(new);
         let out = f(&mut ws);
-        if !sparse_input && ws.floats() <= SPARE_FLOATS {
+        if ws.floats() <= SPARE_FLOATS {
             SPARES.with(|s| {
                 let mut s = s.borrow_mut();
                 s.insert(0, ws);
@@ -145,7 +143,6 @@ impl Workspace {
 
     /// Whether these are the buffers `new` makes for inference through `layers` (dense input).
     fn fits_inference(&self, layers: &[Layer], capacity: usize) -> bool {
-        let scratch = layers.iter().map(|l| l.scratch_len(capacity)).max();
         self.capacity == capacity
             && self.acts.len() == layers.len()
             && self.grads.iter().all(Vec::is_empty)
@@ -157,8 +154,17 @@ impl Workspace {
                 .all(|((l, a), c)| {
                     a.len() == capacity * l.out_len() && c.len() == capacity * l.cache_len()
                 })
-            && Some(self.scratch.len()) == scratch.or(Some(0))
+            && self.scratch.len() == scratch_len(layers, capacity)
     }
+}
+
+/// Scratch for the layer that needs the most, at `capacity` rows.
+fn scratch_len(layers: &[Layer], capacity: usize) -> usize {
+    layers
+        .iter()
+        .map(|l| l.scratch_len(capacity))
+        .max()
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

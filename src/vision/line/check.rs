@@ -63,25 +63,10 @@ fn judge(mut line: Reading, cut: Reading) -> Reading {
             l.digit == c.digit || (l.probability < UNSURE_DIGIT && c.probability > l.probability)
         });
     if overrules {
-        // The cut's digits in the places of the line's, separators kept.
-        let mut digits = cut.text.chars();
-        let formatted = line
-            .formatted
-            .chars()
-            .map(|c| match c.is_ascii_digit() {
-                true => digits.next().unwrap_or(c),
-                false => c,
-            })
-            .collect();
-        return Reading {
-            text: cut.text,
-            formatted,
-            confidence: line.confidence,
-            digits: cut.digits,
-        };
+        return in_line_format(line, cut, None);
     }
     match dropped_one(&line, &cut) {
-        Some(at) => with_one_put_back(line, cut, at),
+        Some(at) => in_line_format(line, cut, Some(at)),
         None => line,
     }
 }
@@ -109,26 +94,30 @@ fn dropped_one(line: &Reading, cut: &Reading) -> Option<usize> {
     (one.digit == 1 && one.probability >= UNSURE_DIGIT && rest_same).then_some(at)
 }
 
-/// The cut's reading, the line's separators kept and the 1 the line dropped (the cut's digit
-/// `at`) put before the line's digit `at`, or after its last; sure by the line's confidence.
-fn with_one_put_back(line: Reading, cut: Reading, at: usize) -> Reading {
-    let mut formatted = String::with_capacity(line.formatted.len() + 1);
+/// The cut's reading in the line's format: the cut's digits in the places of the line's, the
+/// separators kept; with `extra` at Some(at), the cut's digit `at` (one the line lacks) put
+/// before the line's digit `at`, or after its last. Sure by the line's confidence.
+fn in_line_format(line: Reading, cut: Reading, extra: Option<usize>) -> Reading {
+    let mut digits = cut.text.chars();
+    let mut formatted = String::with_capacity(cut.text.len() + line.formatted.len());
     let mut seen = 0;
     for c in line.formatted.chars() {
-        if c.is_ascii_digit() {
-            if seen == at {
-                formatted.push('1');
-            }
-            seen += 1;
+        if !c.is_ascii_digit() {
+            formatted.push(c);
+            continue;
         }
-        formatted.push(c);
+        if extra == Some(seen) {
+            formatted.extend(digits.next());
+        }
+        formatted.push(digits.next().unwrap_or(c));
+        seen += 1;
     }
-    if at == seen {
+    if extra == Some(seen) {
         // After the last digit, before any separator that ends the line.
         let end = formatted
             .rfind(|c: char| c.is_ascii_digit())
             .map_or(0, |i| i + 1);
-        formatted.insert(end, '1');
+        formatted.insert_str(end, &digits.collect::<String>());
     }
     Reading {
         text: cut.text,
