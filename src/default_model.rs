@@ -1,9 +1,10 @@
 //! The model built into the binary, so that reading photos and the drawing page work right after
 //! install: a CNN (Conv 32 3x3, pool, Conv 64 3x3 same, Conv 64 3x3, pool, Dense 128, dropout
 //! 0.5, Dense 10; 261,962 parameters, 1.05 MB) trained by the project on MNIST with augmentation
-//! (scans of box-filling black-and-white digits included, and 15% of the 1s, 4s, 7s and 9s drawn
-//! in shapes MNIST lacks), then briefly on the plain images at a low rate:
-//! `scripts/train_builtin.sh` (MNIST test accuracy 0.9958, Semeion 0.9335).
+//! (half of it scanned as box-filling black-and-white digits, 15% of the 1s, 4s, 7s and 9s drawn
+//! in shapes MNIST lacks, 40% of the digits with a bar under or over them as a ruled line
+//! leaves), then briefly on the plain images and once more augmented, at low rates:
+//! `scripts/train_builtin.sh` (MNIST test accuracy 0.9960, Semeion 0.9366).
 
 use crate::train::checkpoint::{self, Checkpoint};
 use std::path::Path;

@@ -377,3 +377,59 @@ fn allographs_replace_only_ones_fours_sevens_and_nines_and_nothing_else_of_the_s
 fn allographs_must_be_a_chance() {
     refused_as_a_chance("--allographs", "2");
 }
+
+#[test]
+fn the_scan_share_decides_how_many_images_are_scanned() {
+    let changed = |scan: f32| {
+        let (changed, _) = changed_by(Augment {
+            scan,
+            ..Augment::default()
+        });
+        changed.iter().filter(|(_, c)| *c).count()
+    };
+    // Against the default quarter: no scans changes the images it scanned, scanning every image
+    // changes the others (and, as each image draws from its own stream, nothing else).
+    let (none, all) = (changed(0.0), changed(1.0));
+    assert!(none > 0 && none < all, "{none} {all}");
+    assert_eq!(none + all, 40);
+    assert_eq!(changed(Augment::default().scan), 0);
+}
+
+#[test]
+fn scans_must_be_a_chance() {
+    refused_as_a_chance("--scans", "1.5");
+}
+
+#[test]
+fn underlines_draw_a_bar_on_every_digit_and_change_nothing_else_of_the_stream() {
+    let barred = Augment {
+        underlines: 1.0,
+        ..Augment::default()
+    };
+    let (changed, batch) = changed_by(barred);
+    assert!(changed.iter().all(|(_, c)| *c));
+    // Each image differs from its unbarred self in the bar's one or two rows, and only by ink
+    // added.
+    let data = bars();
+    let idx: Vec<usize> = (0..40).collect();
+    let mut unbarred = AugmentedBatch::new(Augment::default(), 4, &data, 40).unwrap();
+    let Pixels::U8(a) = unbarred.fill(&data, &idx, 3).0.pixels.clone() else {
+        unreachable!()
+    };
+    for (k, (a, b)) in a.chunks(784).zip(batch.chunks(784)).enumerate() {
+        assert!(
+            a.iter().zip(b).all(|(x, y)| y >= x),
+            "image {k}: ink taken away"
+        );
+        let rows = (0..28)
+            .filter(|&r| a[r * 28..(r + 1) * 28] != b[r * 28..(r + 1) * 28])
+            .count();
+        assert!((1..=2).contains(&rows), "image {k}: {rows} rows changed");
+    }
+    assert_eq!(changed_by(barred).1, batch);
+}
+
+#[test]
+fn underlines_must_be_a_chance() {
+    refused_as_a_chance("--underlines", "1.01");
+}

@@ -140,6 +140,14 @@ pub struct TrainArgs {
     /// default.
     #[arg(long, default_value_t = 0.0, requires = "augment")]
     pub allographs: f32,
+    /// With --augment: the chance that a distorted image is then scanned as form readers scan
+    /// digits (stretched to fill a 14-20 px square, black and white).
+    #[arg(long, default_value_t = Augment::default().scan, requires = "augment")]
+    pub scans: f32,
+    /// With --augment: the chance that a digit is given a bar under or over it, as a ruled line,
+    /// an underline or a box's side leaves where writing touches it. Off by default.
+    #[arg(long, default_value_t = 0.0, requires = "augment")]
+    pub underlines: f32,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -161,6 +169,8 @@ fn check_chance(flag: &str, value: f32) -> anyhow::Result<()> {
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     check_chance("--styles", args.styles)?;
     check_chance("--allographs", args.allographs)?;
+    check_chance("--scans", args.scans)?;
+    check_chance("--underlines", args.underlines)?;
     let dir = args.dataset.resolve_dir(args.data_dir.as_deref());
     let (train, test) = args.dataset.load(&dir)?;
     let keras = args.dataset == DatasetKind::Digits5000;
@@ -202,6 +212,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         augment: args.augment.then(|| Augment {
             styles: args.styles,
             allographs: args.allographs,
+            scan: args.scans,
+            underlines: args.underlines,
             ..Augment::default()
         }),
     };

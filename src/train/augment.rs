@@ -8,6 +8,7 @@ use crate::data::{Dataset, PixelLayout, Pixels};
 use crate::vision::allographs::{draw_allograph, has_allographs};
 use crate::vision::augment::{augment_image, Augment};
 use crate::vision::styles::add_style;
+use crate::vision::underline::add_underline;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -32,6 +33,9 @@ const STYLE_STREAM: u64 = 0x0571_71e5;
 
 /// Likewise for the stream that picks and draws the allographs.
 const ALLOGRAPH_STREAM: u64 = 0xa110_9a4f;
+
+/// And for the bars under or over the digits.
+const UNDERLINE_STREAM: u64 = 0x0bad_11e5;
 
 impl AugmentedBatch {
     /// Buffers for batches of up to `batch_size` images like those of `train`, which must be
@@ -86,7 +90,8 @@ impl AugmentedBatch {
         for (k, &i) in indices.iter().enumerate() {
             let original = &src[i * f..(i + 1) * f];
             let label = train.labels[i];
-            // Styles and allographs are drawn upright, so only on images stored by row.
+            // Styles, allographs and underlines are drawn upright, so only on images stored by
+            // row.
             let upright = train.layout == PixelLayout::RowMajor;
             let mut redrawn = false;
             if self.aug.allographs > 0.0 && upright && has_allographs(label) {
@@ -115,6 +120,13 @@ impl AugmentedBatch {
                 &mut self.tmp,
                 &mut dst[k * f..(k + 1) * f],
             );
+            if self.aug.underlines > 0.0 && upright {
+                let seed = image_seed(self.seed ^ UNDERLINE_STREAM, global_step, k);
+                let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                if rng.gen::<f32>() < self.aug.underlines {
+                    add_underline(&mut dst[k * f..(k + 1) * f], w, h, &mut rng);
+                }
+            }
             self.batch.labels[k] = label;
         }
         (&self.batch, &self.all[..indices.len()])

@@ -14,3 +14,4 @@ pub mod scan;
 pub mod segment;
 pub mod styles;
 pub mod synth;
+pub mod underline;

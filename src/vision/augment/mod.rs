@@ -67,6 +67,10 @@ pub struct Augment {
     /// hardly has ([`crate::vision::allographs`]); off by default.
     #[serde(default)]
     pub allographs: f32,
+    /// Chance that a distorted digit is given a bar under or over it, as a printed line leaves
+    /// where writing touches it ([`crate::vision::underline`]); off by default.
+    #[serde(default)]
+    pub underlines: f32,
 }
 
 impl Default for Augment {
@@ -83,6 +87,7 @@ impl Default for Augment {
             scan: 0.25,
             styles: 0.0,
             allographs: 0.0,
+            underlines: 0.0,
         }
     }
 }
@@ -102,13 +107,14 @@ impl Augment {
             scan: 0.0,
             styles: 0.0,
             allographs: 0.0,
+            underlines: 0.0,
         }
     }
 
     /// One line naming every range, for help texts and logs.
     pub fn describe(&self) -> String {
         format!(
-            "rotation ±{}°, scale ×(1±{}), aspect ×(1±{}), shear ±{}, translation ±{} px, elastic ±{} px, thicken ≤{}, thin ≤{}, scanned {}%, styles {}%, allographs {}%",
+            "rotation ±{}°, scale ×(1±{}), aspect ×(1±{}), shear ±{}, translation ±{} px, elastic ±{} px, thicken ≤{}, thin ≤{}, scanned {}%, styles {}%, allographs {}%, underlines {}%",
             self.rotation_deg,
             self.scale,
             self.aspect,
@@ -119,7 +125,8 @@ impl Augment {
             self.thin,
             self.scan * 100.0,
             self.styles * 100.0,
-            self.allographs * 100.0
+            self.allographs * 100.0,
+            self.underlines * 100.0
         )
     }
 }
