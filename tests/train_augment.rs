@@ -351,11 +351,6 @@ fn refused_as_a_chance(flag: &str, value: &str) {
 }
 
 #[test]
-fn styles_must_be_a_chance() {
-    refused_as_a_chance("--styles", "1.5");
-}
-
-#[test]
 fn allographs_replace_only_ones_fours_sevens_and_nines_and_nothing_else_of_the_stream() {
     let drawn = Augment {
         allographs: 1.0,
@@ -374,11 +369,6 @@ fn allographs_replace_only_ones_fours_sevens_and_nines_and_nothing_else_of_the_s
 }
 
 #[test]
-fn allographs_must_be_a_chance() {
-    refused_as_a_chance("--allographs", "2");
-}
-
-#[test]
 fn the_scan_share_decides_how_many_images_are_scanned() {
     let changed = |scan: f32| {
         let (changed, _) = changed_by(Augment {
@@ -393,11 +383,6 @@ fn the_scan_share_decides_how_many_images_are_scanned() {
     assert!(none > 0 && none < all, "{none} {all}");
     assert_eq!(none + all, 40);
     assert_eq!(changed(Augment::default().scan), 0);
-}
-
-#[test]
-fn scans_must_be_a_chance() {
-    refused_as_a_chance("--scans", "1.5");
 }
 
 #[test]
@@ -430,6 +415,13 @@ fn underlines_draw_a_bar_on_every_digit_and_change_nothing_else_of_the_stream() 
 }
 
 #[test]
-fn underlines_must_be_a_chance() {
-    refused_as_a_chance("--underlines", "1.01");
+fn every_chance_must_be_from_0_to_1() {
+    for (flag, value) in [
+        ("--styles", "1.5"),
+        ("--allographs", "2"),
+        ("--scans", "1.5"),
+        ("--underlines", "1.01"),
+    ] {
+        refused_as_a_chance(flag, value);
+    }
 }
