@@ -14,9 +14,10 @@ use rand::Rng;
 const OVER: f64 = 0.25;
 
 /// Draws a bar under or over the ink of `img` (w x h, row-major, ink > 0): across the ink's last
-/// (or first) row, in the row next to it or up to two rows further, one or two pixels thick, about as wide as the digit (from 3/4 of it to
-/// up to 6 pixels beyond either side), kept inside the frame. Returns false, leaving `img` as it
-/// was, when it holds no ink.
+/// (or first) row, in the row next to it or up to two rows further; one or two pixels thick;
+/// about as wide as the digit (each end up to an eighth of its width short of the ink's side or
+/// up to 6 pixels beyond it); kept inside the frame. Returns false, leaving `img` as it was,
+/// when it holds no ink.
 pub fn add_underline<R: Rng>(img: &mut [u8], w: usize, h: usize, rng: &mut R) -> bool {
     let Some((x0, y0, x1, y1)) = ink_box(img, w, h) else {
         return false;
