@@ -42,16 +42,15 @@ impl LineInput {
 const FAR: usize = 2;
 
 /// The box (x0, y0, x1, y1 inclusive) of the writing in `px` (w x h): the ink above
-/// [`BOX_LEVEL`] in the group of columns holding the most ink, groups being parted by
-/// empty stretches wider than [`FAR`] line heights. None when there is no ink.
+/// [`BOX_LEVEL`] within the band of rows holding the most ink ([`main_band`]), in the group of
+/// columns holding the most ink, groups being parted by empty stretches wider than [`FAR`] line
+/// heights. None when there is no ink.
 fn writing_bounds(px: &[f32], w: usize, h: usize) -> Option<(usize, usize, usize, usize)> {
     let inked = |v: &f32| *v > BOX_LEVEL;
-    let rows: Vec<usize> = (0..h)
-        .filter(|&y| px[y * w..(y + 1) * w].iter().any(inked))
-        .collect();
-    let height = rows.last()? - rows.first()? + 1;
+    let (top, bottom) = main_band(px, w, h)?;
+    let height = bottom - top + 1;
     let mass: Vec<f32> = (0..w)
-        .map(|x| (0..h).map(|y| px[y * w + x]).filter(inked).sum())
+        .map(|x| (top..=bottom).map(|y| px[y * w + x]).filter(inked).sum())
         .collect();
     // Groups of columns: (first, last, ink).
     let mut groups: Vec<(usize, usize, f32)> = Vec::new();
@@ -66,9 +65,43 @@ fn writing_bounds(px: &[f32], w: usize, h: usize) -> Option<(usize, usize, usize
     }
     let &(x0, x1, _) = groups.iter().max_by(|a, b| a.2.total_cmp(&b.2))?;
     let in_group = |y: &usize| px[y * w + x0..=y * w + x1].iter().any(inked);
-    let y0 = (0..h).find(in_group)?;
-    let y1 = (0..h).rev().find(in_group)?;
+    let y0 = (top..=bottom).find(in_group)?;
+    let y1 = (top..=bottom).rev().find(in_group)?;
     Some((x0, y0, x1, y1))
+}
+
+/// The rows (first, last) of the band of writing holding the most ink: runs of inked rows,
+/// a run joined to the next when the blank rows between them are fewer than half the taller
+/// one's height (a digit's strokes may leave a blank row between them). A speck far above or
+/// below a small number (a dust mark in the corner of a page) is then not taken for part of
+/// its line, which would have shrunk the writing to a few pixels.
+fn main_band(px: &[f32], w: usize, h: usize) -> Option<(usize, usize)> {
+    let mass: Vec<f32> = (0..h)
+        .map(|y| px[y * w..(y + 1) * w].iter().filter(|&&v| v > BOX_LEVEL).sum())
+        .collect();
+    // Bands: (first, last, ink).
+    let mut bands: Vec<(usize, usize, f32)> = Vec::new();
+    for (y, &m) in mass.iter().enumerate().filter(|(_, &m)| m > 0.0) {
+        match bands.last_mut() {
+            Some(b) if y == b.1 + 1 => {
+                b.1 = y;
+                b.2 += m;
+            }
+            _ => bands.push((y, y, m)),
+        }
+    }
+    let mut joined: Vec<(usize, usize, f32)> = Vec::with_capacity(bands.len());
+    for b in bands {
+        match joined.last_mut() {
+            Some(a) if 2 * (b.0 - a.1 - 1) < (a.1 - a.0 + 1).max(b.1 - b.0 + 1) => {
+                a.1 = b.1;
+                a.2 += b.2;
+            }
+            _ => joined.push(b),
+        }
+    }
+    let &(top, bottom, _) = joined.iter().max_by(|a, b| a.2.total_cmp(&b.2))?;
+    Some((top, bottom))
 }
 
 /// The line of `ink`; None when it holds no ink.
@@ -204,6 +237,22 @@ mod tests {
         // A leading 1 in a tight crop stays.
         let tight = ink(40, 20, (0, 0, 3, 20));
         assert_eq!(line_of(&tight).unwrap().ink_box, [0, 0, 3, 20]);
+    }
+
+    #[test]
+    fn a_speck_far_above_or_below_is_not_part_of_the_line() {
+        // Writing 40 x 10 at the foot of a page 300 high, a speck in a far corner.
+        let mut page = ink(200, 300, (150, 280, 190, 290));
+        for y in 2..5 {
+            page.px[y * 200 + 3] = 1.0;
+        }
+        assert_eq!(line_of(&page).unwrap().ink_box, [150, 280, 40, 10]);
+        // A digit whose top stroke stands a row above its body is one band.
+        let mut five = ink(60, 40, (10, 12, 30, 30));
+        for x in 10..30 {
+            five.px[10 * 60 + x] = 1.0;
+        }
+        assert_eq!(line_of(&five).unwrap().ink_box, [10, 10, 20, 20]);
     }
 
     #[test]
