@@ -1,8 +1,8 @@
-//! Training lines of the number reader as the model sees them: writes a PNG of `--count`
-//! lines (default 24) made from MNIST's training digits, prints their labels, and times the
-//! making of `--time` lines (default 500) on one thread.
+//! Training lines of the number reader as the model sees them: writes a PNG of COUNT lines
+//! (default 24) made from MNIST's training digits, prints their labels, and times the making
+//! of 500 more on one thread.
 //!
-//!     cargo run --release --example line_samples -- ../shared/data/mnist lines.png
+//!     cargo run --release --example line_samples -- ../shared/data/mnist lines.png [COUNT]
 
 use digits::data::{mnist, Pixels};
 use digits::vision::line::synth::LineSynth;

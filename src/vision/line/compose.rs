@@ -297,6 +297,19 @@ pub struct Placed {
     /// How far the glyph's top lies above the baseline, in its pixels.
     pub top: f32,
     pub is_digit: bool,
+    /// A 7's bar that runs on into the next digit (see [`RunOnBar`]).
+    pub bar: Option<RunOnBar>,
+}
+
+/// A bar across a 7 that runs on into the digit after it, as many people write a crossed 7
+/// before a 1 (a 1 with a bar through it is a 4 without its top): from a fifth of the 7's
+/// width to `into` of the next glyph's, `row` pixels below the 7's top, rising by `rise`.
+#[derive(Clone, Copy, Debug)]
+pub struct RunOnBar {
+    pub row: f32,
+    pub into: f32,
+    pub rise: f32,
+    pub pen: f32,
 }
 
 /// Lays `glyphs` out left to right on one canvas: gaps (negative ones overlap), a baseline
@@ -328,6 +341,7 @@ pub fn lay_out<R: Rng>(glyphs: &[Placed], spaces: &[bool], rng: &mut R) -> (Canv
     let height = (hd * 2.6 + rise).ceil() as usize;
     let baseline0 = hd * 1.8 + if drift > 0.0 { 0.0 } else { rise } - wave;
     let mut canvas = Canvas::new(width, height);
+    let mut tops = Vec::with_capacity(glyphs.len());
     for (g, &gx) in glyphs.iter().zip(&xs) {
         let mid = gx + g.glyph.w as f32 / 2.0;
         let baseline = baseline0 - drift * mid + wave * (mid / period + phase).sin();
@@ -336,11 +350,20 @@ pub fn lay_out<R: Rng>(glyphs: &[Placed], spaces: &[bool], rng: &mut R) -> (Canv
         } else {
             0.0
         };
-        canvas.stamp(
-            &g.glyph,
-            gx as i64,
-            (baseline - g.top + jitter).round() as i64,
-        );
+        let top = (baseline - g.top + jitter).round();
+        canvas.stamp(&g.glyph, gx as i64, top as i64);
+        tops.push(top);
+    }
+    for i in 1..glyphs.len() {
+        let (this, next) = (&glyphs[i - 1], &glyphs[i]);
+        let Some(bar) = this.bar else { continue };
+        if spaces[i] || !next.is_digit || xs[i] - xs[i - 1] > this.glyph.w as f32 + 0.3 * hd {
+            continue;
+        }
+        let y = tops[i - 1] + bar.row;
+        let from = (xs[i - 1] + 0.2 * this.glyph.w as f32, y);
+        let to = (xs[i] + bar.into * next.glyph.w as f32, y - bar.rise);
+        canvas.segment(from, to, bar.pen);
     }
     let slant = rng.gen_range(-0.3..0.35f32);
     let mid_baseline = baseline0 - drift * width as f32 / 2.0;
@@ -384,6 +407,44 @@ mod tests {
         assert_eq!(c.px[2 * 4 + 3], 0.5);
         assert_eq!(c.px[0], 1.0);
         assert_eq!(c.px.iter().filter(|&&v| v > 0.0).count(), 2);
+    }
+
+    #[test]
+    fn a_run_on_bar_reaches_into_the_next_digit_and_not_across_a_space() {
+        let stem = || {
+            let mut c = Canvas::new(12, 28);
+            c.segment((6.0, 0.0), (6.0, 28.0), 2.0);
+            c
+        };
+        let placed = |bar| Placed {
+            glyph: stem(),
+            top: 28.0,
+            is_digit: true,
+            bar,
+        };
+        let bar = Some(RunOnBar {
+            row: 14.0,
+            into: 0.6,
+            rise: 0.0,
+            pen: 2.0,
+        });
+        let ink = |first: Option<RunOnBar>, spaced: bool, seed: u64| {
+            let glyphs = [placed(first), placed(None)];
+            let (c, _) = lay_out(
+                &glyphs,
+                &[false, spaced],
+                &mut ChaCha8Rng::seed_from_u64(seed),
+            );
+            c.px.iter().sum::<f32>()
+        };
+        let mut bridged = 0;
+        for seed in 0..20 {
+            let (plain, barred) = (ink(None, false, seed), ink(bar, false, seed));
+            assert!(barred >= plain - 1e-3, "{seed}: {barred} < {plain}");
+            bridged += (barred > plain + 10.0) as usize;
+            assert!((ink(bar, true, seed) - ink(None, true, seed)).abs() < 1e-3);
+        }
+        assert!(bridged >= 10, "{bridged} of 20 bridged");
     }
 
     #[test]

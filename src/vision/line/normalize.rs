@@ -77,7 +77,12 @@ fn writing_bounds(px: &[f32], w: usize, h: usize) -> Option<(usize, usize, usize
 /// its line, which would have shrunk the writing to a few pixels.
 fn main_band(px: &[f32], w: usize, h: usize) -> Option<(usize, usize)> {
     let mass: Vec<f32> = (0..h)
-        .map(|y| px[y * w..(y + 1) * w].iter().filter(|&&v| v > BOX_LEVEL).sum())
+        .map(|y| {
+            px[y * w..(y + 1) * w]
+                .iter()
+                .filter(|&&v| v > BOX_LEVEL)
+                .sum()
+        })
         .collect();
     // Bands: (first, last, ink).
     let mut bands: Vec<(usize, usize, f32)> = Vec::new();

@@ -5,7 +5,7 @@
 //! picture is ([`crate::vision::preprocess`]'s ink map, then [`normalize::line_of`]).
 //! A line is a function of its seed alone.
 
-use super::compose::{self, Canvas, Mark, Placed, DIGIT_HEIGHT};
+use super::compose::{self, Canvas, Mark, Placed, RunOnBar, DIGIT_HEIGHT};
 use super::normalize::{self, LineInput};
 use super::paper;
 use crate::vision::augment::{augment_image, Augment};
@@ -16,6 +16,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 const SIDE: usize = 28;
+
+/// The share of 7s whose bar runs on into the next digit ([`RunOnBar`]).
+const RUN_ON_BARS: f64 = 0.25;
+/// The stream of the random choices of those bars.
+const RUN_ON_BAR_STREAM: u64 = 0x7ba2;
 
 /// One training line: the model's input and its label (classes 1.., see `super::CHARS`).
 #[derive(Clone, Debug, PartialEq)]
@@ -75,6 +80,10 @@ impl LineSynth {
 
     /// A line, or None when its capture left no ink to read (it is drawn again).
     fn try_sample(&self, rng: &mut ChaCha8Rng) -> Option<Sample> {
+        // The run-on bars draw from a stream of their own, so that every other choice of the
+        // line stays what it was without them.
+        let mut bars = rng.clone();
+        bars.set_stream(RUN_ON_BAR_STREAM);
         let marks = compose::number_text(rng);
         let pen = DIGIT_HEIGHT * rng.gen_range(0.07..0.15);
         let synthetic = rng.gen_range(0.0..0.5);
@@ -96,10 +105,17 @@ impl LineSynth {
                         self.mnist_digit(d, height, rng)
                     };
                     let top = glyph.h as f32;
+                    let bar = (d == 7 && bars.gen_bool(RUN_ON_BARS)).then(|| RunOnBar {
+                        row: top * bars.gen_range(0.4..0.6),
+                        into: bars.gen_range(0.2..0.8),
+                        rise: top * bars.gen_range(-0.05..0.1),
+                        pen,
+                    });
                     Placed {
                         glyph,
                         top,
                         is_digit: true,
+                        bar,
                     }
                 }
                 Mark::Sign(c) => {
@@ -108,6 +124,7 @@ impl LineSynth {
                         glyph,
                         top,
                         is_digit: false,
+                        bar: None,
                     }
                 }
             };
