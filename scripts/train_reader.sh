@@ -20,10 +20,11 @@
 # had; the first six's lines had boxes with sides and squared paper, whose up-and-down lines
 # taught the model to pass over a last 1 (vision::line::paper), no 7 whose bar runs on into the
 # next digit (compose::RunOnBar), and were normalised with any far speck in the writing's box
-# (normalize::main_band). (A run of 25 epochs at 3e-4 after the third read the shared numbers
-# less well, 0.760 against 0.771, and was not kept; so did one of 15 at 3e-4 after the fifth,
-# 0.863 against 0.895, and one of 20 at 2e-4 after the sixth, its MNIST 7s' bars drawn longer,
-# 0.900 against 0.905.)
+# (normalize::main_band); and no run's lines had the 8 pixels of paper after the writing
+# (normalize::TRAILING), with which the built-in model reads real numbers better. (A run of 25
+# epochs at 3e-4 after the third read the shared numbers less well, 0.760 against 0.771, and was
+# not kept; so did one of 15 at 3e-4 after the fifth, 0.863 against 0.895, and one of 20 at 2e-4
+# after the sixth, its MNIST 7s' bars drawn longer, 0.900 against 0.905.)
 #     bash scripts/train_reader.sh [MNIST_DIR] [OUT_DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."

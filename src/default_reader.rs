@@ -1,9 +1,9 @@
 //! The number reader built into the binary, used by `digits read` and `digits eval --numbers`
 //! unless another is given (and by `digits serve` for `POST /api/read`): a line model
 //! (`vision::line::reader::DEFAULT_LAYERS`, 136,015 parameters, 0.5 MB) trained with CTC on
-//! numbers composed from MNIST's training digits by `scripts/train_reader.sh` (0.905 exact on
+//! numbers composed from MNIST's training digits by `scripts/train_reader.sh` (0.9245 exact on
 //! the shared numbers, with its five looks), checked where it is unsure by the built-in digit
-//! model cutting the ink into digits (`vision::line::check`; 0.916).
+//! model cutting the ink into digits (`vision::line::check`; 0.9405).
 
 use crate::train::checkpoint::{self, Checkpoint};
 use crate::vision::line::check::CheckedReader;
