@@ -76,7 +76,8 @@ fn judge(mut line: Reading, cut: Reading) -> Reading {
 /// Where the cut reads a 1 that the line reading lacks, the digit model being sure of it
 /// ([`SURE_ONE`]), and the two otherwise read the same digits: its place among the cut's
 /// digits. The line model sometimes lets a thin 1 go between its neighbours (on composed MNIST
-/// numbers and real ones alike); a 1 standing apart is what cutting sees best.
+/// numbers and real ones alike); a 1 standing apart is what cutting sees best. Not where the
+/// line read a slash: cutting takes the `/` of `12/05` for a 1.
 fn dropped_one(line: &Reading, cut: &Reading) -> Option<usize> {
     if cut.digits.len() != line.digits.len() + 1 {
         return None;
@@ -93,7 +94,25 @@ fn dropped_one(line: &Reading, cut: &Reading) -> Option<usize> {
         .iter()
         .zip(&cut.digits[at + 1..])
         .all(|(l, c)| l.digit == c.digit);
-    (one.digit == 1 && one.probability >= SURE_ONE && rest_same).then_some(at)
+    let sure = one.digit == 1 && one.probability >= SURE_ONE && rest_same;
+    (sure && !slash_before(&line.formatted, at)).then_some(at)
+}
+
+/// Whether `formatted` holds a `/` between its digits `at - 1` and `at` (before the first when
+/// `at` is 0, after the last when `at` is past it).
+fn slash_before(formatted: &str, at: usize) -> bool {
+    let mut digits = 0;
+    for c in formatted.chars() {
+        if c.is_ascii_digit() {
+            if digits == at {
+                return false;
+            }
+            digits += 1;
+        } else if digits == at && c == '/' {
+            return true;
+        }
+    }
+    false
 }
 
 /// The cut's reading in the line's format: the cut's digits in the places of the line's, the
@@ -215,16 +234,16 @@ mod tests {
 
     #[test]
     fn a_sure_1_that_the_line_dropped_is_put_back_among_its_separators() {
-        let line = reading("12/05", 0.3, &[0.99, 0.6, 0.99, 0.97]);
+        let line = reading("12.05", 0.3, &[0.99, 0.6, 0.99, 0.97]);
         let r = judge(
             line.clone(),
             reading("12105", 0.2, &[0.99, 0.9, 0.97, 0.99, 0.9]),
         );
-        assert_eq!((r.text.as_str(), r.formatted.as_str()), ("12105", "12/105"));
+        assert_eq!((r.text.as_str(), r.formatted.as_str()), ("12105", "12.105"));
         assert_eq!(r.confidence, 0.3);
         assert_eq!(r.digits.len(), 5);
         let last = judge(
-            line.clone(),
+            reading("12/05", 0.3, &[0.99, 0.6, 0.99, 0.97]),
             reading("12051", 0.2, &[0.9, 0.9, 0.9, 0.9, 0.99]),
         );
         assert_eq!(last.formatted, "12/051");
@@ -233,6 +252,19 @@ mod tests {
             reading("120", 0.9, &[0.96; 3]),
         );
         assert_eq!(first.formatted, "(120)");
+    }
+
+    #[test]
+    fn a_1_cut_where_the_line_read_a_slash_is_that_slash() {
+        let line = reading("12/05", 0.3, &[0.99, 0.9, 0.99, 0.97]);
+        let cut = reading("12105", 0.2, &[0.99, 0.9, 0.99, 0.99, 0.9]);
+        assert_eq!(judge(line.clone(), cut), line);
+        // The 1 the cut reads beside the slash, not in its place, is still put back.
+        let cut = reading("12015", 0.2, &[0.99, 0.9, 0.99, 0.99, 0.9]);
+        assert_eq!(judge(line, cut).formatted, "12/015");
+        assert!(slash_before("/20", 0) && slash_before("12/05", 2) && slash_before("12/", 2));
+        assert!(!slash_before("12.05", 2) && !slash_before("12/05", 1));
+        assert!(!slash_before("1205", 2) && !slash_before("12/05", 4));
     }
 
     #[test]

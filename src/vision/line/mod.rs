@@ -5,7 +5,8 @@
 //!   (printed lines left out by `rules`);
 //! - [`compose`] and [`paper`]: training lines made on the fly, seeded: numbers composed from
 //!   digit images and drawn separators, then put on paper and photographed or scanned badly;
-//! - [`reader`]: the [`crate::vision::reading::NumberReader`] that reads with such a model;
+//! - [`reader`]: the [`crate::vision::reading::NumberReader`] that reads with such a model
+//!   ([`slash`]: a slash where no date has one read as a 1);
 //! - [`check`]: that reader checked, where it is unsure, by a digit model cutting the ink.
 
 pub mod check;
@@ -14,6 +15,7 @@ pub mod normalize;
 pub mod paper;
 pub mod reader;
 mod rules;
+pub mod slash;
 pub mod synth;
 
 /// The line's height in the model's input.

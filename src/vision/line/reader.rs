@@ -5,6 +5,7 @@
 //! writing it (the CTC forward score).
 
 use super::normalize::{self, LineInput};
+use super::slash;
 use super::{char_of, CLASSES, COLUMN_STRIDE, HEIGHT};
 use crate::nn::ctc_decode::{greedy_decode, labelling_log_prob, Decoded};
 use crate::nn::{Activation, LayerSpec, ModelSpec, Padding, Sequential};
@@ -227,13 +228,16 @@ fn settled(looks: &[(LineInput, Vec<f32>)], decoded: &[Decoded], confidence: f64
     sum / looks.len() as f64 >= confidence
 }
 
-/// The reading spelled by `decoded`, read on `line` of `ink`'s picture, sure by `confidence`.
+/// The reading spelled by `decoded` (slashes where no date has them read as 1s: see
+/// [`slash`]), read on `line` of `ink`'s picture, sure by `confidence`.
 fn reading_of(
     decoded: &Decoded,
     line: &LineInput,
     ink: &preprocess::Ink,
     confidence: f32,
 ) -> Reading {
+    let as_read: String = decoded.labels.iter().map(|&c| char_of(c)).collect();
+    let decoded = slash::slashes_as_ones(decoded.clone(), &as_read);
     let formatted: String = decoded.labels.iter().map(|&c| char_of(c)).collect();
     let digits = decoded
         .chars
