@@ -276,6 +276,19 @@ fn looks_that_settle_a_reading_stop_the_others() {
     );
 }
 
+/// What `reader` reads in `glyphs` (`height` pixels high) composed with uneven gaps.
+fn read_composed(
+    reader: &dyn NumberReader,
+    glyphs: &[Glyph],
+    height: f32,
+    dark_on_light: bool,
+    rng: &mut impl Rng,
+) -> digits::vision::reading::Reading {
+    let g = gaps(glyphs.len(), height as usize, rng);
+    let img = image::load_from_memory(&compose(glyphs, &g, dark_on_light, rng)).unwrap();
+    reader.read_image(&img).unwrap()
+}
+
 #[test]
 fn a_flagged_one_and_a_barred_seven_are_read_in_a_number() {
     let one = vec![vec![(0.1, 0.35), (0.6, 0.0), (0.6, 1.0)]];
@@ -294,9 +307,7 @@ fn a_flagged_one_and_a_barred_seven_are_read_in_a_number() {
             synth_glyph(0, height, &mut rng),
             synth_glyph(4, height, &mut rng),
         ];
-        let g = gaps(4, height as usize, &mut rng);
-        let img = image::load_from_memory(&compose(&glyphs, &g, k % 2 == 0, &mut rng)).unwrap();
-        let got = reader.read_image(&img).unwrap().text;
+        let got = read_composed(&reader, &glyphs, height, k % 2 == 0, &mut rng).text;
         println!("flagged 1, barred 7: {k}: read {got:?}");
         right += (got == "1704") as usize;
     }
@@ -323,9 +334,7 @@ fn a_dates_slash_is_kept_and_a_leaning_1_elsewhere_is_read_as_1() {
             synth_glyph(0, height, &mut rng),
             synth_glyph(5, height, &mut rng),
         ];
-        let g = gaps(5, height as usize, &mut rng);
-        let img = image::load_from_memory(&compose(&date, &g, k % 2 == 0, &mut rng)).unwrap();
-        let r = reader.read_image(&img).unwrap();
+        let r = read_composed(&reader, &date, height, k % 2 == 0, &mut rng);
         println!("12/05: {k}: read {:?} ({:?})", r.text, r.formatted);
         dates += (r.formatted == "12/05" && r.text == "1205") as usize;
         let number = vec![
@@ -334,9 +343,7 @@ fn a_dates_slash_is_kept_and_a_leaning_1_elsewhere_is_read_as_1() {
             synth_glyph(4, height, &mut rng),
             synth_glyph(8, height, &mut rng),
         ];
-        let g = gaps(4, height as usize, &mut rng);
-        let img = image::load_from_memory(&compose(&number, &g, k % 2 == 1, &mut rng)).unwrap();
-        let r = reader.read_image(&img).unwrap();
+        let r = read_composed(&reader, &number, height, k % 2 == 1, &mut rng);
         println!("6148: {k}: read {:?} ({:?})", r.text, r.formatted);
         ones += (r.formatted == "6148") as usize;
     }
