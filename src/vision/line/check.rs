@@ -39,8 +39,8 @@ impl CheckedReader {
     ///   of one writer's 6s as 5s. Now the surer wins: on the shared numbers 0.9267 exact
     ///   against 0.9256, on 1,000 composed MNIST numbers 0.957 against 0.951.)
     /// - else, when the cutting reading is the line's with one more 1, of which the digit model
-    ///   is sure ([`SURE_ONE`]): the line's reading with that 1 put back, sure by the line's
-    ///   confidence;
+    ///   is sure ([`SURE_ONE`]), and not where the line read a slash: the line's reading with
+    ///   that 1 put back, sure by the line's confidence;
     /// - else the line's reading as it is.
     pub fn read_ink(&self, ink: &Ink) -> Reading {
         let line = self.line.read_ink(ink);
