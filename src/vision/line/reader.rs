@@ -236,8 +236,7 @@ fn reading_of(
     ink: &preprocess::Ink,
     confidence: f32,
 ) -> Reading {
-    let as_read: String = decoded.labels.iter().map(|&c| char_of(c)).collect();
-    let decoded = slash::slashes_as_ones(decoded.clone(), &as_read);
+    let decoded = slash::slashes_as_ones(decoded);
     let formatted: String = decoded.labels.iter().map(|&c| char_of(c)).collect();
     let digits = decoded
         .chars

@@ -7,8 +7,9 @@
 //! times, none of them a date; 8 outside a date's shape, 7 of them right once read as 1s. Of
 //! 1,000 composed MNIST numbers, 5 readings held one, none fitting a date; all 5 were right so.
 
-use super::class_of;
+use super::{char_of, class_of};
 use crate::nn::ctc_decode::Decoded;
+use std::borrow::Cow;
 
 /// Whether the slashes in `formatted` stand where a date's do: the whole reading is a day and
 /// a month (either way round: each 1-31, one of them at most 12), then perhaps a year of two or
@@ -33,28 +34,33 @@ pub fn slashes_fit_a_date(formatted: &str) -> bool {
 }
 
 /// `decoded` with each slash read as a 1 when its slashes do not fit a date
-/// ([`slashes_fit_a_date`]); each such 1 keeps the slash's columns and probability.
-pub fn slashes_as_ones(mut decoded: Decoded, formatted: &str) -> Decoded {
+/// ([`slashes_fit_a_date`]); each such 1 keeps the slash's columns and probability. Borrowed
+/// as it is when there is nothing to change (most readings hold no slash).
+pub fn slashes_as_ones(decoded: &Decoded) -> Cow<'_, Decoded> {
     let (Some(slash), Some(one)) = (class_of(b'/'), class_of(b'1')) else {
-        return decoded;
+        return Cow::Borrowed(decoded);
     };
-    if !formatted.contains('/') || slashes_fit_a_date(formatted) {
-        return decoded;
+    if !decoded.labels.contains(&slash) {
+        return Cow::Borrowed(decoded);
     }
-    for label in decoded.labels.iter_mut().filter(|l| **l == slash) {
+    let formatted: String = decoded.labels.iter().map(|&c| char_of(c)).collect();
+    if slashes_fit_a_date(&formatted) {
+        return Cow::Borrowed(decoded);
+    }
+    let mut ones = decoded.clone();
+    for label in ones.labels.iter_mut().filter(|l| **l == slash) {
         *label = one;
     }
-    for c in decoded.chars.iter_mut().filter(|c| c.label == slash) {
+    for c in ones.chars.iter_mut().filter(|c| c.label == slash) {
         c.label = one;
     }
-    decoded
+    Cow::Owned(ones)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::nn::ctc_decode::DecodedChar;
-    use crate::vision::line::char_of;
 
     #[test]
     fn dates_keep_their_slashes_and_other_places_do_not_fit() {
@@ -118,15 +124,19 @@ mod tests {
 
     #[test]
     fn a_slash_outside_a_date_becomes_a_1_with_its_columns_and_probability() {
-        let d = slashes_as_ones(decoded("9/296"), "9/296");
+        let d = slashes_as_ones(&decoded("9/296")).into_owned();
         assert_eq!(text(&d), "91296");
         assert_eq!(d.chars[1].label, class_of(b'1').unwrap());
         assert_eq!((d.chars[1].first_column, d.chars[1].prob), (2, 0.51));
         assert_eq!(d.log_prob, -1.0);
-        let d = slashes_as_ones(decoded("1/2/3"), "1/2/3");
-        assert_eq!(text(&d), "11213");
+        assert_eq!(text(&slashes_as_ones(&decoded("1/2/3"))), "11213");
         // A date, and a reading without a slash, are left as read.
-        assert_eq!(slashes_as_ones(decoded("12/05"), "12/05"), decoded("12/05"));
-        assert_eq!(slashes_as_ones(decoded("12.05"), "12.05"), decoded("12.05"));
+        for as_read in ["12/05", "12.05"] {
+            let d = decoded(as_read);
+            assert!(
+                matches!(slashes_as_ones(&d), Cow::Borrowed(b) if *b == d),
+                "{as_read}"
+            );
+        }
     }
 }
