@@ -96,39 +96,53 @@ pub fn read_digits(ink: &Ink, classify: &dyn Fn(&[f32]) -> Vec<f32>) -> Vec<Foun
         let parts = if piece.width() as f32 > WIDE * height {
             split(ink, &piece, height, classify)
         } else {
-            vec![piece]
+            Vec::new()
         };
-        for part in parts {
-            if let Some(found) = classify_piece(ink, &part, classify) {
-                out.push(found);
-            }
+        if parts.is_empty() {
+            out.extend(see(ink, piece, classify).map(|seen| seen.found(ink)));
+        } else {
+            out.extend(parts.into_iter().map(|seen| seen.found(ink)));
         }
     }
     out
 }
 
-/// The digit, its probability, its box and the network's input for one piece.
-fn classify_piece(
-    ink: &Ink,
-    piece: &Piece,
-    classify: &dyn Fn(&[f32]) -> Vec<f32>,
-) -> Option<FoundDigit> {
-    let input = frame_piece(ink, piece)?;
-    let p = classify(&input);
-    let digit = crate::nn::argmax(&p);
-    let b = ink.block;
-    let bbox = [
-        (piece.x0 * b) as u32,
-        (piece.y0 * b) as u32,
-        ((piece.width() * b) as u32).min(ink.width - (piece.x0 * b) as u32),
-        ((piece.height() * b) as u32).min(ink.height - (piece.y0 * b) as u32),
-    ];
-    Some(FoundDigit {
-        digit,
-        probability: p[digit],
-        bbox,
+/// A piece framed as the network's input, and the network's probabilities for it.
+struct Seen {
+    piece: Piece,
+    input: Vec<f32>,
+    probs: Vec<f32>,
+}
+
+/// `piece` framed and classified; None when it frames to nothing.
+fn see(ink: &Ink, piece: Piece, classify: &dyn Fn(&[f32]) -> Vec<f32>) -> Option<Seen> {
+    let input = frame_piece(ink, &piece)?;
+    let probs = classify(&input);
+    Some(Seen {
+        piece,
         input,
+        probs,
     })
+}
+
+impl Seen {
+    /// The digit, its probability, its box and the network's input.
+    fn found(self, ink: &Ink) -> FoundDigit {
+        let digit = crate::nn::argmax(&self.probs);
+        let (piece, b) = (&self.piece, ink.block);
+        let bbox = [
+            (piece.x0 * b) as u32,
+            (piece.y0 * b) as u32,
+            ((piece.width() * b) as u32).min(ink.width - (piece.x0 * b) as u32),
+            ((piece.height() * b) as u32).min(ink.height - (piece.y0 * b) as u32),
+        ];
+        FoundDigit {
+            digit,
+            probability: self.probs[digit],
+            bbox,
+            input: self.input,
+        }
+    }
 }
 
 /// The piece's solid pixels, with the faint edge pixels inside its box (one pixel round).
@@ -210,13 +224,14 @@ fn merge_overlapping(mut pieces: Vec<Piece>) -> Vec<Piece> {
 
 /// Cuts a wide piece into digits: among cuts at the thinnest columns, the sequence of parts
 /// with the highest total log-probability (the network's confidence in each part, less a cost
-/// for parts too wide to be one digit).
+/// for parts too wide to be one digit). The parts come with what the network read in them
+/// (each is read once); none when no sequence of parts frames.
 fn split(
     ink: &Ink,
     piece: &Piece,
     height: f32,
     classify: &dyn Fn(&[f32]) -> Vec<f32>,
-) -> Vec<Piece> {
+) -> Vec<Seen> {
     let w = ink.w;
     let mut profile = vec![0.0f32; piece.width()];
     for &i in &piece.pixels {
@@ -266,18 +281,16 @@ fn split(
             .collect();
         Piece::from_pixels(pixels, w)
     };
-    let score = |p: &Piece| -> f32 {
-        let Some(x) = frame_piece(ink, p) else {
-            return f32::NEG_INFINITY;
-        };
-        let probs = classify(&x);
-        let best = probs.iter().copied().fold(0.0f32, f32::max).max(1e-6);
-        let aspect = p.width() as f32 / height;
+    let score = |seen: &Seen| -> f32 {
+        let best = seen.probs.iter().copied().fold(0.0f32, f32::max).max(1e-6);
+        let aspect = seen.piece.width() as f32 / height;
         best.ln() - ASPECT_COST * (aspect - PART_ASPECT).max(0.0) - PART_COST
     };
     let m = bounds.len();
     let mut best = vec![f32::NEG_INFINITY; m];
     let mut from = vec![0usize; m];
+    // chosen[j]: the last part of the best sequence ending at bound j, as read.
+    let mut chosen: Vec<Option<Seen>> = (0..m).map(|_| None).collect();
     best[0] = 0.0;
     for j in 1..m {
         for i in 0..j {
@@ -287,11 +300,12 @@ fn split(
             if best[i] == f32::NEG_INFINITY || (j > i + 1 && too_wide) {
                 continue;
             }
-            if let Some(p) = part(i, j) {
-                let s = best[i] + score(&p);
+            if let Some(seen) = part(i, j).and_then(|p| see(ink, p, classify)) {
+                let s = best[i] + score(&seen);
                 if s > best[j] {
                     best[j] = s;
                     from[j] = i;
+                    chosen[j] = Some(seen);
                 }
             }
         }
@@ -299,16 +313,14 @@ fn split(
     let mut parts = Vec::new();
     let mut j = m - 1;
     while j > 0 {
-        let i = from[j];
-        parts.extend(part(i, j));
-        j = i;
+        let Some(seen) = chosen[j].take() else {
+            return Vec::new();
+        };
+        parts.push(seen);
+        j = from[j];
     }
     parts.reverse();
-    if parts.is_empty() {
-        vec![piece.clone()]
-    } else {
-        parts
-    }
+    parts
 }
 
 #[cfg(test)]
