@@ -104,7 +104,15 @@ impl SegmentReader {
 
     /// The reading of an already made ink map.
     pub fn read_ink(&self, ink: &preprocess::Ink) -> Reading {
-        Reading::of(&read_digits(ink, &|x| self.classify(x)))
+        self.read_ink_apart(ink).0
+    }
+
+    /// The reading of an already made ink map, and whether every digit read stood apart in
+    /// the ink (none was cut out of ink it touches).
+    pub fn read_ink_apart(&self, ink: &preprocess::Ink) -> (Reading, bool) {
+        let found = read_digits(ink, &|x| self.classify(x));
+        let apart = found.iter().all(|d| !d.cut_from_wider);
+        (Reading::of(&found), apart)
     }
 }
 
@@ -136,6 +144,7 @@ mod tests {
             probability: 0.5,
             bbox: [x, 2, 3, 4],
             input: Vec::new(),
+            cut_from_wider: false,
         };
         let r = Reading::of(&[found(9, 1), found(0, 10)]);
         assert_eq!(r.text, "90");

@@ -40,6 +40,8 @@ pub struct FoundDigit {
     pub bbox: [u32; 4],
     /// The 784 values the network saw.
     pub input: Vec<f32>,
+    /// Whether it was cut out of ink it touches (a piece too wide for one digit).
+    pub cut_from_wider: bool,
 }
 
 /// A set of ink pixels (indices into the working grid) and its box (half-open).
@@ -98,10 +100,11 @@ pub fn read_digits(ink: &Ink, classify: &dyn Fn(&[f32]) -> Vec<f32>) -> Vec<Foun
         } else {
             Vec::new()
         };
+        let cut = parts.len() > 1;
         if parts.is_empty() {
-            out.extend(see(ink, piece, classify).map(|seen| seen.found(ink)));
+            out.extend(see(ink, piece, classify).map(|seen| seen.found(ink, false)));
         } else {
-            out.extend(parts.into_iter().map(|seen| seen.found(ink)));
+            out.extend(parts.into_iter().map(|seen| seen.found(ink, cut)));
         }
     }
     out
@@ -127,7 +130,7 @@ fn see(ink: &Ink, piece: Piece, classify: &dyn Fn(&[f32]) -> Vec<f32>) -> Option
 
 impl Seen {
     /// The digit, its probability, its box and the network's input.
-    fn found(self, ink: &Ink) -> FoundDigit {
+    fn found(self, ink: &Ink, cut_from_wider: bool) -> FoundDigit {
         let digit = crate::nn::argmax(&self.probs);
         let (piece, b) = (&self.piece, ink.block);
         let bbox = [
@@ -141,6 +144,7 @@ impl Seen {
             probability: self.probs[digit],
             bbox,
             input: self.input,
+            cut_from_wider,
         }
     }
 }
