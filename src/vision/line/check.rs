@@ -16,7 +16,8 @@ use image::GrayImage;
 /// Line readings less sure than this get the cutting reader's opinion.
 pub const CHECK_BELOW: f32 = 0.5;
 /// Line readings from [`CHECK_BELOW`] up to this are cut too, but the cut overrules them only
-/// when it is sure of the whole number ([`SURE_CUT`]).
+/// when it is sure of the whole number ([`SURE_CUT`]) or its digits stood apart and are sure
+/// where they differ ([`APART_SURE`]).
 pub const SURE_CUT_BELOW: f32 = 0.65;
 /// The cutting reading's confidence (the product of its digits' probabilities) at which it may
 /// overrule a line reading of [`CHECK_BELOW`] to [`SURE_CUT_BELOW`].
