@@ -50,11 +50,12 @@ impl CheckedReader {
     ///   where they differ, or gives each at least [`APART_SURE`] where its digits all stood
     ///   apart in the ink: its digits (in the line's separators), sure by the line's
     ///   confidence (they disagree). (Digits standing apart are what cutting reads best, and
-    ///   the digit model's probabilities are calibrated where the line model's are sure of
-    ///   many of its mistakes. With the same rule above 0.5, below: shared numbers 0.9411 to
-    ///   0.9427, the same 98 wrong among the 80% most confident; composed MNIST 0.977 to 0.980
-    ///   of 1,000, 288 of 300 as before; 0.75-0.85 read within 3 pictures of each other.) (Until the digit model learnt to look past what a ruled
-    ///   line leaves under a digit, a line digit of 0.95 or more was kept: that model was sure
+    ///   the digit model's probabilities are calibrated where the line model is sure of many
+    ///   of its mistakes. This rule here and its like in the band below: shared numbers
+    ///   0.9411 to 0.9427, the same 98 wrong among the 80% most confident; composed MNIST
+    ///   0.977 to 0.980 of 1,000, 288 of 300 as before; 0.75-0.85 read within 3 pictures of
+    ///   each other.) (Until the digit model learnt to look past what a ruled line leaves
+    ///   under a digit, a line digit of 0.95 or more was kept: that model was sure
     ///   of one writer's 6s as 5s. Now the surer wins: on the shared numbers 0.9267 exact
     ///   against 0.9256, on 1,000 composed MNIST numbers 0.957 against 0.951.)
     /// - else, when the cutting reading is the line's with one more 1, of which the digit model
@@ -65,12 +66,13 @@ impl CheckedReader {
     /// A line reading of [`CHECK_BELOW`] to [`SURE_CUT_BELOW`] is cut as well, and the cut's
     /// digits (or its 1 put back) taken by the same rules, but only when the cutting reader
     /// is sure of the whole number ([`SURE_CUT`]), or when its digits all stood apart and it
-    /// gives each that differs at least [`APART_SURE`]; it is not made surer by agreement. The line
-    /// model is sometimes fairly sure of a misreading that cutting reads clearly (a 3 taken for
-    /// an 8, a 6 for a 0); where the cut is less than sure of the whole number it is wrong more
-    /// often than the line is. On 1,000 composed MNIST numbers 0.974 to 0.977
-    /// exact; on the shared numbers 0.9410 to 0.9411, 99 to 98 wrong among the 80% most
-    /// confident; 15% more of the shared numbers are cut (a band up to 0.7 gains no more).
+    /// gives each that differs at least [`APART_SURE`]; it is not made surer by agreement.
+    /// The line model is sometimes fairly sure of a misreading that cutting reads clearly (a 3
+    /// taken for an 8, a 6 for a 0); where the cut is less than sure of the whole number it is
+    /// wrong more often than the line is. The sure cut alone: on 1,000 composed MNIST numbers
+    /// 0.974 to 0.977 exact; on the shared numbers 0.9410 to 0.9411, 99 to 98 wrong among the
+    /// 80% most confident; 15% more of the shared numbers are cut (a band up to 0.7 gains no
+    /// more).
     pub fn read_ink(&self, ink: &Ink) -> Reading {
         let line = self.line.read_ink(ink);
         if line.confidence >= SURE_CUT_BELOW || line.text.is_empty() {
@@ -88,7 +90,7 @@ fn judge(mut line: Reading, cut: Reading, apart: bool) -> Reading {
         if cut.text == line.text {
             return line;
         }
-        if apart && differs_only_where_sure(&line, &cut) {
+        if apart && cut_wins_where_they_differ(&line, &cut, |_, c| c.probability >= APART_SURE) {
             return in_line_format(line, cut, None);
         }
         if cut.confidence >= SURE_CUT {
@@ -103,15 +105,19 @@ fn judge(mut line: Reading, cut: Reading, apart: bool) -> Reading {
     overruled(line, cut, apart)
 }
 
-/// Whether `cut` has as many digits as `line` and gives each digit where they differ at least
-/// [`APART_SURE`].
-fn differs_only_where_sure(line: &Reading, cut: &Reading) -> bool {
+/// Whether `cut` has as many digits as `line` and `wins(line's digit, cut's digit)` at every
+/// place where they differ.
+fn cut_wins_where_they_differ(
+    line: &Reading,
+    cut: &Reading,
+    wins: impl Fn(&DigitRead, &DigitRead) -> bool,
+) -> bool {
     cut.digits.len() == line.digits.len()
         && line
             .digits
             .iter()
             .zip(&cut.digits)
-            .all(|(l, c)| l.digit == c.digit || c.probability >= APART_SURE)
+            .all(|(l, c)| l.digit == c.digit || wins(l, c))
 }
 
 /// The line reading `line` where the cutting reading `cut` (other digits) overrules it: the
@@ -119,13 +125,9 @@ fn differs_only_where_sure(line: &Reading, cut: &Reading) -> bool {
 /// digits all standing `apart`, sure enough: [`APART_SURE`]); the line's reading with a sure 1
 /// put back where the cut has just that more; else `line` as it is.
 fn overruled(line: Reading, cut: Reading, apart: bool) -> Reading {
-    let wins = |l: &DigitRead, c: &DigitRead| {
-        l.digit == c.digit
-            || c.probability > l.probability
-            || (apart && c.probability >= APART_SURE)
-    };
-    let overrules = cut.digits.len() == line.digits.len()
-        && line.digits.iter().zip(&cut.digits).all(|(l, c)| wins(l, c));
+    let overrules = cut_wins_where_they_differ(&line, &cut, |l, c| {
+        c.probability > l.probability || (apart && c.probability >= APART_SURE)
+    });
     if overrules {
         return in_line_format(line, cut, None);
     }
