@@ -3,7 +3,7 @@
 //! "probability", "box": [x, y, w, h]}, ...]}`; and [`NumberReader`], what reads one.
 
 use super::preprocess::{self, PreprocessError};
-use super::segment::{read_digits, FoundDigit};
+use super::segment::{read_digits, read_digits_apart, FoundDigit};
 use crate::nn::Sequential;
 use image::GrayImage;
 use serde::Serialize;
@@ -113,6 +113,16 @@ impl SegmentReader {
         let found = read_digits(ink, &|x| self.classify(x));
         let apart = found.iter().all(|d| !d.cut_from_wider);
         (Reading::of(&found), apart)
+    }
+
+    /// The reading of an already made ink map when its ink is a number of pieces in `counts`,
+    /// each a digit standing apart ([`read_digits_apart`]); else None, at little cost.
+    pub fn read_ink_if_apart(
+        &self,
+        ink: &preprocess::Ink,
+        counts: std::ops::RangeInclusive<usize>,
+    ) -> Option<Reading> {
+        read_digits_apart(ink, counts, &|x| self.classify(x)).map(|found| Reading::of(&found))
     }
 }
 

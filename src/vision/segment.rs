@@ -9,6 +9,7 @@
 //! most confidence. Each digit is then framed like MNIST and classified by the caller's model.
 
 use super::preprocess::{Ink, PIXELS};
+use std::ops::RangeInclusive;
 
 /// Pixels at or above this level join pieces; fainter ones are edges (and light touches).
 const SOLID: f32 = 0.25;
@@ -90,9 +91,7 @@ impl Piece {
 /// Reads the number in `ink`, left to right. `classify` maps 784 MNIST-style values to ten
 /// probabilities. Empty when the picture holds no digit.
 pub fn read_digits(ink: &Ink, classify: &dyn Fn(&[f32]) -> Vec<f32>) -> Vec<FoundDigit> {
-    let mut pieces = merge_overlapping(drop_specks(components(ink)));
-    pieces.sort_by_key(|p| p.x0);
-    let height = pieces.iter().map(Piece::height).max().unwrap_or(0) as f32;
+    let (pieces, height) = pieces(ink);
     let mut out = Vec::new();
     for piece in pieces {
         let parts = if piece.width() as f32 > WIDE * height {
@@ -108,6 +107,32 @@ pub fn read_digits(ink: &Ink, classify: &dyn Fn(&[f32]) -> Vec<f32>) -> Vec<Foun
         }
     }
     out
+}
+
+/// The digits of `ink` when it holds a number of pieces of ink in `counts` (about as many as
+/// another reader read digits there): each piece read whole, as a digit standing apart, none
+/// cut. None, before anything is classified, when it holds another number of pieces.
+pub fn read_digits_apart(
+    ink: &Ink,
+    counts: RangeInclusive<usize>,
+    classify: &dyn Fn(&[f32]) -> Vec<f32>,
+) -> Option<Vec<FoundDigit>> {
+    let (pieces, _) = pieces(ink);
+    if !counts.contains(&pieces.len()) {
+        return None;
+    }
+    pieces
+        .into_iter()
+        .map(|piece| see(ink, piece, classify).map(|seen| seen.found(ink, false)))
+        .collect()
+}
+
+/// The pieces of ink that may be digits, left to right, and the tallest one's height.
+fn pieces(ink: &Ink) -> (Vec<Piece>, f32) {
+    let mut pieces = merge_overlapping(drop_specks(components(ink)));
+    pieces.sort_by_key(|p| p.x0);
+    let height = pieces.iter().map(Piece::height).max().unwrap_or(0) as f32;
+    (pieces, height)
 }
 
 /// A piece framed as the network's input, and the network's probabilities for it.
@@ -392,6 +417,48 @@ mod tests {
         let found = read_digits(&ink, &narrow_is_one);
         let xs: Vec<u32> = found.iter().map(|f| f.bbox[0]).collect();
         assert_eq!(xs, [10, 45, 80]);
+    }
+
+    #[test]
+    fn pieces_standing_apart_are_read_only_when_there_are_as_many_as_asked() {
+        // Three 1s apart, a speck, and two 0s joined by a thin bridge: read whole here.
+        let ink = ink_of(
+            160,
+            40,
+            &[
+                (10, 5, 4, 30),
+                (45, 5, 4, 30),
+                (80, 5, 4, 30),
+                (60, 36, 2, 2),
+                (110, 5, 16, 30),
+                (129, 5, 16, 30),
+                (126, 25, 3, 2),
+            ],
+        );
+        let calls = std::cell::Cell::new(0);
+        let counting = |x: &[f32]| {
+            calls.set(calls.get() + 1);
+            narrow_is_one(x)
+        };
+        assert!(read_digits_apart(&ink, 2..=3, &counting).is_none());
+        assert!(read_digits_apart(&ink, 5..=6, &counting).is_none());
+        assert_eq!(
+            calls.get(),
+            0,
+            "nothing is classified when the count is wrong"
+        );
+        let found = read_digits_apart(&ink, 3..=4, &counting).unwrap();
+        let xs: Vec<u32> = found.iter().map(|f| f.bbox[0]).collect();
+        assert_eq!(xs, [10, 45, 80, 110]);
+        assert_eq!(found[3].bbox[2], 35, "the wide piece is not cut");
+        assert!(found.iter().all(|f| !f.cut_from_wider));
+        assert_eq!(calls.get(), 4);
+        // read_digits cuts the wide piece in two.
+        let cut = read_digits(&ink, &narrow_is_one);
+        assert_eq!(
+            cut.iter().map(|f| f.digit).collect::<Vec<_>>(),
+            [1, 1, 1, 0, 0]
+        );
     }
 
     #[test]
