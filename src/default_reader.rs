@@ -3,7 +3,7 @@
 //! (`vision::line::reader::DEFAULT_LAYERS`, 136,015 parameters, 0.5 MB) trained with CTC on
 //! numbers composed from MNIST's training digits by `scripts/train_reader.sh` (0.9245 exact on
 //! the shared numbers, with its five looks), checked where it is unsure by the built-in digit
-//! model cutting the ink into digits (`vision::line::check`; 0.9427).
+//! model cutting the ink into digits (`vision::line::check`; 0.9432).
 
 use crate::train::checkpoint::{self, Checkpoint};
 use crate::vision::line::check::CheckedReader;
