@@ -71,7 +71,9 @@ impl CheckedReader {
     /// A line reading of [`CHECK_BELOW`] to [`SURE_CUT_BELOW`] is cut as well, and the cut's
     /// digits (or its 1 put back) taken by the same rules, but only when the cutting reader
     /// is sure of the whole number ([`SURE_CUT`]), or when its digits all stood apart and it
-    /// gives each that differs at least [`APART_SURE`]; it is not made surer by agreement.
+    /// gives each that differs at least [`APART_SURE`]; agreement raises it as it raises the
+    /// readings under [`CHECK_BELOW`] (above those: on the shared numbers 97 to 93 wrong
+    /// among the 80% most confident, on 4,000 composed MNIST numbers 51 to 44 among the 95%).
     /// The line model is sometimes fairly sure of a misreading that cutting reads clearly (a 3
     /// taken for an 8, a 6 for a 0); where the cut is less than sure of the whole number it is
     /// wrong more often than the line is. The sure cut alone: on 1,000 composed MNIST numbers
@@ -127,20 +129,17 @@ fn apart_digits_win(line: &Reading, cut: &Reading) -> bool {
 /// The line reading `line` judged against the cutting reading `cut` of the same ink, whose
 /// digits all stood `apart` or not (see [`CheckedReader::read_ink`]).
 fn judge(mut line: Reading, cut: Reading, apart: bool) -> Reading {
+    if cut.text == line.text {
+        line.confidence = CHECK_BELOW + (1.0 - CHECK_BELOW) * line.confidence;
+        return line;
+    }
     if line.confidence >= CHECK_BELOW {
-        if cut.text == line.text {
-            return line;
-        }
         if apart && apart_digits_win(&line, &cut) {
             return in_line_format(line, cut, None);
         }
         if cut.confidence >= SURE_CUT {
             return overruled(line, cut, false);
         }
-        return line;
-    }
-    if cut.text == line.text {
-        line.confidence = CHECK_BELOW + (1.0 - CHECK_BELOW) * line.confidence;
         return line;
     }
     overruled(line, cut, apart)
@@ -363,10 +362,13 @@ mod tests {
     #[test]
     fn a_fairly_sure_line_reading_yields_only_to_a_cut_sure_of_the_whole_number() {
         let line = reading("7/8", 0.6, &[0.99, 0.9]);
-        // Agreement leaves its confidence as it is: it is above the check already.
-        assert_eq!(
-            judge_touching(line.clone(), reading("78", 0.95, &[0.99; 2])),
-            line
+        // Agreement raises its confidence as under CHECK_BELOW, above every reading there.
+        let agreed = judge_touching(line.clone(), reading("78", 0.95, &[0.99; 2]));
+        assert_eq!(agreed.formatted, line.formatted);
+        assert!(
+            (agreed.confidence - 0.8).abs() < 1e-6,
+            "{}",
+            agreed.confidence
         );
         // Other digits, the cut surer of each but not of the whole number.
         let fairly = reading("72", 0.98, &[0.99, 0.99]);
