@@ -45,9 +45,10 @@ pub struct CheckedReader {
 
 impl CheckedReader {
     /// The reading of `ink`:
-    /// - the line reader's, as it is, when its confidence is at least [`SURE_CUT_BELOW`], or at
-    ///   least [`CHECK_BELOW`] and the cutting reader is not sure of other digits (see below);
-    /// - else, when the cutting reader reads the same digits: the line's reading, its
+    /// - the line reader's, as it is, when its confidence is at least [`SURE_CUT_BELOW`] (but
+    ///   see the cheap look below), or at least [`CHECK_BELOW`] and the cutting reader reads
+    ///   other digits and is not sure of them (see below);
+    /// - when the cutting reader reads the same digits: the line's reading, its
     ///   confidence c raised to `CHECK_BELOW + (1 - CHECK_BELOW) c`, so that confirmed readings
     ///   rank above every unconfirmed unsure one (they are right nearly as often as readings of
     ///   0.6-0.8 are) and keep their order among themselves;
