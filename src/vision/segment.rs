@@ -402,18 +402,17 @@ mod tests {
         assert_eq!(one[0].bbox, [20, 5, 4, 30]);
     }
 
+    /// Three 1s standing apart (given right to left) and a speck between the last two.
+    const ONES_AND_A_SPECK: [(usize, usize, usize, usize); 4] = [
+        (80, 5, 4, 30),
+        (10, 5, 4, 30),
+        (45, 5, 4, 30),
+        (60, 36, 2, 2),
+    ];
+
     #[test]
     fn left_to_right_specks_dropped() {
-        let ink = ink_of(
-            120,
-            40,
-            &[
-                (80, 5, 4, 30),
-                (10, 5, 4, 30),
-                (45, 5, 4, 30),
-                (60, 36, 2, 2),
-            ],
-        );
+        let ink = ink_of(120, 40, &ONES_AND_A_SPECK);
         let found = read_digits(&ink, &narrow_is_one);
         let xs: Vec<u32> = found.iter().map(|f| f.bbox[0]).collect();
         assert_eq!(xs, [10, 45, 80]);
@@ -422,19 +421,8 @@ mod tests {
     #[test]
     fn pieces_standing_apart_are_read_only_when_there_are_as_many_as_asked() {
         // Three 1s apart, a speck, and two 0s joined by a thin bridge: read whole here.
-        let ink = ink_of(
-            160,
-            40,
-            &[
-                (10, 5, 4, 30),
-                (45, 5, 4, 30),
-                (80, 5, 4, 30),
-                (60, 36, 2, 2),
-                (110, 5, 16, 30),
-                (129, 5, 16, 30),
-                (126, 25, 3, 2),
-            ],
-        );
+        let zeros = [(110, 5, 16, 30), (129, 5, 16, 30), (126, 25, 3, 2)];
+        let ink = ink_of(160, 40, &[&ONES_AND_A_SPECK[..], &zeros].concat());
         let calls = std::cell::Cell::new(0);
         let counting = |x: &[f32]| {
             calls.set(calls.get() + 1);
