@@ -111,13 +111,10 @@ impl CheckedReader {
 /// chosen on), 0.9736 to 0.9750 of 5,000 made afterwards; on the shared numbers only a dropped
 /// 1 is put back here, twice (0.9430 to 0.9432, 98 to 97 wrong among the 80% most confident).
 fn judge_sure(line: Reading, cut: Reading) -> Reading {
-    if apart_digits_win(&line, &cut) {
-        return in_line_format(line, cut, None);
+    if cut.text == line.text {
+        return line;
     }
-    match dropped_one(&line, &cut) {
-        Some(at) => in_line_format(line, cut, Some(at)),
-        None => line,
-    }
+    overruled(line, cut, |_, c| c.probability >= APART_SURE)
 }
 
 /// Whether the cut `cut`, its digits standing apart in the ink, reads other digits than
@@ -139,11 +136,18 @@ fn judge(mut line: Reading, cut: Reading, apart: bool) -> Reading {
             return in_line_format(line, cut, None);
         }
         if cut.confidence >= SURE_CUT {
-            return overruled(line, cut, false);
+            return overruled(line, cut, surer);
         }
         return line;
     }
-    overruled(line, cut, apart)
+    overruled(line, cut, |l, c| {
+        surer(l, c) || (apart && c.probability >= APART_SURE)
+    })
+}
+
+/// Whether the cut's digit `c` is surer than the line's `l`.
+fn surer(l: &DigitRead, c: &DigitRead) -> bool {
+    c.probability > l.probability
 }
 
 /// Whether `cut` has as many digits as `line` and `wins(line's digit, cut's digit)` at every
@@ -162,14 +166,15 @@ fn cut_wins_where_they_differ(
 }
 
 /// The line reading `line` where the cutting reading `cut` (other digits) overrules it: the
-/// cut's digits where it has as many and, at every one that differs, is the surer (or, its
-/// digits all standing `apart`, sure enough: [`APART_SURE`]); the line's reading with a sure 1
-/// put back where the cut has just that more; else `line` as it is.
-fn overruled(line: Reading, cut: Reading, apart: bool) -> Reading {
-    let overrules = cut_wins_where_they_differ(&line, &cut, |l, c| {
-        c.probability > l.probability || (apart && c.probability >= APART_SURE)
-    });
-    if overrules {
+/// cut's digits where it has as many and `wins` at every one that differs (see
+/// [`cut_wins_where_they_differ`]); the line's reading with a sure 1 put back where the cut
+/// has just that more; else `line` as it is.
+fn overruled(
+    line: Reading,
+    cut: Reading,
+    wins: impl Fn(&DigitRead, &DigitRead) -> bool,
+) -> Reading {
+    if cut_wins_where_they_differ(&line, &cut, wins) {
         return in_line_format(line, cut, None);
     }
     match dropped_one(&line, &cut) {
