@@ -237,3 +237,79 @@ fn predict_save_input_writes_what_the_network_saw() {
         assert!(img.pixels().any(|p| p.0[0] > 200), "no ink in {name:?}");
     }
 }
+
+#[test]
+fn predict_and_eval_take_the_line_models_second_opinion_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let digits_drawn = [3u8, 8];
+    let files: Vec<_> = digits_drawn
+        .iter()
+        .map(|&d| {
+            let p = dir.path().join(format!("digit{d}.png"));
+            synth::render(d, &mut rng).save(&p).unwrap();
+            p
+        })
+        .collect();
+    let probabilities = |extra: &[&str]| -> Vec<Vec<f32>> {
+        let mut a = vec!["predict", "--json", s(&files[0]), s(&files[1])];
+        a.extend_from_slice(extra);
+        let out = digits(&a);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_str(&text(&out.stdout)).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| serde_json::from_value(r["probabilities"].clone()).unwrap())
+            .collect()
+    };
+    let alone = probabilities(&[]);
+    let both = probabilities(&["--second-opinion"]);
+    let model = digits::default_model::load().unwrap();
+    let second = digits::vision::second_opinion::SecondOpinion::built_in().unwrap();
+    let line = digits::default_reader::line_reader().unwrap();
+    for (k, f) in files.iter().enumerate() {
+        let (x, ink) = preprocess::input_and_ink_from_path(f).unwrap();
+        assert_eq!(x, preprocess::from_path(f).unwrap());
+        // The line model alone reads the drawn digit as that one-digit number.
+        let one = line.one_digit_probabilities(&ink).unwrap();
+        let best = (0..10).max_by(|&a, &b| one[a].total_cmp(&one[b])).unwrap();
+        assert_eq!(best, digits_drawn[k] as usize, "{one:?}");
+        // The command's probabilities are the two models' combined, and not the digit model's.
+        let want = second.combine(&model.model.predict_proba(&x), &ink);
+        for (got, want) in both[k].iter().zip(&want) {
+            assert!((got - want).abs() < 1e-5, "{:?} against {want:?}", both[k]);
+        }
+        assert!((both[k].iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        // Sure of the digit either way; the other nine are the line model's and the digit
+        // model's together.
+        let differs = alone[k]
+            .iter()
+            .zip(&both[k])
+            .any(|(a, b)| (a.max(1e-12).ln() - b.max(1e-12).ln()).abs() > 0.1);
+        assert!(differs, "{:?} and {:?}", alone[k], both[k]);
+        assert_eq!(digits::nn::argmax(&both[k]), digits_drawn[k] as usize);
+    }
+    // Test-set images by index have no picture to show the line model.
+    let out = digits(&["predict", "--index", "0", "--second-opinion"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("FILES"), "{}", text(&out.stderr));
+
+    let folder = dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap();
+    let mut csv = String::from("file,label\n");
+    for (f, d) in files.iter().zip(digits_drawn) {
+        std::fs::copy(f, folder.join(f.file_name().unwrap())).unwrap();
+        csv += &format!("{},{d}\n", f.file_name().unwrap().to_str().unwrap());
+    }
+    std::fs::write(folder.join("labels.csv"), csv).unwrap();
+    let out = digits(&["eval", "--images", s(&folder), "--second-opinion"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("2 pictures evaluated from")
+            && stdout.contains("with the line model's second opinion"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("accuracy: 1.0000\n"), "{stdout}");
+}

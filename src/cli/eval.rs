@@ -28,6 +28,10 @@ pub struct EvalArgs {
     /// With --images: how many mistakes to list (the most confident first).
     #[arg(long, default_value_t = 20)]
     pub list: usize,
+    /// With --images: ask the built-in number reader's line model too (as `digits predict
+    /// --second-opinion` does).
+    #[arg(long, requires = "images")]
+    pub second_opinion: bool,
     /// With --numbers: how many misread pictures to list (and draw with -o).
     #[arg(long, value_name = "N", default_value_t = 20, requires = "numbers")]
     pub show_errors: usize,
@@ -129,6 +133,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             dir,
             out: args.out.as_ref(),
             list: args.list,
+            second_opinion: args.second_opinion,
         });
     }
     if args.out.is_some() {

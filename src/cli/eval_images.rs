@@ -13,6 +13,7 @@ use digits::nn::argmax;
 use digits::train::calibration::{self, Answer, ECE_BINS, SET_ASIDE};
 use digits::vision::plot::{confusion_counts, confusion_matrix, save_png};
 use digits::vision::preprocess;
+use digits::vision::second_opinion::SecondOpinion;
 use std::path::{Path, PathBuf};
 
 /// What `digits eval --images` was asked.
@@ -21,6 +22,8 @@ pub struct ImagesArgs<'a> {
     pub dir: &'a Path,
     pub out: Option<&'a PathBuf>,
     pub list: usize,
+    /// Whether the line model gives a second opinion ([`SecondOpinion`]).
+    pub second_opinion: bool,
 }
 
 pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
@@ -32,6 +35,10 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
             ckpt.model.input_dim()
         );
     }
+    let second = args
+        .second_opinion
+        .then(SecondOpinion::built_in)
+        .transpose()?;
     let (items, problems) = image_folder::list(args.dir)?;
     for p in &problems {
         eprintln!("skipped {}: {}", p.path.display(), p.message);
@@ -40,8 +47,8 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
     let mut answers = Vec::new();
     let mut unreadable = 0;
     for item in &items {
-        let mut x = match preprocess::from_path(&item.path) {
-            Ok(x) => x,
+        let (mut x, ink) = match preprocess::input_and_ink_from_path(&item.path) {
+            Ok(x_ink) => x_ink,
             Err(e) => {
                 eprintln!("skipped {e}");
                 unreadable += 1;
@@ -51,7 +58,10 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
         if ckpt.meta.scale == PixelScale::Raw {
             x.iter_mut().for_each(|v| *v *= 255.0);
         }
-        let p = ckpt.model.predict_proba(&x);
+        let mut p = ckpt.model.predict_proba(&x);
+        if let Some(second) = &second {
+            p = second.combine(&p, &ink);
+        }
         let digit = argmax(&p);
         if digit != item.label as usize {
             errors.push((item, digit, p[digit]));
@@ -70,9 +80,14 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
     }
     let accuracy = (n - errors.len()) as f64 / n as f64;
     println!(
-        "{n} pictures evaluated from {} ({} skipped)",
+        "{n} pictures evaluated from {} ({} skipped){}",
         args.dir.display(),
-        problems.len() + unreadable
+        problems.len() + unreadable,
+        if second.is_some() {
+            ", with the line model's second opinion"
+        } else {
+            ""
+        }
     );
     println!("accuracy: {accuracy:.4}");
     print_confidence(&answers);

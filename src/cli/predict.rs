@@ -9,6 +9,7 @@ use digits::nn::argmax;
 use digits::train::checkpoint::Checkpoint;
 use digits::vision::preprocess;
 use digits::vision::reading::gray_picture;
+use digits::vision::second_opinion::SecondOpinion;
 use std::path::Path;
 use std::path::PathBuf;
 
@@ -29,17 +30,26 @@ pub struct PredictArgs {
     /// Write the 28x28 picture the network saw for each photo to this folder (NAME.png).
     #[arg(long, value_name = "DIR")]
     pub save_input: Option<PathBuf>,
+    /// Photos: ask the built-in number reader's line model too, and give the digit both find
+    /// likeliest (the geometric mean of their probabilities; see `vision::second_opinion`).
+    #[arg(long, requires = "files")]
+    pub second_opinion: bool,
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     let (ckpt, name) = args.model.load()?;
     if !args.files.is_empty() {
+        let second = args
+            .second_opinion
+            .then(SecondOpinion::built_in)
+            .transpose()?;
         return predict_files(
             &ckpt,
             &name,
             &args.files,
             args.json,
             args.save_input.as_deref(),
+            second.as_ref(),
         );
     }
     let (data, split, scale) = load_images(&args.data, &ckpt, &name)?;
@@ -90,6 +100,7 @@ fn predict_files(
     files: &[PathBuf],
     json: bool,
     save_input: Option<&Path>,
+    second: Option<&SecondOpinion>,
 ) -> anyhow::Result<()> {
     if let Some(dir) = save_input {
         std::fs::create_dir_all(dir)
@@ -106,8 +117,8 @@ fn predict_files(
     let mut failed = 0;
     let mut out = Vec::new();
     for file in files {
-        let mut x = match preprocess::from_path(file) {
-            Ok(x) => x,
+        let (mut x, ink) = match preprocess::input_and_ink_from_path(file) {
+            Ok(x_ink) => x_ink,
             Err(e) => {
                 eprintln!("error: {e}");
                 failed += 1;
@@ -125,7 +136,10 @@ fn predict_files(
         if ckpt.meta.scale == PixelScale::Raw {
             x.iter_mut().for_each(|v| *v *= 255.0);
         }
-        let p = model.predict_proba(&x);
+        let mut p = model.predict_proba(&x);
+        if let Some(second) = second {
+            p = second.combine(&p, &ink);
+        }
         let digit = argmax(&p);
         if json {
             out.push(serde_json::json!({"file": file, "digit": digit, "probabilities": p}));

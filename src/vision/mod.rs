@@ -11,6 +11,7 @@ pub mod plot;
 pub mod preprocess;
 pub mod reading;
 pub mod scan;
+pub mod second_opinion;
 pub mod segment;
 pub mod styles;
 pub mod synth;

@@ -212,6 +212,23 @@ impl LineReader {
         };
         reading_of(&decoded[look], &looks[look].0, ink, confidence as f32)
     }
+
+    /// The model's probability of reading `ink` as each one-digit number, "0" to "9" (the CTC
+    /// forward score of each, averaged over every look; what is left of 1 goes to other
+    /// strings); None when the ink makes no line.
+    pub fn one_digit_probabilities(&self, ink: &preprocess::Ink) -> Option<[f64; 10]> {
+        let writing = normalize::Writing::of(ink)?;
+        let mut p = [0.0; 10];
+        for &stretch in &self.stretches {
+            let logits = self.logits(&writing.line(stretch));
+            for (digit, p) in p.iter_mut().enumerate() {
+                let class = super::class_of(b'0' + digit as u8).expect("a digit is a class");
+                *p += labelling_log_prob(&logits, CLASSES, &[class]).exp();
+            }
+        }
+        let looks = self.stretches.len() as f64;
+        Some(p.map(|v| v / looks))
+    }
 }
 
 /// Whether every look read the same string, not empty, with a mean probability of at least

@@ -182,6 +182,13 @@ pub fn ink_from_path(path: &Path) -> Result<Ink, PreprocessError> {
     ink_from_bytes(&data).map_err(|e| in_file(path, e))
 }
 
+/// [`from_path`]'s input with the ink it was framed from (for a second reader of the same
+/// picture, which then need not decode it again).
+pub fn input_and_ink_from_path(path: &Path) -> Result<(Vec<f32>, Ink), PreprocessError> {
+    let ink = ink_from_path(path)?;
+    Ok((frame::frame(&ink.px, ink.w, ink.h), ink))
+}
+
 /// The ink of raw grey pixels (see [`from_gray`]).
 pub fn ink_from_gray<P: GrayLevel>(
     pixels: &[P],
