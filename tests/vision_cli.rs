@@ -162,11 +162,14 @@ fn eval_images_reads_labels_csv_or_digit_folders_and_names_bad_files() {
     assert!(stdout.contains("t4.png: label 9, predicted 4"), "{stdout}");
     // Setting aside the least confident tenth leaves five of the six.
     assert!(
-        stdout.contains("  0% set aside: 0.1667 (1 wrong of 6)"),
+        stdout.contains("  0% set aside: 0.1667 (1 wrong of 6; kept from probability "),
         "{stdout}"
     );
     assert!(stdout.contains(" 10% set aside: "), "{stdout}");
-    assert!(stdout.contains(" wrong of 5)\n"), "{stdout}");
+    assert!(
+        stdout.contains(" wrong of 5; kept from probability "),
+        "{stdout}"
+    );
     assert!(
         stdout.contains("expected calibration error (15 equal-width bins"),
         "{stdout}"
@@ -312,4 +315,60 @@ fn predict_and_eval_take_the_line_models_second_opinion_when_asked() {
         "{stdout}"
     );
     assert!(stdout.contains("accuracy: 1.0000\n"), "{stdout}");
+}
+
+#[test]
+fn predict_min_confidence_marks_the_answers_to_check_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let files: Vec<_> = (0..6u8)
+        .map(|d| {
+            let p = dir.path().join(format!("digit{d}.png"));
+            synth::render(d, &mut rng).save(&p).unwrap();
+            p
+        })
+        .collect();
+    let run = |extra: &[&str]| {
+        let mut a = vec!["predict"];
+        a.extend(files.iter().map(|f| s(f)));
+        a.extend_from_slice(extra);
+        let out = digits(&a);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let v: serde_json::Value = serde_json::from_str(&run(&["--json"])).unwrap();
+    let top: Vec<f32> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let p: Vec<f32> = serde_json::from_value(r["probabilities"].clone()).unwrap();
+            p[r["digit"].as_u64().unwrap() as usize]
+        })
+        .collect();
+    // A level between the least and the most confident answer: some fall below it.
+    let (lo, hi) = top
+        .iter()
+        .fold((1f32, 0f32), |(lo, hi), &p| (lo.min(p), hi.max(p)));
+    assert!(lo < hi, "{top:?}");
+    let min = (lo + hi) / 2.0;
+    let arg = format!("{min}");
+    let min: f32 = arg.parse().unwrap();
+    let stdout = run(&["--min-confidence", &arg]);
+    let marked = format!(" (below {arg}: check by hand)");
+    for (f, &p) in files.iter().zip(&top) {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(s(f)))
+            .unwrap_or_else(|| panic!("{f:?} not in {stdout}"));
+        assert_eq!(line.ends_with(&marked), p < min, "{line} ({p})");
+    }
+    let v: serde_json::Value =
+        serde_json::from_str(&run(&["--json", "--min-confidence", &arg])).unwrap();
+    for (r, &p) in v.as_array().unwrap().iter().zip(&top) {
+        assert_eq!(r["accepted"], serde_json::json!(p >= min), "{r}");
+    }
+    let out = digits(&["predict", s(&files[0]), "--min-confidence", "1.5"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("not a probability"));
 }

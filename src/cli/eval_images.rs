@@ -125,8 +125,11 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
 fn print_confidence(answers: &[Answer]) {
     println!("error among the answers kept, the least confident set aside:");
     for s in calibration::selective(answers, &SET_ASIDE) {
+        let threshold = s
+            .threshold
+            .map_or(String::new(), |p| format!("; kept from probability {p:.4}"));
         println!(
-            "  {:>3.0}% set aside: {:.4} ({} wrong of {})",
+            "  {:>3.0}% set aside: {:.4} ({} wrong of {}{threshold})",
             s.set_aside * 100.0,
             s.error(),
             s.wrong,

@@ -3,6 +3,7 @@
 
 use super::eval::{load_images, DataArgs};
 use super::model_arg::ModelArg;
+use super::read::parse_probability;
 use anyhow::bail;
 use digits::data::PixelScale;
 use digits::nn::argmax;
@@ -34,6 +35,10 @@ pub struct PredictArgs {
     /// likeliest (the geometric mean of their probabilities; see `vision::second_opinion`).
     #[arg(long, requires = "files")]
     pub second_opinion: bool,
+    /// Mark the answers whose probability is below P (in [0, 1]) to be checked by hand (and
+    /// add "accepted" to --json); `digits eval --images` shows the error left at each level.
+    #[arg(long, value_name = "P", value_parser = parse_probability)]
+    pub min_confidence: Option<f32>,
 }
 
 pub fn run(args: PredictArgs) -> anyhow::Result<()> {
@@ -43,14 +48,7 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             .second_opinion
             .then(SecondOpinion::built_in)
             .transpose()?;
-        return predict_files(
-            &ckpt,
-            &name,
-            &args.files,
-            args.json,
-            args.save_input.as_deref(),
-            second.as_ref(),
-        );
+        return predict_files(&ckpt, &name, &args, second.as_ref());
     }
     let (data, split, scale) = load_images(&args.data, &ckpt, &name)?;
     let index = if args.index.is_empty() {
@@ -72,7 +70,11 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             .iter()
             .zip(&rows)
             .map(|(&i, p)| {
-                serde_json::json!({"index": i, "digit": argmax(p), "label": data.labels[i], "probabilities": p})
+                let mut entry = serde_json::json!({"index": i, "digit": argmax(p), "label": data.labels[i], "probabilities": p});
+                if let Some(min) = args.min_confidence {
+                    entry["accepted"] = (p[argmax(p)] >= min).into();
+                }
+                entry
             })
             .collect();
         println!("{}", serde_json::to_string(&out)?);
@@ -86,7 +88,8 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
         } else {
             "  (wrong)"
         };
-        println!("{split} image {i}: digit {digit}, label {label}{mark}");
+        let below = below_mark(p[digit], args.min_confidence);
+        println!("{split} image {i}: digit {digit}, label {label}{mark}{below}");
         println!("  {}", probability_line(p));
     }
     Ok(())
@@ -97,11 +100,10 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
 fn predict_files(
     ckpt: &Checkpoint,
     name: &Path,
-    files: &[PathBuf],
-    json: bool,
-    save_input: Option<&Path>,
+    args: &PredictArgs,
     second: Option<&SecondOpinion>,
 ) -> anyhow::Result<()> {
+    let (files, json, save_input) = (&args.files, args.json, args.save_input.as_deref());
     if let Some(dir) = save_input {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
@@ -142,9 +144,14 @@ fn predict_files(
         }
         let digit = argmax(&p);
         if json {
-            out.push(serde_json::json!({"file": file, "digit": digit, "probabilities": p}));
+            let mut entry = serde_json::json!({"file": file, "digit": digit, "probabilities": p});
+            if let Some(min) = args.min_confidence {
+                entry["accepted"] = (p[digit] >= min).into();
+            }
+            out.push(entry);
         } else {
-            println!("{}: {digit}", file.display());
+            let mark = below_mark(p[digit], args.min_confidence);
+            println!("{}: {digit}{mark}", file.display());
             println!("  {}", probability_line(&p));
         }
     }
@@ -155,6 +162,14 @@ fn predict_files(
         bail!("{failed} of {} files could not be read", files.len());
     }
     Ok(())
+}
+
+/// " (below P: check by hand)" for an answer of probability under `min`, else "".
+fn below_mark(probability: f32, min: Option<f32>) -> String {
+    match min {
+        Some(min) if probability < min => format!(" (below {min}: check by hand)"),
+        _ => String::new(),
+    }
 }
 
 /// "0: 0.0001  1: 0.0000  ...  9: 0.0016"

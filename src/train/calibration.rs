@@ -36,6 +36,9 @@ pub struct Selective {
     pub set_aside: f64,
     pub kept: usize,
     pub wrong: usize,
+    /// The least confidence among the kept answers (None when none is kept): a reader that
+    /// accepts answers of this probability or more keeps about as many (ties aside).
+    pub threshold: Option<f32>,
 }
 
 impl Selective {
@@ -62,6 +65,7 @@ pub fn selective(answers: &[Answer], set_aside: &[f64]) -> Vec<Selective> {
                 set_aside: share,
                 kept: kept.len(),
                 wrong: kept.iter().filter(|a| !a.correct).count(),
+                threshold: kept.first().map(|a| a.confidence),
             }
         })
         .collect()
@@ -171,6 +175,11 @@ mod tests {
         let s = selective(&answers(&pairs), &[0.0, 0.05, 0.10, 0.5, 1.0]);
         let kept_wrong: Vec<(usize, usize)> = s.iter().map(|s| (s.kept, s.wrong)).collect();
         assert_eq!(kept_wrong, [(20, 3), (19, 2), (18, 1), (10, 1), (0, 0)]);
+        // The least confident kept: 0.5 + 0.02 i for the i set aside; none when none is kept.
+        for (s, want) in s.iter().zip([0.5, 0.52, 0.54, 0.7]) {
+            assert!((s.threshold.unwrap() - want).abs() < 1e-6, "{s:?}");
+        }
+        assert_eq!(s[4].threshold, None);
         assert!((s[0].error() - 0.15).abs() < 1e-12);
         assert!((s[2].error() - 1.0 / 18.0).abs() < 1e-12);
         assert_eq!(s[4].error(), 0.0);
