@@ -265,6 +265,47 @@ fn the_built_in_model_reads_drawn_digits() {
 }
 
 #[test]
+fn a_picture_gets_the_line_models_second_opinion_when_asked() {
+    let ckpt = digits::default_model::load().unwrap();
+    let state = digits::serve::AppState::new(ckpt.model, ckpt.meta.scale, "built-in").unwrap();
+    let s = start_with(state);
+    let picture = png(&seven(), false);
+    let ask = |path: &str| request(s.addr, "POST", path, Some("image/png"), &picture);
+    let alone = ask("/api/predict");
+    let both = ask("/api/predict?debug=1&second_opinion=1");
+    let (p_alone, p_both) = (probabilities(&alone), probabilities(&both));
+    assert_eq!(both.json()["digit"], 7);
+    assert!(both.json()["preprocessed"].is_array());
+    // The two models together, as `digits predict --second-opinion` makes them.
+    let second = digits::vision::second_opinion::SecondOpinion::built_in().unwrap();
+    let (_, ink) = digits::vision::preprocess::input_and_ink_from_bytes(&picture).unwrap();
+    let p_alone32: Vec<f32> = p_alone.iter().map(|&v| v as f32).collect();
+    let want = second.combine(&p_alone32, &ink);
+    for (got, want) in p_both.iter().zip(&want) {
+        assert!(
+            (got - *want as f64).abs() < 1e-5,
+            "{p_both:?} against {want:?}"
+        );
+    }
+    assert!(p_alone
+        .iter()
+        .zip(&p_both)
+        .any(|(a, b)| (a - b).abs() > 1e-6));
+    // The logits stay the digit model's.
+    assert_eq!(alone.json()["logits"], both.json()["logits"]);
+    // 784 pixels have no ink for the line model to read.
+    let r = request(
+        s.addr,
+        "POST",
+        "/api/predict?second_opinion=1",
+        Some("application/json"),
+        pixels_json(&shrink(&seven())).as_bytes(),
+    );
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(r.error().contains("needs a picture"), "{}", r.text());
+}
+
+#[test]
 fn serve_names_a_missing_checkpoint() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_digits"))
         .args([

@@ -4,6 +4,7 @@ use super::error::ApiError;
 use super::input::{self, BodyKind};
 use super::state::AppState;
 use crate::nn::{argmax, softmax};
+use crate::vision::second_opinion::combined;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
@@ -16,6 +17,7 @@ use std::sync::Arc;
 pub struct Prediction {
     pub digit: usize,
     pub probabilities: Vec<f32>,
+    /// The digit model's (with `?second_opinion=1` the probabilities are not their softmax).
     pub logits: Vec<f32>,
     /// The 784 values the model saw, with `?debug=1`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -29,26 +31,49 @@ pub async fn predict(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Prediction>, ApiError> {
     let body = body?;
-    let x = match BodyKind::of_request(&headers, &body, "{\"pixels\": [784 numbers]}")? {
+    let second = flag(query.as_deref(), "second_opinion");
+    let (x, opinion) = match BodyKind::of_request(&headers, &body, "{\"pixels\": [784 numbers]}")? {
+        BodyKind::Json if second => {
+            return Err(ApiError::bad_request(
+                "second_opinion=1 needs a picture (PNG, JPEG or BMP): the line model reads ink, not 784 pixels",
+            ))
+        }
         // Small and fast (microseconds): done on the runtime's thread.
-        BodyKind::Json => input::from_json(&body)?,
-        // Decoding takes milliseconds (seconds for a huge photo): in the picture's work lane.
+        BodyKind::Json => (input::from_json(&body)?, None),
+        // Decoding takes milliseconds (seconds for a huge photo), the line model's looks about
+        // a millisecond more: in the picture's work lane.
         BodyKind::Image => {
             let pixels = input::declared_pixels(&body, &state.limits)?;
+            let line = state.second_opinion.clone();
             state
                 .work
-                .run(pixels, move || input::from_image(&body))
+                .run(pixels, move || {
+                    if second {
+                        input::from_image_with_opinion(&body, &line)
+                    } else {
+                        input::from_image(&body).map(|x| (x, None))
+                    }
+                })
                 .await?
         }
     };
-    let debug = query.is_some_and(|q| q.split('&').any(|p| p == "debug=1" || p == "debug=true"));
     let logits = state.model.predict(&state.scaled(x.clone()));
+    let probabilities = combined(&softmax(&logits), opinion.as_ref());
     Ok(Json(Prediction {
-        digit: argmax(&logits),
-        probabilities: softmax(&logits),
+        digit: argmax(&probabilities),
+        probabilities,
         logits,
-        preprocessed: debug.then_some(x),
+        preprocessed: flag(query.as_deref(), "debug").then_some(x),
     }))
+}
+
+/// Whether the query holds `name=1` or `name=true`.
+fn flag(query: Option<&str>, name: &str) -> bool {
+    query.is_some_and(|q| {
+        q.split('&')
+            .filter_map(|p| p.split_once('='))
+            .any(|(k, v)| k == name && (v == "1" || v == "true"))
+    })
 }
 
 #[derive(Serialize)]

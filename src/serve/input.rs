@@ -4,6 +4,7 @@ use super::error::ApiError;
 use super::limits::Limits;
 use super::pixels;
 use crate::vision::preprocess::{self, PreprocessError};
+use crate::vision::second_opinion::SecondOpinion;
 use axum::http::{header, HeaderMap, StatusCode};
 
 /// What the body holds, from its Content-Type.
@@ -87,6 +88,15 @@ pub fn declared_pixels(body: &[u8], limits: &Limits) -> Result<u64, ApiError> {
 /// An encoded PNG, JPEG or BMP (a photo or a canvas).
 pub fn from_image(body: &[u8]) -> Result<Vec<f32>, ApiError> {
     preprocess::from_bytes(body).map_err(to_api)
+}
+
+/// Likewise, with the line model's opinion of the digit in it (`vision::second_opinion`).
+pub fn from_image_with_opinion(
+    body: &[u8],
+    second: &SecondOpinion,
+) -> Result<(Vec<f32>, Option<[f64; 10]>), ApiError> {
+    let (x, ink) = preprocess::input_and_ink_from_bytes(body).map_err(to_api)?;
+    Ok((x, second.opinion(&ink)))
 }
 
 /// 415 for what is not a supported image, 422 for an image that cannot be read as a digit.

@@ -5,7 +5,10 @@
 //! - `POST /api/predict`: an image (`image/*` or `application/octet-stream`) or JSON
 //!   `{"pixels": [784 numbers in 0..1 or 0..255]}` (28x28, light ink on dark; reframed the
 //!   MNIST way unless `"framed": true`, then read as given, like the exported ONNX model) →
-//!   `{"digit", "probabilities", "logits"}` (`?debug=1` adds `"preprocessed"`). Errors are
+//!   `{"digit", "probabilities", "logits"}` (`?debug=1` adds `"preprocessed"`;
+//!   `?second_opinion=1`, for a picture, asks the built-in line model too and gives the digit
+//!   and probabilities of both models together, the logits staying the digit model's, as
+//!   `digits predict --second-opinion` does: `vision::second_opinion`). Errors are
 //!   `{"error": "..."}`: 400 malformed, 408 body not sent in time, 413 body or picture too
 //!   large, 415 not an image, 422 blank or unreadable image, 503 too many pictures at once.
 //! - `POST /api/read`: a picture of a number, whole (the drawing page's canvas in number mode):

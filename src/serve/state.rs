@@ -8,6 +8,7 @@ use crate::data::PixelScale;
 use crate::nn::Sequential;
 use crate::vision::number_reader::reader_for;
 use crate::vision::reading::NumberReader;
+use crate::vision::second_opinion::SecondOpinion;
 use std::sync::Arc;
 
 /// Inputs the server makes: 28x28 MNIST-style images, row-major.
@@ -29,6 +30,8 @@ pub struct AppState {
     pub work: Arc<Work>,
     /// Counters for `GET /metrics`; None turns them off.
     pub metrics: Option<Arc<Metrics>>,
+    /// The built-in line model, for `POST /api/predict?second_opinion=1`.
+    pub second_opinion: Arc<SecondOpinion>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -62,6 +65,7 @@ impl AppState {
         let reader = Arc::from(reader_for(model.clone(), scale)?);
         Ok(AppState {
             reader,
+            second_opinion: Arc::new(SecondOpinion::built_in()?),
             metrics: Some(Arc::new(Metrics::new(&model, &source))),
             model,
             scale,

@@ -39,13 +39,25 @@ impl SecondOpinion {
         Ok(SecondOpinion::new(crate::default_reader::line_reader()?))
     }
 
+    /// The line model's probability of each one-digit reading of `ink`; None when the ink
+    /// makes no line.
+    pub fn opinion(&self, ink: &Ink) -> Option<[f64; 10]> {
+        self.line.one_digit_probabilities(ink)
+    }
+
     /// `digit_model`'s ten probabilities for the digit in `ink`, combined with the line model's
-    /// ([`geometric_mean`]); as they are when the ink makes no line.
+    /// ([`combined`]).
     pub fn combine(&self, digit_model: &[f32], ink: &Ink) -> Vec<f32> {
-        match self.line.one_digit_probabilities(ink) {
-            Some(line) => geometric_mean(digit_model, &line),
-            None => digit_model.to_vec(),
-        }
+        combined(digit_model, self.opinion(ink).as_ref())
+    }
+}
+
+/// `digit_model`'s probabilities combined with the line model's `opinion`
+/// ([`geometric_mean`]); as they are without one.
+pub fn combined(digit_model: &[f32], opinion: Option<&[f64; 10]>) -> Vec<f32> {
+    match opinion {
+        Some(line) => geometric_mean(digit_model, line),
+        None => digit_model.to_vec(),
     }
 }
 

@@ -189,6 +189,12 @@ pub fn input_and_ink_from_path(path: &Path) -> Result<(Vec<f32>, Ink), Preproces
     Ok((frame::frame(&ink.px, ink.w, ink.h), ink))
 }
 
+/// Likewise for [`from_bytes`].
+pub fn input_and_ink_from_bytes(bytes: &[u8]) -> Result<(Vec<f32>, Ink), PreprocessError> {
+    let ink = ink_from_bytes(bytes)?;
+    Ok((frame::frame(&ink.px, ink.w, ink.h), ink))
+}
+
 /// The ink of raw grey pixels (see [`from_gray`]).
 pub fn ink_from_gray<P: GrayLevel>(
     pixels: &[P],
