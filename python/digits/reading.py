@@ -103,10 +103,18 @@ class Reader:
         ``"report"``: its entry is ``{"error": message}``."""
         return self._run(self._native.read_batch, pictures, errors)
 
-    def predict(self, pictures: Union[Picture, Sequence[Picture]], errors: str = "raise"):
+    def predict(
+        self,
+        pictures: Union[Picture, Sequence[Picture]],
+        errors: str = "raise",
+        second_opinion: bool = False,
+    ):
         """The single digit in each picture, as ``digits predict --json`` gives it:
-        ``{"digit": 7, "probabilities": [ten floats]}``. One picture gives a dict, a list a list."""
-        return self._run(self._native.predict_batch, pictures, errors)
+        ``{"digit": 7, "probabilities": [ten floats]}``. One picture gives a dict, a list a list.
+        ``second_opinion=True``: the built-in line model reads each picture too, and the digit
+        and probabilities are both models' together (``digits predict --second-opinion``)."""
+        native = self._native.predict_batch
+        return self._run(lambda items: native(items, second_opinion), pictures, errors)
 
     @staticmethod
     def _run(native, pictures, errors: str):
@@ -141,6 +149,10 @@ def read(pictures: Union[Picture, Sequence[Picture]], errors: str = "raise"):
     return _default_reader().read(pictures, errors)
 
 
-def predict(pictures: Union[Picture, Sequence[Picture]], errors: str = "raise"):
+def predict(
+    pictures: Union[Picture, Sequence[Picture]],
+    errors: str = "raise",
+    second_opinion: bool = False,
+):
     """``Reader().predict`` with the built-in model (loaded once)."""
-    return _default_reader().predict(pictures, errors)
+    return _default_reader().predict(pictures, errors, second_opinion)

@@ -7,8 +7,9 @@ use digits::data::PixelScale;
 use digits::nn::argmax;
 use digits::train::checkpoint::{self, Checkpoint};
 use digits::vision::number_reader::{number_reader, read_path};
-use digits::vision::preprocess::{self, PreprocessError};
+use digits::vision::preprocess::{self, Ink, PreprocessError};
 use digits::vision::reading::{NumberReader, SegmentReader};
+use digits::vision::second_opinion::SecondOpinion;
 use digits::{default_model, default_reader};
 use image::DynamicImage;
 use numpy::prelude::*;
@@ -18,6 +19,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rayon::prelude::*;
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 /// One picture as handed over from Python.
 enum Picture {
@@ -58,6 +60,15 @@ impl Picture {
             Picture::Path(p) => preprocess::from_path(p),
             Picture::Bytes(b) => preprocess::from_bytes(b),
             Picture::Image(img) => preprocess::from_image(img),
+        }
+    }
+
+    /// The picture's ink (for the line model's second opinion, and the inputs framed from it).
+    fn ink(&self) -> Result<Ink, PreprocessError> {
+        match self {
+            Picture::Path(p) => preprocess::ink_from_path(p),
+            Picture::Bytes(b) => preprocess::ink_from_bytes(b),
+            Picture::Image(img) => preprocess::ink_from_image(img),
         }
     }
 }
@@ -104,6 +115,8 @@ pub struct Reader {
     numbers: Box<dyn NumberReader>,
     /// The digit model of `predict` (its inputs scaled as it was trained).
     digits: Option<SegmentReader>,
+    /// The built-in line model, loaded when `predict(..., second_opinion=True)` first asks.
+    second: OnceLock<SecondOpinion>,
 }
 
 impl Reader {
@@ -122,6 +135,22 @@ impl Reader {
             .as_ref()
             .expect("predict_batch checks for a digit model");
         let p = digit_model.classify(&picture.input()?);
+        let out = serde_json::json!({"digit": argmax(&p), "probabilities": p});
+        Ok(out.to_string())
+    }
+
+    /// As `predict_one`, with the line model's second opinion (`vision::second_opinion`).
+    fn predict_one_second(&self, picture: &Picture) -> Result<String, PreprocessError> {
+        let digit_model = self
+            .digits
+            .as_ref()
+            .expect("predict_batch checks for a digit model");
+        let second = self
+            .second
+            .get()
+            .expect("predict_batch loads the second opinion");
+        let ink = picture.ink()?;
+        let p = second.combine(&digit_model.classify(&ink.input()), &ink);
         let out = serde_json::json!({"digit": argmax(&p), "probabilities": p});
         Ok(out.to_string())
     }
@@ -181,7 +210,11 @@ impl Reader {
                 Box::new(default_reader::reader().map_err(value_error)?)
             };
             let digits = Some(digit_reader(default_model::load().map_err(value_error)?));
-            return Ok(Reader { numbers, digits });
+            return Ok(Reader {
+                numbers,
+                digits,
+                second: OnceLock::new(),
+            });
         };
         let ckpt = checkpoint::load(&path).map_err(value_error)?;
         let digits = (ckpt.model.sequence_output().is_none()
@@ -189,7 +222,11 @@ impl Reader {
             .then(|| digit_reader(ckpt.clone()));
         let numbers =
             number_reader(ckpt).map_err(|e| value_error(e.context(path.display().to_string())))?;
-        Ok(Reader { numbers, digits })
+        Ok(Reader {
+            numbers,
+            digits,
+            second: OnceLock::new(),
+        })
     }
 
     /// The number in each picture: per picture (ok, JSON of {"text", "formatted",
@@ -203,11 +240,13 @@ impl Reader {
     }
 
     /// The single digit in each picture: per picture (ok, JSON of {"digit", "probabilities"}
-    /// or the error message).
+    /// or the error message); with `second_opinion`, the built-in line model's opinion too.
+    #[pyo3(signature = (items, second_opinion=false))]
     fn predict_batch(
         &self,
         py: Python<'_>,
         items: Vec<Bound<'_, PyAny>>,
+        second_opinion: bool,
     ) -> PyResult<Vec<(bool, String)>> {
         if self.digits.is_none() {
             return Err(PyValueError::new_err(
@@ -215,6 +254,14 @@ impl Reader {
                  (predict); give a digit model of 28x28 inputs for predict",
             ));
         }
-        self.batch(py, items, Reader::predict_one)
+        if !second_opinion {
+            return self.batch(py, items, Reader::predict_one);
+        }
+        if self.second.get().is_none() {
+            let second =
+                SecondOpinion::built_in().map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
+            let _ = self.second.set(second);
+        }
+        self.batch(py, items, Reader::predict_one_second)
     }
 }

@@ -52,6 +52,24 @@ def test_predict_single_digits(mnist):
     assert digits.predict(buf.getvalue()) == out[0]
 
 
+def test_predict_with_the_line_models_second_opinion(mnist, tmp_path):
+    (_, _), (x_test, y_test) = mnist
+    pictures = [255 - x for x in x_test[:20]]
+    alone = digits.predict(pictures)
+    both = digits.predict(pictures, second_opinion=True)
+    right = sum(o["digit"] == y for o, y in zip(both, y_test[:20]))
+    assert right >= 18, right
+    for a, b in zip(alone, both):
+        assert sum(b["probabilities"]) == pytest.approx(1.0, abs=1e-4)
+        assert b["digit"] == int(np.argmax(b["probabilities"]))
+    assert any(a["probabilities"] != b["probabilities"] for a, b in zip(alone, both))
+    # As `digits predict --second-opinion --json` gives it for the same file.
+    path = tmp_path / "digit.png"
+    Image.fromarray(pictures[0]).save(path)
+    assert digits.predict(path, second_opinion=True) == both[0]
+    assert digits.Reader().predict(str(path), second_opinion=True) == both[0]
+
+
 def test_threads_can_be_capped(mnist):
     picture = number_picture(mnist, [3, 4])
     try:

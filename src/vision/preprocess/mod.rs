@@ -107,6 +107,12 @@ pub struct Ink {
 }
 
 impl Ink {
+    /// The MNIST-style input (784 values) of the whole ink: what [`from_image`] gives for the
+    /// picture the ink was made from.
+    pub fn input(&self) -> Vec<f32> {
+        frame::frame(&self.px, self.w, self.h)
+    }
+
     /// The MNIST-style input (784 values) for the pixels of `self` where `keep` is true.
     pub fn frame_where(&self, keep: impl Fn(usize) -> bool) -> Option<Vec<f32>> {
         let px: Vec<f32> = (0..self.px.len())
@@ -186,13 +192,13 @@ pub fn ink_from_path(path: &Path) -> Result<Ink, PreprocessError> {
 /// picture, which then need not decode it again).
 pub fn input_and_ink_from_path(path: &Path) -> Result<(Vec<f32>, Ink), PreprocessError> {
     let ink = ink_from_path(path)?;
-    Ok((frame::frame(&ink.px, ink.w, ink.h), ink))
+    Ok((ink.input(), ink))
 }
 
 /// Likewise for [`from_bytes`].
 pub fn input_and_ink_from_bytes(bytes: &[u8]) -> Result<(Vec<f32>, Ink), PreprocessError> {
     let ink = ink_from_bytes(bytes)?;
-    Ok((frame::frame(&ink.px, ink.w, ink.h), ink))
+    Ok((ink.input(), ink))
 }
 
 /// The ink of raw grey pixels (see [`from_gray`]).
