@@ -3,7 +3,7 @@
 //! when the least confident answers are set aside, the expected calibration error), the
 //! mistakes, the confusion matrix (text, and PNG with -o).
 //! A picture that cannot be read, or a bad or missing label, is reported with its file name and
-//! the others are still evaluated.
+//! the others are still evaluated. The pictures are read on all cores.
 
 use super::model_arg::ModelArg;
 use anyhow::bail;
@@ -14,6 +14,7 @@ use digits::train::calibration::{self, Answer, ECE_BINS, SET_ASIDE};
 use digits::vision::plot::{confusion_counts, confusion_matrix, save_png};
 use digits::vision::preprocess;
 use digits::vision::second_opinion::SecondOpinion;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 /// What `digits eval --images` was asked.
@@ -43,25 +44,31 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
     for p in &problems {
         eprintln!("skipped {}: {}", p.path.display(), p.message);
     }
+    // Each picture's probabilities, read on all cores; reported in the folder's order.
+    let read = |path: &Path| -> Result<Vec<f32>, preprocess::PreprocessError> {
+        let (mut x, ink) = preprocess::input_and_ink_from_path(path)?;
+        if ckpt.meta.scale == PixelScale::Raw {
+            x.iter_mut().for_each(|v| *v *= 255.0);
+        }
+        let p = ckpt.model.predict_proba(&x);
+        Ok(match &second {
+            Some(second) => second.combine(&p, &ink),
+            None => p,
+        })
+    };
+    let read: Vec<_> = items.par_iter().map(|item| read(&item.path)).collect();
     let (mut labels, mut preds, mut errors) = (Vec::new(), Vec::new(), Vec::new());
     let mut answers = Vec::new();
     let mut unreadable = 0;
-    for item in &items {
-        let (mut x, ink) = match preprocess::input_and_ink_from_path(&item.path) {
-            Ok(x_ink) => x_ink,
+    for (item, p) in items.iter().zip(read) {
+        let p = match p {
+            Ok(p) => p,
             Err(e) => {
                 eprintln!("skipped {e}");
                 unreadable += 1;
                 continue;
             }
         };
-        if ckpt.meta.scale == PixelScale::Raw {
-            x.iter_mut().for_each(|v| *v *= 255.0);
-        }
-        let mut p = ckpt.model.predict_proba(&x);
-        if let Some(second) = &second {
-            p = second.combine(&p, &ink);
-        }
         let digit = argmax(&p);
         if digit != item.label as usize {
             errors.push((item, digit, p[digit]));

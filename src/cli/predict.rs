@@ -11,6 +11,7 @@ use digits::train::checkpoint::Checkpoint;
 use digits::vision::preprocess;
 use digits::vision::reading::gray_picture;
 use digits::vision::second_opinion::SecondOpinion;
+use rayon::prelude::*;
 use std::path::Path;
 use std::path::PathBuf;
 
@@ -95,8 +96,8 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reads each photo the way MNIST was made and predicts it; a file that cannot be read is reported
-/// and the others still predicted (the command then fails at the end).
+/// Reads each photo the way MNIST was made and predicts it, on all cores; a file that cannot be
+/// read is reported and the others still predicted (the command then fails at the end).
 fn predict_files(
     ckpt: &Checkpoint,
     name: &Path,
@@ -116,11 +117,25 @@ fn predict_files(
             model.input_dim()
         );
     }
+    // Each photo's input and probabilities, read on all cores; printed in the order given.
+    let read = |file: &PathBuf| -> Result<(Vec<f32>, Vec<f32>), preprocess::PreprocessError> {
+        let (x, ink) = preprocess::input_and_ink_from_path(file)?;
+        let mut scaled = x.clone();
+        if ckpt.meta.scale == PixelScale::Raw {
+            scaled.iter_mut().for_each(|v| *v *= 255.0);
+        }
+        let p = model.predict_proba(&scaled);
+        Ok(match second {
+            Some(second) => (x, second.combine(&p, &ink)),
+            None => (x, p),
+        })
+    };
+    let read: Vec<_> = files.par_iter().map(read).collect();
     let mut failed = 0;
     let mut out = Vec::new();
-    for file in files {
-        let (mut x, ink) = match preprocess::input_and_ink_from_path(file) {
-            Ok(x_ink) => x_ink,
+    for (file, read) in files.iter().zip(read) {
+        let (x, p) = match read {
+            Ok(x_p) => x_p,
             Err(e) => {
                 eprintln!("error: {e}");
                 failed += 1;
@@ -134,13 +149,6 @@ fn predict_files(
             gray_picture(&x, side, side)
                 .save(&out)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
-        }
-        if ckpt.meta.scale == PixelScale::Raw {
-            x.iter_mut().for_each(|v| *v *= 255.0);
-        }
-        let mut p = model.predict_proba(&x);
-        if let Some(second) = second {
-            p = second.combine(&p, &ink);
         }
         let digit = argmax(&p);
         if json {

@@ -92,10 +92,21 @@ mod tests {
     #[test]
     fn agreement_makes_surer_and_disagreement_less_sure() {
         let a: Vec<f32> = one_hot_ish(3, 0.9).iter().map(|&v| v as f32).collect();
-        let agree = geometric_mean(&a, &one_hot_ish(3, 0.9));
+        // The same opinion leaves the answer as it was.
+        let same = geometric_mean(&a, &one_hot_ish(3, 0.9));
+        for (x, y) in same.iter().zip(&a) {
+            assert!((x - y).abs() < 1e-6, "{same:?}");
+        }
+        // The same digit with other doubts (8 against 5) is surer than either.
+        let mut doubts_8 = [1e-4; 10];
+        (doubts_8[3], doubts_8[8]) = (0.9, 0.1);
+        let mut doubts_5 = [1e-4; 10];
+        (doubts_5[3], doubts_5[5]) = (0.9, 0.1);
+        let d8: Vec<f32> = doubts_8.iter().map(|&v| v as f32).collect();
+        let agree = geometric_mean(&d8, &doubts_5);
         assert!((agree.iter().sum::<f32>() - 1.0).abs() < 1e-5);
         assert_eq!(crate::nn::argmax(&agree), 3);
-        assert!(agree[3] > 0.9);
+        assert!(agree[3] > 0.95, "{agree:?}");
         let disagree = geometric_mean(&a, &one_hot_ish(8, 0.6));
         assert_eq!(crate::nn::argmax(&disagree), 3);
         assert!(disagree[3] < 0.8 && disagree[8] > 0.1, "{disagree:?}");
