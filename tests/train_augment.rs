@@ -410,12 +410,52 @@ fn underlines_draw_a_bar_on_every_digit_and_change_nothing_else_of_the_stream() 
 }
 
 #[test]
+fn paper_captures_every_digit_again_as_a_picture_and_changes_nothing_else() {
+    let on_paper = Augment {
+        paper: 1.0,
+        ..Augment::default()
+    };
+    let (changed, batch) = changed_by(on_paper);
+    // Each bar, put on paper, captured and framed again, is another picture of it...
+    let redrawn = changed.iter().filter(|(_, c)| *c).count();
+    assert!(redrawn >= 36, "{redrawn} of 40 captured");
+    // ... still a framed digit: ink, none on the edge, its mass near the middle.
+    for (k, img) in batch.chunks(784).enumerate() {
+        let ink: f64 = img.iter().map(|&v| v as f64).sum();
+        assert!(ink > 0.0, "image {k}: no ink");
+        let edge = (0..28).all(|j| img[j] == 0 && img[27 * 28 + j] == 0);
+        assert!(edge, "image {k}: ink on the top or bottom row");
+        let (mut cx, mut cy) = (0.0, 0.0);
+        for (i, &v) in img.iter().enumerate() {
+            (cx, cy) = (
+                cx + v as f64 * (i % 28) as f64,
+                cy + v as f64 * (i / 28) as f64,
+            );
+        }
+        let (cx, cy) = (cx / ink, cy / ink);
+        assert!(
+            (cx - 13.5).abs() < 3.0 && (cy - 13.5).abs() < 3.0,
+            "image {k}: ({cx}, {cy})"
+        );
+    }
+    // Seeded: the same seed and step capture the same pictures.
+    assert_eq!(batch_of(on_paper), batch);
+    // A share of none changes nothing.
+    let (unchanged, _) = changed_by(Augment {
+        paper: 0.0,
+        ..Augment::default()
+    });
+    assert!(unchanged.iter().all(|(_, c)| !c));
+}
+
+#[test]
 fn every_chance_must_be_from_0_to_1() {
     for (flag, value) in [
         ("--styles", "1.5"),
         ("--allographs", "2"),
         ("--scans", "1.5"),
         ("--underlines", "1.01"),
+        ("--paper", "1.2"),
     ] {
         refused_as_a_chance(flag, value);
     }

@@ -148,6 +148,11 @@ pub struct TrainArgs {
     /// an underline or a box's side leaves where writing touches it. Off by default.
     #[arg(long, default_value_t = 0.0, requires = "augment")]
     pub underlines: f32,
+    /// With --augment: the chance that a digit is put on paper as the number reader's training
+    /// lines are (paper, ink, printed lines, 8-40 px high, blur, noise, JPEG), captured and
+    /// framed again as a picture is. Off by default.
+    #[arg(long, default_value_t = 0.0, requires = "augment")]
+    pub paper: f32,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -171,6 +176,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     check_chance("--allographs", args.allographs)?;
     check_chance("--scans", args.scans)?;
     check_chance("--underlines", args.underlines)?;
+    check_chance("--paper", args.paper)?;
     let dir = args.dataset.resolve_dir(args.data_dir.as_deref());
     let (train, test) = args.dataset.load(&dir)?;
     let keras = args.dataset == DatasetKind::Digits5000;
@@ -214,6 +220,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             allographs: args.allographs,
             scan: args.scans,
             underlines: args.underlines,
+            paper: args.paper,
             ..Augment::default()
         }),
     };

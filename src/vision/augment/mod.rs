@@ -71,6 +71,12 @@ pub struct Augment {
     /// where writing touches it ([`crate::vision::underline`]); off by default.
     #[serde(default)]
     pub underlines: f32,
+    /// Chance that a distorted digit is put on paper as the number reader's training lines are
+    /// and captured as badly (paper and ink of any shade, a printed pattern, ruled lines, 8-40
+    /// pixels high, blur, noise, JPEG, thresholding: [`crate::vision::line::paper`]), then
+    /// framed again as a picture is; off by default.
+    #[serde(default)]
+    pub paper: f32,
 }
 
 impl Default for Augment {
@@ -88,6 +94,7 @@ impl Default for Augment {
             styles: 0.0,
             allographs: 0.0,
             underlines: 0.0,
+            paper: 0.0,
         }
     }
 }
@@ -108,13 +115,14 @@ impl Augment {
             styles: 0.0,
             allographs: 0.0,
             underlines: 0.0,
+            paper: 0.0,
         }
     }
 
     /// One line naming every range, for help texts and logs.
     pub fn describe(&self) -> String {
         format!(
-            "rotation ±{}°, scale ×(1±{}), aspect ×(1±{}), shear ±{}, translation ±{} px, elastic ±{} px, thicken ≤{}, thin ≤{}, scanned {}%, styles {}%, allographs {}%, underlines {}%",
+            "rotation ±{}°, scale ×(1±{}), aspect ×(1±{}), shear ±{}, translation ±{} px, elastic ±{} px, thicken ≤{}, thin ≤{}, scanned {}%, styles {}%, allographs {}%, underlines {}%, on paper {}%",
             self.rotation_deg,
             self.scale,
             self.aspect,
@@ -126,7 +134,8 @@ impl Augment {
             self.scan * 100.0,
             self.styles * 100.0,
             self.allographs * 100.0,
-            self.underlines * 100.0
+            self.underlines * 100.0,
+            self.paper * 100.0
         )
     }
 }

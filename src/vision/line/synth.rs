@@ -242,6 +242,28 @@ fn fit_height(c: &Canvas, height: f32, aspect: f32) -> Canvas {
     }
 }
 
+/// The 28x28 digit `digit` (light on black, as MNIST stores it) written on paper as a line of
+/// one digit is, captured as badly ([`paper::capture`]) and framed again as a picture is
+/// ([`preprocess::from_gray`]): what `digits train --augment --paper P` trains the digit model
+/// on. None when the capture left nothing to read.
+pub fn digit_on_paper<R: Rng>(digit: &[u8], rng: &mut R) -> Option<Vec<f32>> {
+    let g = Canvas {
+        w: SIDE,
+        h: SIDE,
+        px: digit.iter().map(|&v| v as f32 / 255.0).collect(),
+    };
+    let glyph = fit_height(&crop_to_ink(&g), DIGIT_HEIGHT, rng.gen_range(0.85..1.2));
+    let placed = Placed {
+        top: glyph.h as f32,
+        glyph,
+        is_digit: true,
+        bar: None,
+    };
+    let (canvas, baseline) = compose::lay_out(&[placed], &[false], rng);
+    let picture = paper::capture(&canvas, baseline, rng);
+    preprocess::from_gray(&picture.px, picture.w, picture.h, None).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
