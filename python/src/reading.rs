@@ -130,27 +130,35 @@ impl Reader {
     }
 
     fn predict_one(&self, picture: &Picture) -> Result<String, PreprocessError> {
-        let digit_model = self
-            .digits
-            .as_ref()
-            .expect("predict_batch checks for a digit model");
-        let p = digit_model.classify(&picture.input()?);
-        let out = serde_json::json!({"digit": argmax(&p), "probabilities": p});
-        Ok(out.to_string())
+        self.predict_with(picture, None)
     }
 
     /// As `predict_one`, with the line model's second opinion (`vision::second_opinion`).
     fn predict_one_second(&self, picture: &Picture) -> Result<String, PreprocessError> {
-        let digit_model = self
-            .digits
-            .as_ref()
-            .expect("predict_batch checks for a digit model");
         let second = self
             .second
             .get()
             .expect("predict_batch loads the second opinion");
-        let ink = picture.ink()?;
-        let p = second.combine(&digit_model.classify(&ink.input()), &ink);
+        self.predict_with(picture, Some(second))
+    }
+
+    /// The digit model's JSON answer for `picture`, with `second`'s opinion where given.
+    fn predict_with(
+        &self,
+        picture: &Picture,
+        second: Option<&SecondOpinion>,
+    ) -> Result<String, PreprocessError> {
+        let digit_model = self
+            .digits
+            .as_ref()
+            .expect("predict_batch checks for a digit model");
+        let p = match second {
+            None => digit_model.classify(&picture.input()?),
+            Some(second) => {
+                let ink = picture.ink()?;
+                second.combine(&digit_model.classify(&ink.input()), &ink)
+            }
+        };
         let out = serde_json::json!({"digit": argmax(&p), "probabilities": p});
         Ok(out.to_string())
     }

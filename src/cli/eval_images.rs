@@ -6,9 +6,9 @@
 //! the others are still evaluated. The pictures are read on all cores.
 
 use super::model_arg::ModelArg;
+use super::predict::read_photo;
 use anyhow::bail;
 use digits::data::image_folder;
-use digits::data::PixelScale;
 use digits::nn::argmax;
 use digits::train::calibration::{self, Answer, ECE_BINS, SET_ASIDE};
 use digits::vision::plot::{confusion_counts, confusion_matrix, save_png};
@@ -45,18 +45,10 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
         eprintln!("skipped {}: {}", p.path.display(), p.message);
     }
     // Each picture's probabilities, read on all cores; reported in the folder's order.
-    let read = |path: &Path| -> Result<Vec<f32>, preprocess::PreprocessError> {
-        let (mut x, ink) = preprocess::input_and_ink_from_path(path)?;
-        if ckpt.meta.scale == PixelScale::Raw {
-            x.iter_mut().for_each(|v| *v *= 255.0);
-        }
-        let p = ckpt.model.predict_proba(&x);
-        Ok(match &second {
-            Some(second) => second.combine(&p, &ink),
-            None => p,
-        })
-    };
-    let read: Vec<_> = items.par_iter().map(|item| read(&item.path)).collect();
+    let read: Vec<_> = items
+        .par_iter()
+        .map(|item| read_photo(&ckpt, &item.path, second.as_ref()).map(|(_, p)| p))
+        .collect();
     let (mut labels, mut preds, mut errors) = (Vec::new(), Vec::new(), Vec::new());
     let mut answers = Vec::new();
     let mut unreadable = 0;

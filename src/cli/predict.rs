@@ -118,19 +118,10 @@ fn predict_files(
         );
     }
     // Each photo's input and probabilities, read on all cores; printed in the order given.
-    let read = |file: &PathBuf| -> Result<(Vec<f32>, Vec<f32>), preprocess::PreprocessError> {
-        let (x, ink) = preprocess::input_and_ink_from_path(file)?;
-        let mut scaled = x.clone();
-        if ckpt.meta.scale == PixelScale::Raw {
-            scaled.iter_mut().for_each(|v| *v *= 255.0);
-        }
-        let p = model.predict_proba(&scaled);
-        Ok(match second {
-            Some(second) => (x, second.combine(&p, &ink)),
-            None => (x, p),
-        })
-    };
-    let read: Vec<_> = files.par_iter().map(read).collect();
+    let read: Vec<_> = files
+        .par_iter()
+        .map(|file| read_photo(ckpt, file, second))
+        .collect();
     let mut failed = 0;
     let mut out = Vec::new();
     for (file, read) in files.iter().zip(read) {
@@ -170,6 +161,27 @@ fn predict_files(
         bail!("{failed} of {} files could not be read", files.len());
     }
     Ok(())
+}
+
+/// The 784 inputs the photo at `path` is framed into, and `ckpt`'s ten probabilities for them
+/// (with the line model's `second` opinion where given); shared with `digits eval --images`.
+pub(super) fn read_photo(
+    ckpt: &Checkpoint,
+    path: &Path,
+    second: Option<&SecondOpinion>,
+) -> Result<(Vec<f32>, Vec<f32>), preprocess::PreprocessError> {
+    let (x, ink) = preprocess::input_and_ink_from_path(path)?;
+    let p = if ckpt.meta.scale == PixelScale::Raw {
+        let raw: Vec<f32> = x.iter().map(|v| v * 255.0).collect();
+        ckpt.model.predict_proba(&raw)
+    } else {
+        ckpt.model.predict_proba(&x)
+    };
+    let p = match second {
+        Some(second) => second.combine(&p, &ink),
+        None => p,
+    };
+    Ok((x, p))
 }
 
 /// " (below P: check by hand)" for an answer of probability under `min`, else "".

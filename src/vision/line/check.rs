@@ -114,14 +114,7 @@ fn judge_sure(line: Reading, cut: Reading) -> Reading {
     if cut.text == line.text {
         return line;
     }
-    overruled(line, cut, |_, c| c.probability >= APART_SURE)
-}
-
-/// Whether the cut `cut`, its digits standing apart in the ink, reads other digits than
-/// `line` and gives each that differs at least [`APART_SURE`] (as many digits).
-fn apart_digits_win(line: &Reading, cut: &Reading) -> bool {
-    cut.text != line.text
-        && cut_wins_where_they_differ(line, cut, |_, c| c.probability >= APART_SURE)
+    overruled(line, cut, sure_apart)
 }
 
 /// The line reading `line` judged against the cutting reading `cut` of the same ink, whose
@@ -132,7 +125,7 @@ fn judge(mut line: Reading, cut: Reading, apart: bool) -> Reading {
         return line;
     }
     if line.confidence >= CHECK_BELOW {
-        if apart && apart_digits_win(&line, &cut) {
+        if apart && cut_wins_where_they_differ(&line, &cut, sure_apart) {
             return in_line_format(line, cut, None);
         }
         if cut.confidence >= SURE_CUT {
@@ -140,14 +133,18 @@ fn judge(mut line: Reading, cut: Reading, apart: bool) -> Reading {
         }
         return line;
     }
-    overruled(line, cut, |l, c| {
-        surer(l, c) || (apart && c.probability >= APART_SURE)
-    })
+    overruled(line, cut, |l, c| surer(l, c) || (apart && sure_apart(l, c)))
 }
 
 /// Whether the cut's digit `c` is surer than the line's `l`.
 fn surer(l: &DigitRead, c: &DigitRead) -> bool {
     c.probability > l.probability
+}
+
+/// Whether the cut's digit `c`, standing apart in the ink, is sure enough to win whatever the
+/// line's: at least [`APART_SURE`].
+fn sure_apart(_: &DigitRead, c: &DigitRead) -> bool {
+    c.probability >= APART_SURE
 }
 
 /// Whether `cut` has as many digits as `line` and `wins(line's digit, cut's digit)` at every
