@@ -4,7 +4,7 @@ use super::error::ApiError;
 use super::input::{self, BodyKind};
 use super::state::AppState;
 use crate::nn::{argmax, softmax};
-use crate::vision::second_opinion::combined;
+use crate::vision::second_opinion::geometric_mean;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
@@ -58,7 +58,10 @@ pub async fn predict(
         }
     };
     let logits = state.model.predict(&state.scaled(x.clone()));
-    let probabilities = combined(&softmax(&logits), opinion.as_ref());
+    let probabilities = match &opinion {
+        Some(line) => geometric_mean(&softmax(&logits), line),
+        None => softmax(&logits),
+    };
     Ok(Json(Prediction {
         digit: argmax(&probabilities),
         probabilities,

@@ -46,18 +46,12 @@ impl SecondOpinion {
     }
 
     /// `digit_model`'s ten probabilities for the digit in `ink`, combined with the line model's
-    /// ([`combined`]).
+    /// ([`geometric_mean`]); as they are when the ink makes no line.
     pub fn combine(&self, digit_model: &[f32], ink: &Ink) -> Vec<f32> {
-        combined(digit_model, self.opinion(ink).as_ref())
-    }
-}
-
-/// `digit_model`'s probabilities combined with the line model's `opinion`
-/// ([`geometric_mean`]); as they are without one.
-pub fn combined(digit_model: &[f32], opinion: Option<&[f64; 10]>) -> Vec<f32> {
-    match opinion {
-        Some(line) => geometric_mean(digit_model, line),
-        None => digit_model.to_vec(),
+        match self.opinion(ink) {
+            Some(line) => geometric_mean(digit_model, &line),
+            None => digit_model.to_vec(),
+        }
     }
 }
 
