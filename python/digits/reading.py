@@ -92,7 +92,12 @@ class Reader:
     def __init__(self, model: Optional[PathLike] = None, segment: bool = False) -> None:
         self._native = _digits.Reader(None if model is None else os.fspath(model), segment)
 
-    def read(self, pictures: Union[Picture, Sequence[Picture]], errors: str = "raise"):
+    def read(
+        self,
+        pictures: Union[Picture, Sequence[Picture]],
+        errors: str = "raise",
+        min_confidence: Optional[float] = None,
+    ):
         """The number in each picture, as ``digits read --json`` gives it:
         ``{"text": "12051990", "formatted": "12/05/1990", "confidence": p,
         "digits": [{"digit", "probability", "box": [x, y, w, h]}, ...]}``: ``text`` the digits
@@ -100,21 +105,31 @@ class Reader:
         how sure the reader is of the whole number (text "" and confidence 0 for a blank
         picture). One picture gives a dict, a list gives a list.
         ``errors="raise"``: a picture that cannot be read raises ValueError naming it;
-        ``"report"``: its entry is ``{"error": message}``."""
-        return self._run(self._native.read_batch, pictures, errors)
+        ``"report"``: its entry is ``{"error": message}``.
+        ``min_confidence=p`` (the reject option, ``digits read --min-confidence``): each
+        reading also says ``"accepted"``: whether its confidence is at least p; the others are
+        the ones to check by hand."""
+        level = _level(min_confidence)
+        readings = self._run(self._native.read_batch, pictures, errors)
+        return _mark(readings, level, lambda r: r["confidence"])
 
     def predict(
         self,
         pictures: Union[Picture, Sequence[Picture]],
         errors: str = "raise",
         second_opinion: bool = False,
+        min_confidence: Optional[float] = None,
     ):
         """The single digit in each picture, as ``digits predict --json`` gives it:
         ``{"digit": 7, "probabilities": [ten floats]}``. One picture gives a dict, a list a list.
         ``second_opinion=True``: the built-in line model reads each picture too, and the digit
-        and probabilities are both models' together (``digits predict --second-opinion``)."""
+        and probabilities are both models' together (``digits predict --second-opinion``).
+        ``min_confidence=p``: each answer also says ``"accepted"``: whether the digit's
+        probability is at least p (``digits predict --min-confidence``)."""
+        level = _level(min_confidence)
         native = self._native.predict_batch
-        return self._run(lambda items: native(items, second_opinion), pictures, errors)
+        answers = self._run(lambda items: native(items, second_opinion), pictures, errors)
+        return _mark(answers, level, lambda a: a["probabilities"][a["digit"]])
 
     @staticmethod
     def _run(native, pictures, errors: str):
@@ -134,6 +149,31 @@ class Reader:
         return out[0] if single else out
 
 
+def _level(min_confidence: Optional[float]) -> Optional[float]:
+    """The reject option's level, checked: None, or a probability in [0, 1]."""
+    if min_confidence is None:
+        return None
+    try:
+        level = float(min_confidence)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"min_confidence: {min_confidence!r} is not a number (a probability between 0 and 1)"
+        ) from None
+    if not 0.0 <= level <= 1.0:  # NaN too
+        raise ValueError(f"min_confidence: {level} is not a probability (between 0 and 1)")
+    return level
+
+
+def _mark(answers, level: Optional[float], confidence):
+    """``answers`` (one dict or a list) with ``"accepted"`` added where read, at ``level``."""
+    if level is None:
+        return answers
+    for a in [answers] if isinstance(answers, dict) else answers:
+        if "error" not in a:
+            a["accepted"] = confidence(a) >= level
+    return answers
+
+
 _default: Optional[Reader] = None
 
 
@@ -144,15 +184,20 @@ def _default_reader() -> Reader:
     return _default
 
 
-def read(pictures: Union[Picture, Sequence[Picture]], errors: str = "raise"):
+def read(
+    pictures: Union[Picture, Sequence[Picture]],
+    errors: str = "raise",
+    min_confidence: Optional[float] = None,
+):
     """``Reader().read`` with the built-in model (loaded once)."""
-    return _default_reader().read(pictures, errors)
+    return _default_reader().read(pictures, errors, min_confidence)
 
 
 def predict(
     pictures: Union[Picture, Sequence[Picture]],
     errors: str = "raise",
     second_opinion: bool = False,
+    min_confidence: Optional[float] = None,
 ):
     """``Reader().predict`` with the built-in model (loaded once)."""
-    return _default_reader().predict(pictures, errors, second_opinion)
+    return _default_reader().predict(pictures, errors, second_opinion, min_confidence)

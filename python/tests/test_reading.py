@@ -70,6 +70,33 @@ def test_predict_with_the_line_models_second_opinion(mnist, tmp_path):
     assert digits.Reader().predict(str(path), second_opinion=True) == both[0]
 
 
+def test_answers_say_whether_they_reach_the_level_asked_for(mnist):
+    (_, _), (x_test, _) = mnist
+    pictures = [255 - x for x in x_test[:20]]
+    answers = digits.predict(pictures)
+    assert all("accepted" not in a for a in answers)
+    sure = sorted(a["probabilities"][a["digit"]] for a in answers)
+    level = (sure[9] + sure[10]) / 2  # between the 10 least sure and the 10 surest
+    marked = digits.predict(pictures, min_confidence=level)
+    assert [m["accepted"] for m in marked] == [
+        a["probabilities"][a["digit"]] >= level for a in answers]
+    assert sum(m["accepted"] for m in marked) == 10
+    # Numbers: by their confidence; a picture that cannot be read stays an error.
+    number = number_picture(mnist, [0, 1, 2])
+    reading = digits.read(number)
+    c = reading["confidence"]
+    assert digits.read(number, min_confidence=c)["accepted"] is True
+    if c < 1:
+        assert digits.Reader().read(number, min_confidence=min(1.0, c + 1e-3))["accepted"] is False
+    out = digits.read([number, b"not a picture"], errors="report", min_confidence=0.0)
+    assert out[0]["accepted"] is True and set(out[1]) == {"error"}
+    for bad in (1.5, -0.1, float("nan"), "high"):
+        with pytest.raises(ValueError, match="min_confidence"):
+            digits.read(number, min_confidence=bad)
+        with pytest.raises(ValueError, match="min_confidence"):
+            digits.predict(pictures[0], min_confidence=bad)
+
+
 def test_threads_can_be_capped(mnist):
     picture = number_picture(mnist, [3, 4])
     try:

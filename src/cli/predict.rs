@@ -3,13 +3,13 @@
 
 use super::eval::{load_images, DataArgs};
 use super::model_arg::ModelArg;
-use super::read::parse_probability;
 use anyhow::bail;
 use digits::data::PixelScale;
 use digits::nn::argmax;
 use digits::train::checkpoint::Checkpoint;
 use digits::vision::preprocess;
 use digits::vision::reading::gray_picture;
+use digits::vision::reject::{accepted, parse_probability};
 use digits::vision::second_opinion::SecondOpinion;
 use rayon::prelude::*;
 use std::path::Path;
@@ -72,8 +72,8 @@ pub fn run(args: PredictArgs) -> anyhow::Result<()> {
             .zip(&rows)
             .map(|(&i, p)| {
                 let mut entry = serde_json::json!({"index": i, "digit": argmax(p), "label": data.labels[i], "probabilities": p});
-                if let Some(min) = args.min_confidence {
-                    entry["accepted"] = (p[argmax(p)] >= min).into();
+                if let Some(ok) = accepted(p[argmax(p)], args.min_confidence) {
+                    entry["accepted"] = ok.into();
                 }
                 entry
             })
@@ -144,8 +144,8 @@ fn predict_files(
         let digit = argmax(&p);
         if json {
             let mut entry = serde_json::json!({"file": file, "digit": digit, "probabilities": p});
-            if let Some(min) = args.min_confidence {
-                entry["accepted"] = (p[digit] >= min).into();
+            if let Some(ok) = accepted(p[digit], args.min_confidence) {
+                entry["accepted"] = ok.into();
             }
             out.push(entry);
         } else {

@@ -7,6 +7,7 @@ use anyhow::bail;
 use digits::vision::number_reader::{read_decoded, read_path};
 use digits::vision::preprocess;
 use digits::vision::reading::{NumberReader, Reading};
+use digits::vision::reject::{accepted, parse_probability};
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -47,17 +48,6 @@ pub struct ReadArgs {
     pub save_input: Option<PathBuf>,
 }
 
-/// A probability in [0, 1].
-pub fn parse_probability(s: &str) -> Result<f32, String> {
-    match s.trim().parse::<f32>() {
-        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
-        Ok(p) => Err(format!("{p} is not a probability (between 0 and 1)")),
-        Err(_) => Err(format!(
-            "{s:?} is not a number (a probability between 0 and 1)"
-        )),
-    }
-}
-
 pub fn run(args: ReadArgs) -> anyhow::Result<()> {
     let (reader, _) = number_reader_of(&args.model, args.segment)?;
     if let Some(dir) = &args.save_input {
@@ -88,7 +78,7 @@ pub fn run(args: ReadArgs) -> anyhow::Result<()> {
                 continue;
             }
         };
-        let accepted = args.min_confidence.map(|p| reading.confidence >= p);
+        let accepted = accepted(reading.confidence, args.min_confidence);
         if args.json {
             out.push(FileReading {
                 file,

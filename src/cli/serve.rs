@@ -8,6 +8,7 @@ use digits::default_model;
 use digits::serve::limits::{connections_within_file_limit, Limits};
 use digits::serve::{bind, serve_with_shutdown, AppState};
 use digits::vision::reading::NumberReader;
+use digits::vision::reject::parse_probability;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -40,6 +41,10 @@ pub struct ServeArgs {
     /// Largest picture (width x height) /api/predict and /api/read accept; larger: 413.
     #[arg(long, default_value_t = Limits::default().max_pixels, value_parser = clap::value_parser!(u64).range(1..))]
     max_pixels: u64,
+    /// Say in every answer whether it is as sure as P (in [0, 1]): `"accepted": false` marks
+    /// a digit or number to check by hand. A request's `?min_confidence=` overrides it.
+    #[arg(long, value_name = "P", value_parser = parse_probability)]
+    min_confidence: Option<f32>,
     /// Pictures over 1 megapixel decoded and read at once [default: CPUs - 1, 1 to 4].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     large_workers: Option<u64>,
@@ -84,7 +89,9 @@ impl ServeArgs {
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     init_logs();
     let limits = args.limits();
-    let mut state = load_model(args.model.model.as_deref())?.with_limits(limits.clone());
+    let mut state = load_model(args.model.model.as_deref())?
+        .with_limits(limits.clone())
+        .with_min_confidence(args.min_confidence);
     // /api/read (and the drawing page's number mode) read with the built-in number reader (the
     // line model checked by the digit model), as `digits read` does, unless another reader or
     // cutting into digits is asked for.

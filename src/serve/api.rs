@@ -2,8 +2,10 @@
 
 use super::error::ApiError;
 use super::input::{self, BodyKind};
+use super::query::{flag, min_confidence};
 use super::state::AppState;
 use crate::nn::{argmax, softmax};
+use crate::vision::reject::accepted;
 use crate::vision::second_opinion::geometric_mean;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -19,6 +21,10 @@ pub struct Prediction {
     pub probabilities: Vec<f32>,
     /// The digit model's (with `?second_opinion=1` the probabilities are not their softmax).
     pub logits: Vec<f32>,
+    /// Whether the digit's probability reaches `?min_confidence=` (else the server's
+    /// `--min-confidence`); absent when neither asks for a level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<bool>,
     /// The 784 values the model saw, with `?debug=1`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preprocessed: Option<Vec<f32>>,
@@ -32,6 +38,7 @@ pub async fn predict(
 ) -> Result<Json<Prediction>, ApiError> {
     let body = body?;
     let second = flag(query.as_deref(), "second_opinion");
+    let min = min_confidence(&state, query.as_deref())?;
     let (x, opinion) = match BodyKind::of_request(&headers, &body, "{\"pixels\": [784 numbers]}")? {
         BodyKind::Json if second => {
             return Err(ApiError::bad_request(
@@ -62,21 +69,14 @@ pub async fn predict(
         Some(line) => geometric_mean(&softmax(&logits), line),
         None => softmax(&logits),
     };
+    let digit = argmax(&probabilities);
     Ok(Json(Prediction {
-        digit: argmax(&probabilities),
+        digit,
+        accepted: accepted(probabilities[digit], min),
         probabilities,
         logits,
         preprocessed: flag(query.as_deref(), "debug").then_some(x),
     }))
-}
-
-/// Whether the query holds `name=1` or `name=true`.
-fn flag(query: Option<&str>, name: &str) -> bool {
-    query.is_some_and(|q| {
-        q.split('&')
-            .filter_map(|p| p.split_once('='))
-            .any(|(k, v)| k == name && (v == "1" || v == "true"))
-    })
 }
 
 #[derive(Serialize)]

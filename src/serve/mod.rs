@@ -8,7 +8,9 @@
 //!   `{"digit", "probabilities", "logits"}` (`?debug=1` adds `"preprocessed"`;
 //!   `?second_opinion=1`, for a picture, asks the built-in line model too and gives the digit
 //!   and probabilities of both models together, the logits staying the digit model's, as
-//!   `digits predict --second-opinion` does: `vision::second_opinion`). Errors are
+//!   `digits predict --second-opinion` does: `vision::second_opinion`; `?min_confidence=P`
+//!   adds `"accepted"`: whether the digit's probability is at least P, the reject option of
+//!   `vision::reject`, as `digits predict --min-confidence` gives it). Errors are
 //!   `{"error": "..."}`: 400 malformed, 408 body not sent in time, 413 body or picture too
 //!   large, 415 not an image, 422 blank or unreadable image, 503 too many pictures at once.
 //! - `POST /api/read`: a picture of a number, whole (the drawing page's canvas in number mode):
@@ -20,7 +22,10 @@
 //!   state's `NumberReader`: the one made from the served model (`vision::number_reader`)
 //!   unless `with_reader` gave another (`digits serve` gives the built-in number reader). A blank picture is
 //!   not an error: 200 with `"text": ""`, `"confidence": 0`, `"digits": []` and a `"message"`.
+//!   `?min_confidence=P` adds `"accepted"`: whether the confidence is at least P.
 //!   Errors as for `/api/predict` (400, 413, 415, 503).
+//! - Without `?min_confidence=`, answers carry `"accepted"` at the server's level
+//!   ([`AppState::with_min_confidence`], `digits serve --min-confidence P`), if it has one.
 //! - `GET /api/model`: the model's summary, layers and parameter count.
 //! - `GET /healthz`: `ok`.
 //! - `GET /metrics`: Prometheus metrics (requests by route and status, in flight, prediction
@@ -61,6 +66,7 @@ mod listen;
 pub mod metrics;
 mod page;
 mod pixels;
+mod query;
 mod read;
 mod server;
 mod state;

@@ -5,12 +5,14 @@
 use super::error::ApiError;
 use super::input::{declared_pixels, to_api, BodyKind};
 use super::pixels;
+use super::query::min_confidence;
 use super::state::AppState;
 use crate::vision::preprocess;
 use crate::vision::reading::Reading;
+use crate::vision::reject::accepted;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -24,6 +26,10 @@ pub const NOTHING_FOUND: &str = "no digit found: the picture is blank";
 pub struct ReadAnswer {
     #[serde(flatten)]
     pub reading: Reading,
+    /// Whether the confidence reaches `?min_confidence=` (else the server's
+    /// `--min-confidence`); absent when neither asks for a level.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<bool>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<&'static str>,
 }
@@ -45,10 +51,12 @@ fn side() -> usize {
 
 pub async fn read(
     State(state): State<Arc<AppState>>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<ReadAnswer>, ApiError> {
     let body = body?;
+    let min = min_confidence(&state, query.as_deref())?;
     let kind = BodyKind::of_request(
         &headers,
         &body,
@@ -74,6 +82,7 @@ pub async fn read(
         let reading = state.reader.read_image(&img).map_err(to_api)?;
         Ok(Json(ReadAnswer {
             message: reading.text.is_empty().then_some(NOTHING_FOUND),
+            accepted: accepted(reading.confidence, min),
             reading,
         }))
     })

@@ -32,6 +32,9 @@ pub struct AppState {
     pub metrics: Option<Arc<Metrics>>,
     /// The built-in line model, for `POST /api/predict?second_opinion=1`.
     pub second_opinion: Arc<SecondOpinion>,
+    /// The level answers are accepted from when a request names none (`vision::reject`):
+    /// answers then say `"accepted"`. None: only requests that ask get it.
+    pub min_confidence: Option<f32>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -43,6 +46,7 @@ impl std::fmt::Debug for AppState {
             .field("limits", &self.limits)
             .field("work", &self.work)
             .field("metrics", &self.metrics)
+            .field("min_confidence", &self.min_confidence)
             .finish_non_exhaustive()
     }
 }
@@ -72,6 +76,7 @@ impl AppState {
             source,
             work: Arc::new(Work::new(&limits)),
             limits,
+            min_confidence: None,
         })
     }
 
@@ -85,6 +90,12 @@ impl AppState {
     /// The same state reading numbers (`POST /api/read`) with `reader`.
     pub fn with_reader(mut self, reader: Arc<dyn NumberReader>) -> Self {
         self.reader = reader;
+        self
+    }
+
+    /// The same state accepting answers from `min` when a request names no level.
+    pub fn with_min_confidence(mut self, min: Option<f32>) -> Self {
+        self.min_confidence = min;
         self
     }
 

@@ -10,6 +10,7 @@ pub mod number_reader;
 pub mod plot;
 pub mod preprocess;
 pub mod reading;
+pub mod reject;
 pub mod scan;
 pub mod second_opinion;
 pub mod segment;

@@ -118,10 +118,16 @@ try {
     assert.ok(parseFloat(top.width) > 0, `${name}: the top bar has no width`);
     const api = await predict(s.pixels);
     assert.equal(String(api.digit), s.digit, `${name}: page and API disagree`);
+    if (!site) {
+      // The server's --min-confidence: an answer under it is marked to check by hand.
+      assert.equal(typeof api.accepted, "boolean", `${name}: the API says nothing of its level`);
+      assert.equal(s.message.includes("check by hand"), !api.accepted, `${name}: ${s.message}`);
+    }
     api.probabilities.forEach((p, d) =>
       assert.ok(Math.abs(p - s.bars[d].prob) < 1e-5, `${name}: bar ${d}`));
     await page.screenshot({ path: join(out, `${name}.png`) });
-    console.log(`${name}: shows ${s.digit} (${(100 * top.prob).toFixed(1)}%), API agrees`);
+    const mark = api.accepted === false ? ", marked to check by hand" : "";
+    console.log(`${name}: shows ${s.digit} (${(100 * top.prob).toFixed(1)}%), API agrees${mark}`);
     return s;
   }
   // Bounding box and centre of mass of 28x28 pixels.
@@ -231,6 +237,8 @@ try {
     assert.equal(read.result.status, 200, JSON.stringify(read.result));
     assert.equal(read.number, "1704", `number mode shows ${read.number}: ${JSON.stringify(read.result)}`);
     assert.equal(read.result.text, "1704");
+    const marked = (await page.textContent("#message")).includes("check by hand");
+    assert.equal(marked, read.result.accepted === false, `accepted: ${read.result.accepted}`);
     assert.equal(read.listed.length, 4, read.listed.join(" | "));
     const xs = read.result.digits.map(d => d.box[0]);
     assert.deepEqual(xs, [...xs].sort((a, b) => a - b), `boxes not left to right: ${xs}`);
@@ -239,7 +247,7 @@ try {
       assert.ok(read.listed[k].startsWith(String(d.digit)), read.listed[k]);
     });
     assert.ok(read.boxed > 100, "no box drawn over the canvas");
-    console.log(`number: shows ${read.number} (${read.listed.join(", ")})`);
+    console.log(`number: shows ${read.number} (${read.listed.join(", ")})${marked ? ", marked to check by hand" : ""}`);
     await page.click("#clear");
     assert.equal(await page.textContent("#number"), "\u2013");
     await page.uncheck("#mode-number");
