@@ -6,8 +6,8 @@ mod common;
 
 use common::{digits, text};
 use digits::vision::number_eval::{
-    by_group, digits_of, edit_distance, group_of, load_labels, parse_labels, rejection_table,
-    Outcome, Score,
+    by_group, calibration_error, digits_of, edit_distance, group_of, load_labels, parse_labels,
+    rejection_table, Outcome, Score,
 };
 use std::path::Path;
 
@@ -75,6 +75,9 @@ fn rejection_table_accepts_the_most_confident_first() {
     assert!((t[0].error() - 0.4).abs() < 1e-12);
     assert!((t[3].error() - 0.2).abs() < 1e-12);
     assert_eq!(t[4].error(), 0.0);
+    // Each confidence in a bin of its own: the mean gap between right (1 or 0) and confidence.
+    // Wrong at 0.1, 0.2, 0.3 and 0.8; right at 0.4 to 0.7, 0.9 and 1.0: 3.3 / 10.
+    assert!((calibration_error(&outcomes) - 0.33).abs() < 1e-6);
 }
 
 #[test]
@@ -163,6 +166,7 @@ fn eval_numbers_scores_a_folder_and_names_what_it_cannot_use() {
     assert!(stdout.contains("character error rate: 0.1000"), "{stdout}");
     assert!(stdout.contains("sub/wrong.jpg: 90211 -> 90210"), "{stdout}");
     assert!(stdout.contains("1 errors"), "{stdout}");
+    assert!(stdout.contains("expected calibration error"), "{stdout}");
     assert!(stdout.contains("(3 skipped)"), "{stdout}");
     assert!(stderr.contains("broken.png"), "{stderr}");
     assert!(stderr.contains("labels.csv:4"), "{stderr}");
@@ -193,6 +197,8 @@ fn eval_numbers_scores_a_folder_and_names_what_it_cannot_use() {
     assert_eq!(folders, [(".", 1.0), ("sub", 0.0)]);
     assert_eq!(v["rejection"][0]["accepted"], 2);
     assert_eq!(v["rejection"][0]["wrong"], 1);
+    let ece = v["calibration_error"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&ece), "{ece}");
     assert_eq!(v["errors"][0]["file"], "sub/wrong.jpg");
     assert_eq!(v["skipped"], 3);
 

@@ -102,8 +102,8 @@ class Reader:
         ``{"text": "12051990", "formatted": "12/05/1990", "confidence": p,
         "digits": [{"digit", "probability", "box": [x, y, w, h]}, ...]}``: ``text`` the digits
         alone, ``formatted`` with the separators read (``.`` ``,`` ``/`` ``-``), ``confidence``
-        how sure the reader is of the whole number (text "" and confidence 0 for a blank
-        picture). One picture gives a dict, a list gives a list.
+        how sure the reader is of the whole number (for the built-in reader, calibrated: the
+        chance that the number is right; text "" and confidence 0 for a blank picture). One picture gives a dict, a list gives a list.
         ``errors="raise"``: a picture that cannot be read raises ValueError naming it;
         ``"report"``: its entry is ``{"error": message}``.
         ``min_confidence=p`` (the reject option, ``digits read --min-confidence``): each

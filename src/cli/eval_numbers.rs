@@ -6,8 +6,10 @@
 
 use super::model_arg::{number_reader_of, ModelArg};
 use anyhow::bail;
+use digits::train::calibration::ECE_BINS;
 use digits::vision::number_eval::{
-    by_group, load_labels, rejection_table, Acceptance, Outcome, Score, ACCEPTED, LABELS_FILE,
+    by_group, calibration_error, load_labels, rejection_table, Acceptance, Outcome, Score,
+    ACCEPTED, LABELS_FILE,
 };
 use digits::vision::number_reader::read_path;
 use digits::vision::plot::{number_gallery, save_png, titled, Caption};
@@ -62,18 +64,19 @@ pub fn run(args: NumbersArgs) -> anyhow::Result<()> {
             args.dir.display()
         );
     }
-    let total = Score::of(&outcomes);
-    let groups = by_group(&outcomes);
-    let table = rejection_table(&outcomes, &ACCEPTED);
-    let errors: Vec<&Outcome> = outcomes.iter().filter(|o| !o.correct()).collect();
+    let report = Report {
+        total: Score::of(&outcomes),
+        groups: by_group(&outcomes),
+        table: rejection_table(&outcomes, &ACCEPTED),
+        ece: calibration_error(&outcomes),
+        errors: outcomes.iter().filter(|o| !o.correct()).collect(),
+    };
     if args.json {
-        println!(
-            "{}",
-            report_json(args.dir, &name, skipped, &total, &groups, &table, &errors)
-        );
+        println!("{}", report_json(args.dir, &name, skipped, &report));
     } else {
-        print_report(&args, &name, skipped, &total, &groups, &table, &errors);
+        print_report(&args, &name, skipped, &report);
     }
+    let (total, errors) = (&report.total, &report.errors);
     if let Some(out) = args.out {
         let shown = &errors[..errors.len().min(args.show_errors)];
         let (mut pictures, mut captions) = (Vec::new(), Vec::new());
@@ -120,15 +123,18 @@ fn shown_text(read: &str) -> &str {
     }
 }
 
-fn print_report(
-    args: &NumbersArgs,
-    name: &Path,
-    skipped: usize,
-    total: &Score,
-    groups: &[(String, Score)],
-    table: &[Acceptance],
-    errors: &[&Outcome],
-) {
+/// What `eval --numbers` reports of the pictures read.
+struct Report<'a> {
+    total: Score,
+    groups: Vec<(String, Score)>,
+    table: Vec<Acceptance>,
+    /// The expected calibration error of the numbers' confidence.
+    ece: f64,
+    errors: Vec<&'a Outcome>,
+}
+
+fn print_report(args: &NumbersArgs, name: &Path, skipped: usize, report: &Report) {
+    let (total, groups, errors) = (&report.total, &report.groups, &report.errors);
     println!(
         "{} pictures of numbers evaluated from {} with {} ({skipped} skipped)",
         total.pictures,
@@ -150,7 +156,7 @@ fn print_report(
         .max(6);
     println!("by folder:");
     println!("  {:<width$}  pictures   exact     CER", "folder");
-    for (g, s) in groups {
+    for (g, s) in groups.iter() {
         println!(
             "  {g:<width$}  {:>8}  {:.4}  {:.4}",
             s.pictures,
@@ -160,7 +166,7 @@ fn print_report(
     }
     println!("error against rejection (the most confident pictures accepted):");
     println!("  accepted  confidence >=   error  (wrong of accepted)");
-    for a in table {
+    for a in &report.table {
         println!(
             "  {:>7.0}%  {:>13.4}  {:.4}  ({} of {})",
             a.share * 100.0,
@@ -170,6 +176,11 @@ fn print_report(
             a.accepted
         );
     }
+    println!(
+        "confidence against right: expected calibration error {:.4} ({ECE_BINS} bins; 0 when \
+         numbers read with a confidence of p are right a share p of the time)",
+        report.ece
+    );
     println!("{} errors (label -> read)", errors.len());
     for o in errors.iter().take(args.show_errors) {
         println!(
@@ -188,17 +199,10 @@ fn print_report(
     }
 }
 
-fn report_json(
-    dir: &Path,
-    name: &Path,
-    skipped: usize,
-    total: &Score,
-    groups: &[(String, Score)],
-    table: &[Acceptance],
-    errors: &[&Outcome],
-) -> serde_json::Value {
+fn report_json(dir: &Path, name: &Path, skipped: usize, report: &Report) -> serde_json::Value {
     let score = |s: &Score| json!({"pictures": s.pictures, "exact": s.exact, "accuracy": s.accuracy(), "cer": s.cer()});
-    let folders: Vec<_> = groups
+    let folders: Vec<_> = report
+        .groups
         .iter()
         .map(|(g, s)| {
             let mut v = score(s);
@@ -206,19 +210,21 @@ fn report_json(
             v
         })
         .collect();
-    let rejection: Vec<_> = table
+    let rejection: Vec<_> = report
+        .table
         .iter()
         .map(|a| {
             json!({"accepted_share": a.share, "accepted": a.accepted, "threshold": a.threshold,
                    "wrong": a.wrong, "error": a.error()})
         })
         .collect();
-    let errors: Vec<_> = errors
+    let errors: Vec<_> = report
+        .errors
         .iter()
         .map(|o| json!({"file": o.file, "label": o.label, "read": o.read, "confidence": o.confidence}))
         .collect();
     json!({
-        "dir": dir, "model": name, "skipped": skipped, "overall": score(total),
-        "folders": folders, "rejection": rejection, "errors": errors,
+        "dir": dir, "model": name, "skipped": skipped, "overall": score(&report.total),
+        "folders": folders, "rejection": rejection, "calibration_error": report.ece, "errors": errors,
     })
 }

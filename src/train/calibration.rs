@@ -1,6 +1,7 @@
 //! How far a model's probabilities can be trusted, from (confidence, correct) pairs: the error
 //! left among the answers kept when the least confident are set aside (selective error), and
-//! the expected calibration error; and a softmax temperature fitted to held-out logits.
+//! the expected calibration error; a softmax temperature fitted to held-out logits; and a map
+//! from any confidence to the chance of being right, fitted to held-out answers ([`Platt`]).
 
 use crate::nn::{argmax, softmax};
 
@@ -143,6 +144,108 @@ pub fn fit_temperature(logits: &[f32], labels: &[u8], classes: usize) -> f32 {
     (2.0 / (lo + hi)) as f32
 }
 
+/// A confidence mapped to the chance that the answer is right: sigma(a * logit(c) + b) (Platt,
+/// 1999), fitted to held-out answers by [`fit_platt`]. For a > 0 it is increasing, so answers
+/// keep their order: a level on the mapped confidence accepts what some level on the raw one
+/// did.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Platt {
+    pub a: f32,
+    pub b: f32,
+}
+
+/// Confidences are held this far inside (0, 1) before their logit is taken.
+const LOGIT_EDGE: f64 = 1e-6;
+
+fn logit(c: f32) -> f64 {
+    let c = (c as f64).clamp(LOGIT_EDGE, 1.0 - LOGIT_EDGE);
+    (c / (1.0 - c)).ln()
+}
+
+fn sigmoid(z: f64) -> f64 {
+    1.0 / (1.0 + (-z).exp())
+}
+
+impl Platt {
+    /// The map that changes nothing (a = 1, b = 0), up to the clamp at the ends.
+    pub const IDENTITY: Platt = Platt { a: 1.0, b: 0.0 };
+
+    pub fn apply(&self, confidence: f32) -> f32 {
+        sigmoid(self.a as f64 * logit(confidence) + self.b as f64) as f32
+    }
+
+    /// `answers` with their confidence mapped.
+    pub fn apply_to(&self, answers: &[Answer]) -> Vec<Answer> {
+        answers
+            .iter()
+            .map(|a| Answer {
+                confidence: self.apply(a.confidence),
+                ..*a
+            })
+            .collect()
+    }
+}
+
+/// The [`Platt`] map with the least log loss on `answers`, by Newton's method. The targets are
+/// Platt's: (N+ + 1) / (N+ + 2) for a right answer and 1 / (N- + 2) for a wrong one, so that a
+/// set with no mistake (or no right answer) still gives a finite map.
+pub fn fit_platt(answers: &[Answer]) -> Platt {
+    let right = answers.iter().filter(|a| a.correct).count() as f64;
+    let wrong = answers.len() as f64 - right;
+    let (hi, lo) = ((right + 1.0) / (right + 2.0), 1.0 / (wrong + 2.0));
+    let data: Vec<(f64, f64)> = answers
+        .iter()
+        .map(|a| (logit(a.confidence), if a.correct { hi } else { lo }))
+        .collect();
+    let loss = |a: f64, b: f64| -> f64 {
+        data.iter()
+            .map(|&(x, t)| {
+                let z = a * x + b;
+                // -t ln sigma(z) - (1 - t) ln(1 - sigma(z)), written to stay finite.
+                z.max(0.0) - t * z + (-z.abs()).exp().ln_1p()
+            })
+            .sum()
+    };
+    let (mut a, mut b) = (1.0f64, 0.0f64);
+    let mut current = loss(a, b);
+    for _ in 0..100 {
+        let (mut ga, mut gb, mut haa, mut hab, mut hbb) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for &(x, t) in &data {
+            let p = sigmoid(a * x + b);
+            let (g, w) = (p - t, (p * (1.0 - p)).max(1e-12));
+            ga += g * x;
+            gb += g;
+            haa += w * x * x;
+            hab += w * x;
+            hbb += w;
+        }
+        let det = haa * hbb - hab * hab;
+        if det.abs() < 1e-12 {
+            break;
+        }
+        let (da, db) = ((hbb * ga - hab * gb) / det, (haa * gb - hab * ga) / det);
+        // Newton's step, halved until the loss does not rise.
+        let mut step = 1.0;
+        let (next_a, next_b, next) = loop {
+            let (na, nb) = (a - step * da, b - step * db);
+            let l = loss(na, nb);
+            if l <= current || step < 1e-6 {
+                break (na, nb, l);
+            }
+            step /= 2.0;
+        };
+        let moved = (next_a - a).abs() + (next_b - b).abs();
+        (a, b, current) = (next_a, next_b, next);
+        if moved < 1e-9 {
+            break;
+        }
+    }
+    Platt {
+        a: a as f32,
+        b: b as f32,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +351,42 @@ mod tests {
         let p = softmax_at(&[1.0, 2.0, 3.0], 10.0);
         assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-6);
         assert!(p[2] - p[0] < 0.25);
+    }
+
+    #[test]
+    fn platt_recovers_the_map_that_made_the_answers() {
+        // At each raw confidence c, a share sigma(0.8 logit(c) + 1.5) of 1,000 answers is right:
+        // the fit finds a = 0.8, b = 1.5, and then the mapped confidences are calibrated.
+        let truth = Platt { a: 0.8, b: 1.5 };
+        let mut answers = Vec::new();
+        for k in 1..20 {
+            let c = k as f32 / 20.0;
+            let right = (truth.apply(c) * 1000.0).round() as usize;
+            answers.extend((0..1000).map(|i| Answer {
+                confidence: c,
+                correct: i < right,
+            }));
+        }
+        let fit = fit_platt(&answers);
+        assert!(
+            (fit.a - 0.8).abs() < 0.01 && (fit.b - 1.5).abs() < 0.01,
+            "{fit:?}"
+        );
+        let raw = expected_calibration_error(&answers, ECE_BINS);
+        let mapped = fit.apply_to(&answers);
+        assert!(raw > 0.1, "{raw}");
+        assert!(expected_calibration_error(&mapped, ECE_BINS) < 0.005);
+        // It keeps the order, and the identity changes nothing.
+        assert!(fit.apply(0.3) < fit.apply(0.31) && fit.apply(0.99) < fit.apply(0.999));
+        assert!((Platt::IDENTITY.apply(0.37) - 0.37).abs() < 1e-6);
+    }
+
+    #[test]
+    fn platt_stays_finite_when_every_answer_is_right() {
+        let all_right = answers(&[(0.2, true), (0.6, true), (0.9, true)]);
+        let fit = fit_platt(&all_right);
+        assert!(fit.a.is_finite() && fit.b.is_finite(), "{fit:?}");
+        let p = fit.apply(0.6);
+        assert!(p > 0.5 && p < 1.0, "{p}");
     }
 }

@@ -1,11 +1,13 @@
 //! Scoring a number reader on a folder of labelled pictures of numbers (`digits eval
 //! --numbers`): the labels file, exact-match accuracy, the character error rate, and the error
-//! left when only the most confident readings are accepted.
+//! left when only the most confident readings are accepted, and how well the confidence is
+//! calibrated.
 //!
 //! The folder holds `labels.csv`: a header line, then `file,text` lines, the file relative to
 //! the folder, the text the number as written (leading zeros kept; the separators `.` `,` `/`
 //! `-` and spaces allowed and ignored: readings are compared digit by digit).
 
+use crate::train::calibration::{expected_calibration_error, Answer, ECE_BINS};
 use std::path::{Path, PathBuf};
 
 /// The labels file of a folder of numbers.
@@ -147,6 +149,20 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
         std::mem::swap(&mut prev, &mut row);
     }
     prev[b.len()]
+}
+
+/// The expected calibration error of the confidences of `outcomes` (15 bins, as for single
+/// digits: `train::calibration`): 0 when numbers read with a confidence of p are right a share p
+/// of the time.
+pub fn calibration_error(outcomes: &[Outcome]) -> f64 {
+    let answers: Vec<Answer> = outcomes
+        .iter()
+        .map(|o| Answer {
+            confidence: o.confidence,
+            correct: o.correct(),
+        })
+        .collect();
+    expected_calibration_error(&answers, ECE_BINS)
 }
 
 /// One picture read: its label's digits, the digits read and the reader's confidence.

@@ -9,9 +9,27 @@ use std::io::Cursor;
 /// Ink coverage pictures (0..1, ink = 1) of the digits of one number, to be composed.
 pub type Glyph = (Vec<f32>, usize, usize);
 
+/// The gaps between `n` digits `height` pixels tall, as people leave them: 15% touching
+/// lightly (-1), the others 1 pixel to two fifths of the height.
+pub fn gaps(n: usize, height: usize, rng: &mut impl Rng) -> Vec<i32> {
+    (0..n.saturating_sub(1))
+        .map(|_| {
+            if rng.gen_bool(0.15) {
+                -1 // touching lightly
+            } else {
+                rng.gen_range(1..=(height as i32 * 2 / 5).max(2))
+            }
+        })
+        .collect()
+}
+
 /// An MNIST test digit cropped to its ink and scaled by `scale`.
 pub fn mnist_glyph(test: &digits::data::Dataset, i: usize, scale: f32) -> Glyph {
-    let x = test.batch_x(&[i], PixelScale::Unit);
+    glyph_of(&test.batch_x(&[i], PixelScale::Unit), scale)
+}
+
+/// A 28x28 digit (ink levels in 0..1, row-major) cropped to its ink and scaled by `scale`.
+pub fn glyph_of(x: &[f32], scale: f32) -> Glyph {
     let (mut x0, mut y0, mut x1, mut y1) = (28, 28, 0, 0);
     for (k, &v) in x.iter().enumerate() {
         if v > 0.1 {

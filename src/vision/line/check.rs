@@ -11,6 +11,7 @@
 //! line's digits or one more ([`judge_sure`]).
 
 use super::reader::LineReader;
+use crate::train::calibration::Platt;
 use crate::vision::preprocess::{self, Ink, PreprocessError};
 use crate::vision::reading::{DigitRead, NumberReader, Reading, SegmentReader};
 use image::GrayImage;
@@ -41,9 +42,23 @@ pub const ONE_HEIGHT: f32 = 0.6;
 pub struct CheckedReader {
     pub line: LineReader,
     pub cut: SegmentReader,
+    /// What the confidence of each number read becomes once the rules below have used it: the
+    /// chance that the number is right (`default_reader::CALIBRATION` for the built-in reader);
+    /// None leaves it as the rules made it.
+    pub calibration: Option<Platt>,
 }
 
 impl CheckedReader {
+    /// The reading of `ink` by [`Self::read_ink_by_the_rules`], its confidence then mapped by
+    /// `calibration` (a blank's stays 0).
+    pub fn read_ink(&self, ink: &Ink) -> Reading {
+        let mut reading = self.read_ink_by_the_rules(ink);
+        if let (Some(map), false) = (&self.calibration, reading.text.is_empty()) {
+            reading.confidence = map.apply(reading.confidence);
+        }
+        reading
+    }
+
     /// The reading of `ink`:
     /// - the line reader's, as it is, when its confidence is at least [`SURE_CUT_BELOW`] (but
     ///   see the cheap look below), or at least [`CHECK_BELOW`] and the cutting reader reads
@@ -85,7 +100,7 @@ impl CheckedReader {
     /// A line reading of [`SURE_CUT_BELOW`] or more is not cut; but where its ink is as many
     /// pieces standing apart as it has digits, or one more, each piece is read by the digit
     /// model (cheaply: no cut is sought; [`judge_sure`]).
-    pub fn read_ink(&self, ink: &Ink) -> Reading {
+    fn read_ink_by_the_rules(&self, ink: &Ink) -> Reading {
         let line = self.line.read_ink(ink);
         if line.text.is_empty() {
             return line;
