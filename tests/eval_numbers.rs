@@ -178,7 +178,36 @@ fn eval_numbers_scores_a_folder_and_names_what_it_cannot_use() {
     let img = image::open(&gallery).unwrap();
     assert!(img.width() > 200 && img.height() > 80);
 
-    let out = digits(&["eval", "--numbers", d, "--json", "--show-errors", "0"]);
+    let out = digits(&["eval", "--numbers", d, "--min-confidence", "0"]);
+    assert!(
+        text(&out.stdout).contains(
+            "at --min-confidence 0: 2 of 2 numbers accepted (100.0%), 1 wrong among them (0.5000)"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = digits(&["eval", "--numbers", d, "--min-confidence", "1.5"]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("1.5 is not a probability"));
+    // Without --images or --numbers there is nothing to accept.
+    let out = digits(&["eval", "--min-confidence", "0.5"]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--images or --numbers"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = digits(&[
+        "eval",
+        "--numbers",
+        d,
+        "--json",
+        "--show-errors",
+        "0",
+        "--min-confidence",
+        "0",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["overall"]["pictures"], 2);
@@ -197,6 +226,8 @@ fn eval_numbers_scores_a_folder_and_names_what_it_cannot_use() {
     assert_eq!(folders, [(".", 1.0), ("sub", 0.0)]);
     assert_eq!(v["rejection"][0]["accepted"], 2);
     assert_eq!(v["rejection"][0]["wrong"], 1);
+    assert_eq!(v["at_min_confidence"]["accepted"], 2);
+    assert_eq!(v["at_min_confidence"]["wrong"], 1);
     let ece = v["calibration_error"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&ece), "{ece}");
     assert_eq!(v["errors"][0]["file"], "sub/wrong.jpg");

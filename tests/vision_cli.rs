@@ -174,6 +174,24 @@ fn eval_images_reads_labels_csv_or_digit_folders_and_names_bad_files() {
         stdout.contains("expected calibration error (15 equal-width bins"),
         "{stdout}"
     );
+    // At a level of 0 every answer is kept (the one mislabelled is wrong); at 1, none is.
+    let at = |level: &str| {
+        let out = digits(&["eval", "--images", s(&csv_dir), "--min-confidence", level]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let all = at("0");
+    assert!(
+        all.contains(
+            "at --min-confidence 0: 6 of 6 answers accepted (100.0%), 1 wrong among them (0.1667)"
+        ),
+        "{all}"
+    );
+    assert!(
+        at("1").contains("at --min-confidence 1: 0 of 6 answers accepted (0.0%)"),
+        "{}",
+        at("1")
+    );
     for bad in ["badlabel.png", "junk.png"] {
         assert!(
             stderr

@@ -4,6 +4,7 @@ use super::model_arg::ModelArg;
 use anyhow::bail;
 use digits::data::{Dataset, DatasetKind, PixelScale};
 use digits::train::checkpoint::{self, Checkpoint};
+use digits::vision::reject::parse_probability;
 use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
@@ -39,6 +40,10 @@ pub struct EvalArgs {
     /// of the built-in number reader.
     #[arg(long, requires = "numbers", conflicts_with = "model")]
     pub segment: bool,
+    /// With --images or --numbers: how many answers reach the level P (in [0, 1]) and how many
+    /// of them are wrong: what `predict`, `read` and `serve --min-confidence P` would accept.
+    #[arg(long, value_name = "P", value_parser = parse_probability)]
+    pub min_confidence: Option<f32>,
     /// With --numbers: print the report as JSON.
     #[arg(long, requires = "numbers")]
     pub json: bool,
@@ -125,6 +130,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             out: args.out.as_ref(),
             show_errors: args.show_errors,
             json: args.json,
+            min_confidence: args.min_confidence,
         });
     }
     if let Some(dir) = &args.images {
@@ -134,10 +140,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             out: args.out.as_ref(),
             list: args.list,
             second_opinion: args.second_opinion,
+            min_confidence: args.min_confidence,
         });
     }
     if args.out.is_some() {
         bail!("-o/--out draws the results of --images or --numbers; give one of them");
+    }
+    if args.min_confidence.is_some() {
+        bail!("--min-confidence reports on the answers of --images or --numbers; give one of them");
     }
     let (ckpt, name) = args.model.load()?;
     let (data, split, scale) = load_images(&args.data, &ckpt, &name)?;

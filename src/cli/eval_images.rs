@@ -13,6 +13,7 @@ use digits::nn::argmax;
 use digits::train::calibration::{self, Answer, ECE_BINS, SET_ASIDE};
 use digits::vision::plot::{confusion_counts, confusion_matrix, save_png};
 use digits::vision::preprocess;
+use digits::vision::reject::describe_level;
 use digits::vision::second_opinion::SecondOpinion;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
@@ -25,6 +26,8 @@ pub struct ImagesArgs<'a> {
     pub list: usize,
     /// Whether the line model gives a second opinion ([`SecondOpinion`]).
     pub second_opinion: bool,
+    /// A level to report the answers kept from (`--min-confidence`).
+    pub min_confidence: Option<f32>,
 }
 
 pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
@@ -89,7 +92,7 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
         }
     );
     println!("accuracy: {accuracy:.4}");
-    print_confidence(&answers);
+    print_confidence(&answers, args.min_confidence);
     println!("{} errors", errors.len());
     errors.sort_by(|a, b| b.2.total_cmp(&a.2));
     for (item, digit, p) in errors.iter().take(args.list) {
@@ -120,8 +123,9 @@ pub fn run(args: ImagesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The error among the answers kept when the least confident are set aside, and the ECE.
-fn print_confidence(answers: &[Answer]) {
+/// The error among the answers kept when the least confident are set aside (and from `min`),
+/// and the ECE.
+fn print_confidence(answers: &[Answer], min: Option<f32>) {
     println!("error among the answers kept, the least confident set aside:");
     for s in calibration::selective(answers, &SET_ASIDE) {
         let threshold = s
@@ -134,6 +138,10 @@ fn print_confidence(answers: &[Answer]) {
             s.wrong,
             s.kept
         );
+    }
+    if let Some(p) = min {
+        let at = calibration::kept_from(answers, p);
+        println!("{}", describe_level(&at, answers.len(), "answers"));
     }
     println!(
         "expected calibration error ({ECE_BINS} equal-width bins of the top probability): {:.4}",

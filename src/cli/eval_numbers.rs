@@ -6,14 +6,15 @@
 
 use super::model_arg::{number_reader_of, ModelArg};
 use anyhow::bail;
-use digits::train::calibration::ECE_BINS;
+use digits::train::calibration::{kept_from, Selective, ECE_BINS};
 use digits::vision::number_eval::{
-    by_group, calibration_error, load_labels, rejection_table, Acceptance, Outcome, Score,
-    ACCEPTED, LABELS_FILE,
+    answers_of, by_group, calibration_error, load_labels, rejection_table, Acceptance, Outcome,
+    Score, ACCEPTED, LABELS_FILE,
 };
 use digits::vision::number_reader::read_path;
 use digits::vision::plot::{number_gallery, save_png, titled, Caption};
 use digits::vision::preprocess;
+use digits::vision::reject::describe_level;
 use rayon::prelude::*;
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,8 @@ pub struct NumbersArgs<'a> {
     pub out: Option<&'a PathBuf>,
     pub show_errors: usize,
     pub json: bool,
+    /// A level to report the numbers accepted from (`--min-confidence`).
+    pub min_confidence: Option<f32>,
 }
 
 pub fn run(args: NumbersArgs) -> anyhow::Result<()> {
@@ -69,6 +72,9 @@ pub fn run(args: NumbersArgs) -> anyhow::Result<()> {
         groups: by_group(&outcomes),
         table: rejection_table(&outcomes, &ACCEPTED),
         ece: calibration_error(&outcomes),
+        at_level: args
+            .min_confidence
+            .map(|p| kept_from(&answers_of(&outcomes), p)),
         errors: outcomes.iter().filter(|o| !o.correct()).collect(),
     };
     if args.json {
@@ -130,6 +136,8 @@ struct Report<'a> {
     table: Vec<Acceptance>,
     /// The expected calibration error of the numbers' confidence.
     ece: f64,
+    /// What `--min-confidence` accepts.
+    at_level: Option<Selective>,
     errors: Vec<&'a Outcome>,
 }
 
@@ -175,6 +183,9 @@ fn print_report(args: &NumbersArgs, name: &Path, skipped: usize, report: &Report
             a.wrong,
             a.accepted
         );
+    }
+    if let Some(at) = &report.at_level {
+        println!("{}", describe_level(at, total.pictures, "numbers"));
     }
     println!(
         "confidence against right: expected calibration error {:.4} ({ECE_BINS} bins; 0 when \
@@ -226,5 +237,7 @@ fn report_json(dir: &Path, name: &Path, skipped: usize, report: &Report) -> serd
     json!({
         "dir": dir, "model": name, "skipped": skipped, "overall": score(&report.total),
         "folders": folders, "rejection": rejection, "calibration_error": report.ece, "errors": errors,
+        "at_min_confidence": report.at_level.map(|a| json!({"min_confidence": a.threshold,
+            "accepted": a.kept, "wrong": a.wrong, "error": a.error()})),
     })
 }

@@ -72,6 +72,19 @@ pub fn selective(answers: &[Answer], set_aside: &[f64]) -> Vec<Selective> {
         .collect()
 }
 
+/// The answers of confidence `min` or more, as a [`Selective`]: `set_aside` is the share below
+/// `min` (what a reader told to accept from `min`, as `--min-confidence` does, leaves to be
+/// checked by hand) and `threshold` is `min`.
+pub fn kept_from(answers: &[Answer], min: f32) -> Selective {
+    let kept: Vec<&Answer> = answers.iter().filter(|a| a.confidence >= min).collect();
+    Selective {
+        set_aside: 1.0 - kept.len() as f64 / answers.len().max(1) as f64,
+        kept: kept.len(),
+        wrong: kept.iter().filter(|a| !a.correct).count(),
+        threshold: Some(min),
+    }
+}
+
 /// Expected calibration error over `bins` equal-width bins of confidence (the last one holds
 /// 1.0): the mean over answers of |accuracy - mean confidence| of their bin. 0 when empty.
 pub fn expected_calibration_error(answers: &[Answer], bins: usize) -> f64 {
@@ -288,6 +301,11 @@ mod tests {
         assert_eq!(s[4].error(), 0.0);
         // 1% of 20 rounds to none set aside.
         assert_eq!(selective(&answers(&pairs), &[0.01])[0].kept, 20);
+        // From a level: 0.56 keeps 0.56 to 0.88 (17 answers), one of them wrong.
+        let at = kept_from(&answers(&pairs), 0.56);
+        assert_eq!((at.kept, at.wrong, at.threshold), (17, 1, Some(0.56)));
+        assert!((at.set_aside - 0.15).abs() < 1e-12);
+        assert_eq!(kept_from(&answers(&pairs), 0.95).kept, 0);
     }
 
     #[test]

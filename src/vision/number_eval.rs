@@ -155,14 +155,18 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// digits: `train::calibration`): 0 when numbers read with a confidence of p are right a share p
 /// of the time.
 pub fn calibration_error(outcomes: &[Outcome]) -> f64 {
-    let answers: Vec<Answer> = outcomes
+    expected_calibration_error(&answers_of(outcomes), ECE_BINS)
+}
+
+/// Each outcome as an answer: its confidence, and whether it is right.
+pub fn answers_of(outcomes: &[Outcome]) -> Vec<Answer> {
+    outcomes
         .iter()
         .map(|o| Answer {
             confidence: o.confidence,
             correct: o.correct(),
         })
-        .collect();
-    expected_calibration_error(&answers, ECE_BINS)
+        .collect()
 }
 
 /// One picture read: its label's digits, the digits read and the reader's confidence.

@@ -3,7 +3,9 @@
 //! by hand, as a bank reads by hand the cheques its reader is unsure of. `digits read` and
 //! `digits predict` take the level as `--min-confidence`, `digits serve` as `--min-confidence`
 //! and `?min_confidence=`, Python as `min_confidence=`; `digits eval` prints the level that
-//! sets aside a given share of a labelled folder.
+//! sets aside a given share of a labelled folder, and with `--min-confidence` what a level keeps.
+
+use crate::train::calibration::Selective;
 
 /// A probability in [0, 1], parsed from `s` (a flag's or a query's value).
 pub fn parse_probability(s: &str) -> Result<f32, String> {
@@ -22,6 +24,20 @@ pub fn accepted(confidence: f32, min: Option<f32>) -> Option<bool> {
     min.map(|min| confidence >= min)
 }
 
+/// One line on what a level keeps of `total` labelled answers (`at.threshold` the level; see
+/// `train::calibration::kept_from`), e.g. "at --min-confidence 0.86: 5084 of 6355 numbers
+/// accepted (80.0%), 93 wrong among them (0.0183)".
+pub fn describe_level(at: &Selective, total: usize, what: &str) -> String {
+    format!(
+        "at --min-confidence {}: {} of {total} {what} accepted ({:.1}%), {} wrong among them ({:.4})",
+        at.threshold.unwrap_or(0.0),
+        at.kept,
+        100.0 * at.kept as f64 / total.max(1) as f64,
+        at.wrong,
+        at.error()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -37,6 +53,20 @@ mod tests {
         }
         let e = parse_probability("high").unwrap_err();
         assert!(e.contains("\"high\" is not a number"), "{e}");
+    }
+
+    #[test]
+    fn a_level_is_described_by_what_it_keeps() {
+        let at = Selective {
+            set_aside: 0.2,
+            kept: 8,
+            wrong: 1,
+            threshold: Some(0.86),
+        };
+        assert_eq!(
+            describe_level(&at, 10, "numbers"),
+            "at --min-confidence 0.86: 8 of 10 numbers accepted (80.0%), 1 wrong among them (0.1250)"
+        );
     }
 
     #[test]
