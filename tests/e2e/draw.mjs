@@ -237,7 +237,10 @@ try {
     assert.equal(read.result.status, 200, JSON.stringify(read.result));
     assert.equal(read.number, "1704", `number mode shows ${read.number}: ${JSON.stringify(read.result)}`);
     assert.equal(read.result.text, "1704");
-    const marked = (await page.textContent("#message")).includes("check by hand");
+    const message = await page.textContent("#message");
+    const sure = `${(100 * read.result.confidence).toFixed(1)}% sure of the number`;
+    assert.ok(message.includes(sure), `the page says "${message}", not "${sure}"`);
+    const marked = message.includes("check by hand");
     assert.equal(marked, read.result.accepted === false, `accepted: ${read.result.accepted}`);
     assert.equal(read.listed.length, 4, read.listed.join(" | "));
     const xs = read.result.digits.map(d => d.box[0]);
