@@ -67,6 +67,7 @@ fn health_and_model_info() {
     assert_eq!(v["input"], 784);
     assert_eq!(v["output"], 10);
     assert_eq!(v["source"], "test model");
+    assert!(v["min_confidence"].is_null(), "{v}");
     let units: Vec<u64> = v["layers"]
         .as_array()
         .unwrap()

@@ -74,6 +74,7 @@ fn answers_say_whether_they_are_sure_enough_when_a_level_is_asked_for() {
             .unwrap()
             .with_min_confidence(Some(1.0)),
     );
+    assert_eq!(get(strict.addr, "/api/model").json()["min_confidence"], 1.0);
     let ask = |path: &str| request(strict.addr, "POST", path, Some("image/png"), &number);
     assert_eq!(ask("/api/read").json()["accepted"], false);
     assert_eq!(ask("/api/predict").json()["accepted"], false);

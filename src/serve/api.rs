@@ -95,6 +95,9 @@ pub struct ModelInfo {
     pub input: usize,
     pub output: usize,
     pub source: String,
+    /// The level answers are accepted from when a request names none (`digits serve
+    /// --min-confidence`); null when the server has none.
+    pub min_confidence: Option<f32>,
 }
 
 pub async fn model(State(state): State<Arc<AppState>>) -> Json<ModelInfo> {
@@ -116,6 +119,7 @@ pub async fn model(State(state): State<Arc<AppState>>) -> Json<ModelInfo> {
         input: m.input_dim(),
         output: m.output_dim(),
         source: state.source.clone(),
+        min_confidence: state.min_confidence,
     })
 }
 

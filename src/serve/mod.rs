@@ -26,7 +26,8 @@
 //!   Errors as for `/api/predict` (400, 413, 415, 503).
 //! - Without `?min_confidence=`, answers carry `"accepted"` at the server's level
 //!   ([`AppState::with_min_confidence`], `digits serve --min-confidence P`), if it has one.
-//! - `GET /api/model`: the model's summary, layers and parameter count.
+//! - `GET /api/model`: the model's summary, layers and parameter count, and the server's level
+//!   (`"min_confidence"`, null without one).
 //! - `GET /healthz`: `ok`.
 //! - `GET /metrics`: Prometheus metrics (requests by route and status, in flight, prediction
 //!   and reading latency, model info; see [`metrics`]).

@@ -59,6 +59,12 @@ try {
   await page.goto(url);
   await page.waitForFunction(() => document.querySelectorAll("#bars .bar").length === 10);
   assert.equal(await page.getAttribute("#digit", "data-state"), "empty");
+  if (!site) {
+    // The footer names the server's level (the test server runs with --min-confidence 0.999).
+    await page.waitForFunction(() => document.querySelector("#model").textContent.length > 0);
+    const footer = await page.textContent("#model");
+    assert.ok(footer.includes("Answers under 0.999 are marked"), footer);
+  }
   const box = await page.locator("#canvas").boundingBox();
 
   // Strokes in 0..1 canvas coordinates (of `area`, the canvas' box), drawn with the mouse,
