@@ -144,6 +144,11 @@ window.digitsLocal = (() => {
   ort.env.wasm.wasmPaths = new URL("./", location.href).href;
   const session = ort.InferenceSession.create("model.onnx", { executionProviders: ["wasm"] });
   const info = INFO_JSON;
+  // The reject option as `digits serve --min-confidence` gives it: `?min_confidence=P` in the
+  // page's address marks the answers under P (ignored unless a probability).
+  const asked = Number(new URLSearchParams(location.search).get("min_confidence") ?? NaN);
+  const level = asked >= 0 && asked <= 1 ? asked : null;
+  if (level !== null) info.min_confidence = level;
   // The pixels are the page's 28x28 MNIST-style input, fed as they are (the server's
   // `{"pixels": ..., "framed": true}`); softmax as the server computes it.
   async function predict(pixels) {
@@ -157,7 +162,10 @@ window.digitsLocal = (() => {
     const e = logits.map(v => Math.exp(v - top));
     const sum = e.reduce((a, b) => a + b, 0);
     const probabilities = e.map(v => v / sum);
-    return { status: 200, answer: { digit: logits.indexOf(top), probabilities, logits } };
+    const digit = logits.indexOf(top);
+    const answer = { digit, probabilities, logits };
+    if (level !== null) answer.accepted = probabilities[digit] >= level;
+    return { status: 200, answer };
   }
   return { predict, info };
 })();
