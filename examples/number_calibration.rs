@@ -18,6 +18,7 @@
 #[path = "../tests/common/numbers.rs"]
 mod numbers;
 
+use clap::Parser;
 use digits::data::{mnist, Pixels};
 use digits::train::calibration::{expected_calibration_error, fit_platt, Answer, Platt, ECE_BINS};
 use digits::vision::augment::{augment_image, Augment};
@@ -31,31 +32,32 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use std::path::PathBuf;
 
-fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
-    let dir = args
-        .first()
-        .filter(|a| !a.starts_with("--"))
-        .map_or("../shared/data/mnist", String::as_str);
-    let fit_n: usize = flag("--fit").map_or(Ok(4000), |s| s.parse())?;
-    let seed: u64 = flag("--seed").map_or(Ok(2027), |s| s.parse())?;
-    let plain = !args.iter().any(|a| a == "--distorted");
-    let folders: Vec<PathBuf> = args
-        .windows(2)
-        .filter(|w| w[0] == "--numbers")
-        .map(|w| PathBuf::from(&w[1]))
-        .collect();
+#[derive(Parser)]
+struct Args {
+    /// MNIST's folder (the training digits are composed).
+    #[arg(default_value = "../shared/data/mnist")]
+    mnist_dir: PathBuf,
+    /// Numbers to fit on.
+    #[arg(long, default_value_t = 4000)]
+    fit: usize,
+    /// Seed of their composition.
+    #[arg(long, default_value_t = 2027)]
+    seed: u64,
+    /// Distort each training digit first, as `--augment` does.
+    #[arg(long)]
+    distorted: bool,
+    /// Folders of labelled numbers to measure on (never fitted on); may be repeated.
+    #[arg(long, value_name = "DIR")]
+    numbers: Vec<PathBuf>,
+}
 
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let (seed, plain) = (args.seed, !args.distorted);
     let mut reader = digits::default_reader::reader()?;
     let built_in = reader.calibration.take();
-    let (train, _) = mnist::load_dir(dir.as_ref())?;
-    let pictures = composed(&train, fit_n, seed, plain)?;
+    let (train, _) = mnist::load_dir(&args.mnist_dir)?;
+    let pictures = composed(&train, args.fit, seed, plain)?;
     let fit_set: Vec<Answer> = pictures
         .par_iter()
         .map(|(png, label)| {
@@ -73,7 +75,7 @@ fn main() -> anyhow::Result<()> {
         map.b
     );
     report("the numbers fitted on", &fit_set, &map);
-    for folder in &folders {
+    for folder in &args.numbers {
         let (labels, problems) = load_labels(folder)?;
         if !problems.is_empty() {
             eprintln!("{}: {} labels skipped", folder.display(), problems.len());

@@ -129,17 +129,14 @@ impl Reader {
         Ok(serde_json::to_string(&reading).expect("a reading always serialises"))
     }
 
-    fn predict_one(&self, picture: &Picture) -> Result<String, PreprocessError> {
-        self.predict_with(picture, None)
-    }
-
-    /// As `predict_one`, with the line model's second opinion (`vision::second_opinion`).
-    fn predict_one_second(&self, picture: &Picture) -> Result<String, PreprocessError> {
-        let second = self
-            .second
-            .get()
-            .expect("predict_batch loads the second opinion");
-        self.predict_with(picture, Some(second))
+    /// The built-in line model for second opinions, loaded on first use.
+    fn second_opinion(&self) -> PyResult<&SecondOpinion> {
+        if let Some(second) = self.second.get() {
+            return Ok(second);
+        }
+        let second =
+            SecondOpinion::built_in().map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
+        Ok(self.second.get_or_init(|| second))
     }
 
     /// The digit model's JSON answer for `picture`, with `second`'s opinion where given.
@@ -168,7 +165,7 @@ impl Reader {
         &self,
         py: Python<'_>,
         items: Vec<Bound<'_, PyAny>>,
-        each: fn(&Reader, &Picture) -> Result<String, PreprocessError>,
+        each: impl Fn(&Reader, &Picture) -> Result<String, PreprocessError> + Sync,
     ) -> PyResult<Vec<(bool, String)>> {
         let pictures = items
             .iter()
@@ -262,14 +259,13 @@ impl Reader {
                  (predict); give a digit model of 28x28 inputs for predict",
             ));
         }
-        if !second_opinion {
-            return self.batch(py, items, Reader::predict_one);
-        }
-        if self.second.get().is_none() {
-            let second =
-                SecondOpinion::built_in().map_err(|e| PyValueError::new_err(format!("{e:#}")))?;
-            let _ = self.second.set(second);
-        }
-        self.batch(py, items, Reader::predict_one_second)
+        let second = if second_opinion {
+            Some(self.second_opinion()?)
+        } else {
+            None
+        };
+        self.batch(py, items, |reader, picture| {
+            reader.predict_with(picture, second)
+        })
     }
 }
