@@ -460,3 +460,15 @@ fn every_chance_must_be_from_0_to_1() {
         refused_as_a_chance(flag, value);
     }
 }
+
+#[test]
+fn the_elastic_distance_must_be_from_0_to_4_pixels() {
+    for value in ["5", "-1"] {
+        let flag = format!("--elastic={value}");
+        let out = common::digits(&["train", "--augment", &flag, "--epochs", "1"]);
+        assert!(!out.status.success());
+        let err = common::text(&out.stderr);
+        let want = format!("--elastic is a distance in pixels, from 0 to 4; got {value}");
+        assert!(err.contains(&want), "{err}");
+    }
+}

@@ -153,6 +153,10 @@ pub struct TrainArgs {
     /// framed again as a picture is. Off by default.
     #[arg(long, default_value_t = 0.0, requires = "augment")]
     pub paper: f32,
+    /// With --augment: how far (pixels, 0 to 4) the elastic field's control points (a 4x4 grid
+    /// over the 28x28 digit) move in x and in y.
+    #[arg(long, default_value_t = Augment::default().elastic, requires = "augment")]
+    pub elastic: f32,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -173,6 +177,12 @@ fn check_chance(flag: &str, value: f32) -> anyhow::Result<()> {
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     check_chance("--styles", args.styles)?;
+    if !(0.0..=4.0).contains(&args.elastic) {
+        anyhow::bail!(
+            "--elastic is a distance in pixels, from 0 to 4; got {}",
+            args.elastic
+        );
+    }
     check_chance("--allographs", args.allographs)?;
     check_chance("--scans", args.scans)?;
     check_chance("--underlines", args.underlines)?;
@@ -221,6 +231,7 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
             scan: args.scans,
             underlines: args.underlines,
             paper: args.paper,
+            elastic: args.elastic,
             ..Augment::default()
         }),
     };
