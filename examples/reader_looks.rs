@@ -53,9 +53,10 @@ fn main() -> anyhow::Result<()> {
     if sets.is_empty() {
         sets.push(vec![1.0]);
     }
+    // The model given, else the built-in pair.
     let ckpt = match &model {
-        Some(path) => digits::train::checkpoint::load(path)?,
-        None => digits::default_reader::load()?,
+        Some(path) => Some(digits::train::checkpoint::load(path)?),
+        None => None,
     };
     let (labels, problems) = number_eval::load_labels(&dir)?;
     for p in &problems {
@@ -69,10 +70,12 @@ fn main() -> anyhow::Result<()> {
     println!("{} pictures under {}", labels.len(), dir.display());
     println!("stretches | exact | CER | wrong among the 95% / 90% / 80% / 70% / 50% most confident | seconds");
     for set in sets {
-        let reader = LineReader::new(ckpt.model.clone())
-            .map_err(anyhow::Error::msg)?
-            .with_stretches(&set)
-            .with_settle(settle);
+        let reader = match &ckpt {
+            Some(c) => LineReader::new(c.model.clone()).map_err(anyhow::Error::msg)?,
+            None => digits::default_reader::line_reader()?,
+        }
+        .with_stretches(&set)
+        .with_settle(settle);
         let start = std::time::Instant::now();
         let outcomes: Vec<Outcome> = labels
             .par_iter()

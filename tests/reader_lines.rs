@@ -119,3 +119,51 @@ fn only_line_models_make_line_readers() {
     assert!(LineReader::new(model).is_ok());
     assert!(reader_spec("c8k3s,p2", 64).is_err());
 }
+
+#[test]
+fn models_read_together_weigh_every_look_of_each() {
+    use digits::vision::reading::NumberReader;
+    let model = digits::default_reader::load().unwrap().model;
+    let picture = image::open("examples/pictures/zip.jpg").unwrap();
+    let alone = LineReader::new(model.clone()).unwrap().with_settle(None);
+    let twice = LineReader::new(model.clone())
+        .unwrap()
+        .with_settle(None)
+        .with_model(model.clone())
+        .unwrap();
+    assert_eq!(twice.models(), 2);
+    // Two copies of one model read as it does alone: the mean over twice the same looks.
+    let (a, b) = (
+        alone.read_image(&picture).unwrap(),
+        twice.read_image(&picture).unwrap(),
+    );
+    assert_eq!(a.text, "90210");
+    assert_eq!(b.text, a.text);
+    assert!((a.confidence - b.confidence).abs() < 1e-6);
+    // A second model whose logits are all zero gives every string of the columns the same
+    // low probability: the pair is far less sure than the model alone, and reads the same.
+    let mut blank = model.clone();
+    for p in blank.params_mut() {
+        *p = 0.0;
+    }
+    let with_blank = LineReader::new(model)
+        .unwrap()
+        .with_settle(None)
+        .with_model(blank)
+        .unwrap();
+    let c = with_blank.read_image(&picture).unwrap();
+    assert_eq!(c.text, a.text);
+    assert!(
+        c.confidence < 0.6 * a.confidence,
+        "{} {}",
+        c.confidence,
+        a.confidence
+    );
+    // Only line models join.
+    let digit_model = Sequential::new(
+        digits::nn::ModelSpec::mlp(784, &[16], 10),
+        Init::KaimingUniform,
+        1,
+    );
+    assert!(alone.with_model(digit_model).is_err());
+}

@@ -242,6 +242,7 @@ fn the_line_readers_looks_combine_by_their_mean_probability() {
         digits::default_reader::line_reader()
             .unwrap()
             .with_stretches(stretches)
+            .with_settle(None)
     };
     let (narrow, wide, both) = (reader(&[1.0]), reader(&[1.25]), reader(&[1.0, 1.25]));
     let mut agreed = 0;
@@ -276,8 +277,9 @@ fn the_line_readers_looks_combine_by_their_mean_probability() {
 /// written in a number (`1704`), read by the built-in number reader, whose training lines have
 /// both.
 /// Looks that settle a reading stop the others: a reader that settles after its first look
-/// at any probability reads what a reader of that one look reads; one that never settles, or
-/// asks for more than the first look can give, reads as all its looks together do.
+/// (by each of its models) at any probability reads what a reader of that one look reads; one
+/// that never settles, or asks for more than the first look can give, reads as all its looks
+/// together do.
 #[test]
 fn looks_that_settle_a_reading_stop_the_others() {
     let mut rng = ChaCha8Rng::seed_from_u64(12);
@@ -291,7 +293,7 @@ fn looks_that_settle_a_reading_stop_the_others() {
     let first = reader(&all[..1], None);
     let every = reader(&all, None);
     let at_once = |confidence| Settle {
-        looks: 1,
+        looks: first.models(),
         confidence,
     };
     let (settles, never) = (

@@ -67,40 +67,78 @@ pub const DEFAULT_SETTLE: Settle = Settle {
     confidence: 0.9,
 };
 
-/// Reads numbers with a line model; keeps a copy of the model for each width it has read.
-pub struct LineReader {
+/// A line model and a copy of it for each width it has read.
+struct AtWidths {
     model: Sequential,
     at_width: Mutex<HashMap<usize, Arc<Sequential>>>,
+}
+
+impl AtWidths {
+    /// The model for lines `width` wide.
+    fn at(&self, width: usize) -> Arc<Sequential> {
+        let mut cache = self.at_width.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .entry(width)
+            .or_insert_with(|| {
+                Arc::new(
+                    self.model
+                        .with_input_width(width)
+                        .expect("a line reader's parameters do not depend on the width"),
+                )
+            })
+            .clone()
+    }
+}
+
+/// Reads numbers with one line model, or several read together (each look at a picture is
+/// taken by each model in turn, and the strings they read are weighed over all their looks).
+pub struct LineReader {
+    models: Vec<AtWidths>,
     /// The looks at each picture (see [`DEFAULT_STRETCHES`]).
     stretches: Vec<f32>,
     /// When the looks stop early (see [`Settle`]); None: every look is taken.
     settle: Option<Settle>,
 }
 
+/// Errors unless `model` reads lines HEIGHT high into one row of CLASSES scores per
+/// COLUMN_STRIDE columns.
+fn check_line_model(model: Sequential) -> Result<AtWidths, String> {
+    let shape = model
+        .spec()
+        .input_shape
+        .ok_or("the model has no image input shape: it is not a line reader")?;
+    let ok = shape.h == HEIGHT
+        && shape.c == 1
+        && model
+            .sequence_output()
+            .is_some_and(|(t, k)| k == CLASSES && t * COLUMN_STRIDE == shape.w);
+    if !ok {
+        return Err(format!(
+            "a line reader reads lines {HEIGHT} pixels high and gives {CLASSES} scores per {COLUMN_STRIDE} columns; this model does not"
+        ));
+    }
+    Ok(AtWidths {
+        model,
+        at_width: Mutex::new(HashMap::new()),
+    })
+}
+
 impl LineReader {
     /// Errors unless `model` reads lines HEIGHT high into one row of CLASSES scores per
     /// COLUMN_STRIDE columns.
     pub fn new(model: Sequential) -> Result<Self, String> {
-        let shape = model
-            .spec()
-            .input_shape
-            .ok_or("the model has no image input shape: it is not a line reader")?;
-        let ok = shape.h == HEIGHT
-            && shape.c == 1
-            && model
-                .sequence_output()
-                .is_some_and(|(t, k)| k == CLASSES && t * COLUMN_STRIDE == shape.w);
-        if !ok {
-            return Err(format!(
-                "a line reader reads lines {HEIGHT} pixels high and gives {CLASSES} scores per {COLUMN_STRIDE} columns; this model does not"
-            ));
-        }
         Ok(LineReader {
-            model,
-            at_width: Mutex::new(HashMap::new()),
+            models: vec![check_line_model(model)?],
             stretches: DEFAULT_STRETCHES.to_vec(),
             settle: Some(DEFAULT_SETTLE),
         })
+    }
+
+    /// The same reader with `model` reading beside the others: each look is then taken by
+    /// every model, the first model first (errors as [`LineReader::new`] does).
+    pub fn with_model(mut self, model: Sequential) -> Result<Self, String> {
+        self.models.push(check_line_model(model)?);
+        Ok(self)
     }
 
     /// The same reader taking one look per stretch (at least one; `[1.0]`: a single look).
@@ -117,32 +155,36 @@ impl LineReader {
         self
     }
 
+    /// The first model.
     pub fn model(&self) -> &Sequential {
-        &self.model
+        &self.models[0].model
     }
 
-    /// The model for lines `width` wide.
+    /// How many models read together.
+    pub fn models(&self) -> usize {
+        self.models.len()
+    }
+
+    /// The first model for lines `width` wide.
     fn model_at(&self, width: usize) -> Arc<Sequential> {
-        let mut cache = self.at_width.lock().unwrap_or_else(|e| e.into_inner());
-        cache
-            .entry(width)
-            .or_insert_with(|| {
-                Arc::new(
-                    self.model
-                        .with_input_width(width)
-                        .expect("a line reader's parameters do not depend on the width"),
-                )
-            })
-            .clone()
+        self.models[0].at(width)
     }
 
-    /// The logits (columns x CLASSES) of one line.
+    /// The first model's logits (columns x CLASSES) of one line.
     pub fn logits(&self, line: &LineInput) -> Vec<f32> {
         self.model_at(line.width).predict(&line.px)
     }
 
-    /// The best-path reading of lines of any widths, in order (lines of one width run
-    /// together).
+    /// The logits of one line by each model, in order.
+    fn logits_of_each<'a>(&'a self, line: &'a LineInput) -> impl Iterator<Item = Vec<f32>> + 'a {
+        let px = &line.px;
+        self.models
+            .iter()
+            .map(move |m| m.at(line.width).predict(px))
+    }
+
+    /// The first model's best-path reading of lines of any widths, in order (lines of one
+    /// width run together).
     pub fn decode_lines(&self, lines: &[&LineInput]) -> Vec<Decoded> {
         let mut out = vec![None; lines.len()];
         let mut widths: Vec<usize> = lines.iter().map(|l| l.width).collect();
@@ -165,8 +207,8 @@ impl LineReader {
             .collect()
     }
 
-    /// The reading of `ink`: one look per stretch (fewer when the first looks settle it: see
-    /// [`Settle`]); of the strings the looks read, the one
+    /// The reading of `ink`: one look per stretch and model (fewer when the first looks settle
+    /// it: see [`Settle`]); of the strings the looks read, the one
     /// with the highest probability averaged over the looks (the CTC forward score of each),
     /// that average being its confidence; its digits' probabilities and boxes from the look
     /// that gives it the highest probability.
@@ -174,18 +216,19 @@ impl LineReader {
         let Some(writing) = normalize::Writing::of(ink) else {
             return Reading::empty();
         };
-        let mut looks: Vec<(LineInput, Vec<f32>)> = Vec::with_capacity(self.stretches.len());
-        let mut decoded: Vec<Decoded> = Vec::with_capacity(self.stretches.len());
-        for &stretch in &self.stretches {
-            let line = writing.line(stretch);
-            let logits = self.logits(&line);
-            decoded.push(greedy_decode(&logits, CLASSES));
-            looks.push((line, logits));
-            if self
-                .settle
-                .is_some_and(|s| s.looks == looks.len() && settled(&looks, &decoded, s.confidence))
-            {
-                break;
+        let most = self.stretches.len() * self.models.len();
+        let mut looks: Vec<(Arc<LineInput>, Vec<f32>)> = Vec::with_capacity(most);
+        let mut decoded: Vec<Decoded> = Vec::with_capacity(most);
+        'looking: for &stretch in &self.stretches {
+            let line = Arc::new(writing.line(stretch));
+            for logits in self.logits_of_each(&line) {
+                decoded.push(greedy_decode(&logits, CLASSES));
+                looks.push((line.clone(), logits));
+                if self.settle.is_some_and(|s| {
+                    s.looks == looks.len() && settled(&looks, &decoded, s.confidence)
+                }) {
+                    break 'looking;
+                }
             }
         }
         let mut best: Option<(f64, usize)> = None; // (mean probability, look)
@@ -213,27 +256,28 @@ impl LineReader {
         reading_of(&decoded[look], &looks[look].0, ink, confidence as f32)
     }
 
-    /// The model's probability of reading `ink` as each one-digit number, "0" to "9" (the CTC
-    /// forward score of each, averaged over every look; what is left of 1 goes to other
-    /// strings); None when the ink makes no line.
+    /// The models' probability of reading `ink` as each one-digit number, "0" to "9" (the CTC
+    /// forward score of each, averaged over every look of every model; what is left of 1 goes
+    /// to other strings); None when the ink makes no line.
     pub fn one_digit_probabilities(&self, ink: &preprocess::Ink) -> Option<[f64; 10]> {
         let writing = normalize::Writing::of(ink)?;
         let mut p = [0.0; 10];
         for &stretch in &self.stretches {
-            let logits = self.logits(&writing.line(stretch));
-            for (digit, p) in p.iter_mut().enumerate() {
-                let class = super::class_of(b'0' + digit as u8).expect("a digit is a class");
-                *p += labelling_log_prob(&logits, CLASSES, &[class]).exp();
+            for logits in self.logits_of_each(&writing.line(stretch)) {
+                for (digit, p) in p.iter_mut().enumerate() {
+                    let class = super::class_of(b'0' + digit as u8).expect("a digit is a class");
+                    *p += labelling_log_prob(&logits, CLASSES, &[class]).exp();
+                }
             }
         }
-        let looks = self.stretches.len() as f64;
+        let looks = (self.stretches.len() * self.models.len()) as f64;
         Some(p.map(|v| v / looks))
     }
 }
 
 /// Whether every look read the same string, not empty, with a mean probability of at least
 /// `confidence`.
-fn settled(looks: &[(LineInput, Vec<f32>)], decoded: &[Decoded], confidence: f64) -> bool {
+fn settled(looks: &[(Arc<LineInput>, Vec<f32>)], decoded: &[Decoded], confidence: f64) -> bool {
     let labels = &decoded[0].labels;
     if labels.is_empty() || decoded.iter().any(|d| &d.labels != labels) {
         return false;
