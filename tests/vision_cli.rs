@@ -7,7 +7,7 @@ mod common;
 use common::{digits, text};
 
 use common::numbers::{compose, mnist_glyph, Glyph};
-use digits::data::{mnist, Dataset, PixelScale};
+use digits::data::{Dataset, PixelScale};
 use digits::vision::{preprocess, synth};
 use image::{GrayImage, Luma};
 use rand::SeedableRng;
@@ -16,18 +16,6 @@ use std::path::Path;
 
 fn s(p: &Path) -> &str {
     p.to_str().unwrap()
-}
-
-/// MNIST's test set, or None (the test is then skipped) where it is not available.
-fn mnist_test() -> Option<Dataset> {
-    let dir = common::mnist_dir();
-    match mnist::load_dir(&dir) {
-        Ok((_, test)) => Some(test),
-        Err(e) => {
-            eprintln!("SKIPPED: no MNIST at {}: {e}", dir.display());
-            None
-        }
-    }
 }
 
 /// Test image `i` as a 28x28 grey PNG file, light on dark as in MNIST.
@@ -42,7 +30,9 @@ fn save_mnist(test: &Dataset, i: usize, path: &Path) {
 
 #[test]
 fn read_prints_the_number_its_boxes_and_names_what_it_cannot_read() {
-    let Some(test) = mnist_test() else { return };
+    let Some((_, test)) = common::mnist() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     // Test images 0..4 are 7, 2, 1, 0; composed at 2.5x with uneven gaps, dark on light.
     let idx = [0usize, 1, 2, 3];
@@ -135,7 +125,9 @@ fn read_prints_the_number_its_boxes_and_names_what_it_cannot_read() {
 
 #[test]
 fn eval_images_reads_labels_csv_or_digit_folders_and_names_bad_files() {
-    let Some(test) = mnist_test() else { return };
+    let Some((_, test)) = common::mnist() else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     // labels.csv: six MNIST test digits (one labelled wrongly on purpose), a bad label and a
     // file that is not a picture.

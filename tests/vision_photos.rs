@@ -4,7 +4,7 @@
 
 mod common;
 
-use digits::data::{mnist, PixelScale};
+use digits::data::PixelScale;
 use digits::vision::preprocess::{self, stroke};
 use digits::vision::synth;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
@@ -179,9 +179,7 @@ fn synthesised_handwriting_reads_as_well_on_bad_paper() {
 
 #[test]
 fn mnist_stroke_width() {
-    let dir = common::mnist_dir();
-    let Ok((train, _)) = mnist::load_dir(&dir) else {
-        eprintln!("SKIPPED: no MNIST at {}", dir.display());
+    let Some((train, _)) = common::mnist() else {
         return;
     };
     let mut widths: Vec<f32> = (0..train.len())

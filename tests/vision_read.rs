@@ -6,7 +6,7 @@
 mod common;
 
 use common::numbers::{compose, gaps, mnist_glyph, Glyph};
-use digits::data::{mnist, Dataset};
+use digits::data::Dataset;
 use digits::train::calibration::{expected_calibration_error, Answer, ECE_BINS};
 use digits::vision::line::reader::Settle;
 use digits::vision::preprocess;
@@ -157,9 +157,7 @@ fn mnist_numbers(test: &Dataset, count: usize, seed: u64) -> Vec<(Vec<u8>, Strin
 
 #[test]
 fn the_built_in_readers_confidence_is_the_chance_the_number_is_right() {
-    let dir = common::mnist_dir();
-    let Ok((_, test)) = mnist::load_dir(&dir) else {
-        eprintln!("SKIPPED: no MNIST at {}", dir.display());
+    let Some((_, test)) = common::mnist() else {
         return;
     };
     let calibrated = digits::default_reader::reader().unwrap();
@@ -203,9 +201,7 @@ fn the_built_in_readers_confidence_is_the_chance_the_number_is_right() {
 
 #[test]
 fn numbers_of_mnist_test_digits_are_read() {
-    let dir = common::mnist_dir();
-    let Ok((_, test)) = mnist::load_dir(&dir) else {
-        eprintln!("SKIPPED: no MNIST at {}", dir.display());
+    let Some((_, test)) = common::mnist() else {
         return;
     };
     // 300 numbers: enough for the share read to be known within about 1.5 points (it is the

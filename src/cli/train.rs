@@ -177,16 +177,16 @@ fn check_chance(flag: &str, value: f32) -> anyhow::Result<()> {
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     check_chance("--styles", args.styles)?;
+    check_chance("--allographs", args.allographs)?;
+    check_chance("--scans", args.scans)?;
+    check_chance("--underlines", args.underlines)?;
+    check_chance("--paper", args.paper)?;
     if !(0.0..=4.0).contains(&args.elastic) {
         anyhow::bail!(
             "--elastic is a distance in pixels, from 0 to 4; got {}",
             args.elastic
         );
     }
-    check_chance("--allographs", args.allographs)?;
-    check_chance("--scans", args.scans)?;
-    check_chance("--underlines", args.underlines)?;
-    check_chance("--paper", args.paper)?;
     let dir = args.dataset.resolve_dir(args.data_dir.as_deref());
     let (train, test) = args.dataset.load(&dir)?;
     let keras = args.dataset == DatasetKind::Digits5000;

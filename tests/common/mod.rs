@@ -43,6 +43,19 @@ pub fn mnist_dir() -> PathBuf {
     }
 }
 
+/// MNIST's training and test sets from [`mnist_dir`], or None (the test is then skipped, and
+/// says why) where they are not available.
+pub fn mnist() -> Option<(digits::data::Dataset, digits::data::Dataset)> {
+    let dir = mnist_dir();
+    match digits::data::mnist::load_dir(&dir) {
+        Ok(sets) => Some(sets),
+        Err(e) => {
+            eprintln!("SKIPPED: no MNIST at {}: {e}", dir.display());
+            None
+        }
+    }
+}
+
 /// The names of the entries of `dir`, sorted.
 pub fn sorted_names(dir: &std::path::Path) -> Vec<String> {
     let mut v: Vec<String> = std::fs::read_dir(dir)

@@ -74,6 +74,29 @@ struct AtWidths {
 }
 
 impl AtWidths {
+    /// Errors unless `model` reads lines HEIGHT high into one row of CLASSES scores per
+    /// COLUMN_STRIDE columns.
+    fn checked(model: Sequential) -> Result<Self, String> {
+        let shape = model
+            .spec()
+            .input_shape
+            .ok_or("the model has no image input shape: it is not a line reader")?;
+        let ok = shape.h == HEIGHT
+            && shape.c == 1
+            && model
+                .sequence_output()
+                .is_some_and(|(t, k)| k == CLASSES && t * COLUMN_STRIDE == shape.w);
+        if !ok {
+            return Err(format!(
+                "a line reader reads lines {HEIGHT} pixels high and gives {CLASSES} scores per {COLUMN_STRIDE} columns; this model does not"
+            ));
+        }
+        Ok(AtWidths {
+            model,
+            at_width: Mutex::new(HashMap::new()),
+        })
+    }
+
     /// The model for lines `width` wide.
     fn at(&self, width: usize) -> Arc<Sequential> {
         let mut cache = self.at_width.lock().unwrap_or_else(|e| e.into_inner());
@@ -100,35 +123,12 @@ pub struct LineReader {
     settle: Option<Settle>,
 }
 
-/// Errors unless `model` reads lines HEIGHT high into one row of CLASSES scores per
-/// COLUMN_STRIDE columns.
-fn check_line_model(model: Sequential) -> Result<AtWidths, String> {
-    let shape = model
-        .spec()
-        .input_shape
-        .ok_or("the model has no image input shape: it is not a line reader")?;
-    let ok = shape.h == HEIGHT
-        && shape.c == 1
-        && model
-            .sequence_output()
-            .is_some_and(|(t, k)| k == CLASSES && t * COLUMN_STRIDE == shape.w);
-    if !ok {
-        return Err(format!(
-            "a line reader reads lines {HEIGHT} pixels high and gives {CLASSES} scores per {COLUMN_STRIDE} columns; this model does not"
-        ));
-    }
-    Ok(AtWidths {
-        model,
-        at_width: Mutex::new(HashMap::new()),
-    })
-}
-
 impl LineReader {
     /// Errors unless `model` reads lines HEIGHT high into one row of CLASSES scores per
     /// COLUMN_STRIDE columns.
     pub fn new(model: Sequential) -> Result<Self, String> {
         Ok(LineReader {
-            models: vec![check_line_model(model)?],
+            models: vec![AtWidths::checked(model)?],
             stretches: DEFAULT_STRETCHES.to_vec(),
             settle: Some(DEFAULT_SETTLE),
         })
@@ -137,7 +137,7 @@ impl LineReader {
     /// The same reader with `model` reading beside the others: each look is then taken by
     /// every model, the first model first (errors as [`LineReader::new`] does).
     pub fn with_model(mut self, model: Sequential) -> Result<Self, String> {
-        self.models.push(check_line_model(model)?);
+        self.models.push(AtWidths::checked(model)?);
         Ok(self)
     }
 
