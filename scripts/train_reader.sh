@@ -32,10 +32,10 @@
 # A pair within 90 minutes, all of it from this script: after the recipe above, a shorter one from
 # scratch (26 epochs at 1.5e-3, 36 at 1e-3, 30 at 5e-4, 10 at 1e-4, other seeds; 33 minutes on the
 # same machine, run after run 8m50s, 11m30s, 9m30s, 3m25s, the first with a build beside it)
-# makes OUT_DIR/reader-short.safetensors, a second model to read beside the first (87 minutes for both). Read together with this recipe's
-# model, in place of the first model built in, it reads the shared numbers 0.9487 exact, with 87
-# wrong among the 80% most confident, and 5,000 composed MNIST numbers (seed 41) 0.9780; alone
-# 0.9270 and 0.9744. The built-in pair reads them 0.9533, 83 and 0.9792: its first model had
+# makes OUT_DIR/reader-short.safetensors, a second model to read beside the first (87 minutes for
+# both). Read together with this recipe's model, in place of the first model built in, it reads
+# the shared numbers 0.9487 exact, with 87 wrong among the 80% most confident, and 5,000 composed
+# MNIST numbers (seed 41) 0.9780; alone 0.9270 and 0.9744. The built-in pair reads them 0.9533, 83 and 0.9792: its first model had
 # about 88 minutes of training by itself, so it stays built in, and the pair it makes takes
 # about 2.4 hours to train.
 #     bash scripts/train_reader.sh [MNIST_DIR] [OUT_DIR] [--no-short]
