@@ -35,9 +35,9 @@
 # makes OUT_DIR/reader-short.safetensors, a second model to read beside the first (87 minutes for
 # both). Read together with this recipe's model, in place of the first model built in, it reads
 # the shared numbers 0.9487 exact, with 87 wrong among the 80% most confident, and 5,000 composed
-# MNIST numbers (seed 41) 0.9780; alone 0.9270 and 0.9744. The built-in pair reads them 0.9533, 83 and 0.9792: its first model had
-# about 88 minutes of training by itself, so it stays built in, and the pair it makes takes
-# about 2.4 hours to train.
+# MNIST numbers (seed 41) 0.9780; alone 0.9270 and 0.9744. The built-in pair reads them 0.9533,
+# 83 and 0.9792: its first model had about 88 minutes of training by itself, so it stays built
+# in, and the pair it makes takes about 2.4 hours to train.
 #     bash scripts/train_reader.sh [MNIST_DIR] [OUT_DIR] [--no-short]
 set -euo pipefail
 cd "$(dirname "$0")/.."
