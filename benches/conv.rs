@@ -1,12 +1,14 @@
 //! The convolution and pooling kernels on the Keras mnist_convnet's layer shapes, one thread,
 //! batch 64: Conv(1->32, 3x3) on 28x28 and Conv(32->64, 3x3) on 13x13, forward and backward,
-//! and the 2x2 max pools after them. Throughput in images.
+//! and the 2x2 max pools after them. Throughput in images. Then the line reader's last two
+//! convolutions as reading runs them (one line 160 pixels wide, 4 rows and 1 row high, `same`
+//! padding): forward with the weights packed on the call and packed beforehand.
 //! (examples/cnn_step_bench prints GFLOP/s and the whole stack's samples/s.)
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use digits::nn::kernels::{
-    conv2d_backward, conv2d_forward, flush_denormals, maxpool2_backward, maxpool2_forward,
-    ConvShape,
+    conv2d_backward, conv2d_forward, conv2d_forward_packed, flush_denormals, maxpool2_backward,
+    maxpool2_forward, pack_weights, ConvShape,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -75,6 +77,41 @@ fn convs(c: &mut Criterion) {
     conv(c, "conv2_13x13_32to64", c2, true);
 }
 
+/// One line's convolution as reading runs it: packing the weights on the call, or not.
+fn conv_reading(c: &mut Criterion, name: &str, s: ConvShape) {
+    flush_denormals();
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let x = random(&mut rng, s.in_len());
+    let w = random(&mut rng, s.weight_len());
+    let b = random(&mut rng, s.cout);
+    let packed = pack_weights(&s, &w);
+    let mut z = vec![0.0; s.out_len()];
+    let mut scratch = vec![0.0; s.scratch_len()];
+    let mut g = c.benchmark_group(name);
+    g.throughput(Throughput::Elements(s.n as u64));
+    g.bench_function("forward", |bch| {
+        bch.iter(|| conv2d_forward(&s, black_box(&x), &w, &b, &mut z, &mut scratch))
+    });
+    g.bench_function("forward_packed_beforehand", |bch| {
+        bch.iter(|| conv2d_forward_packed(&s, black_box(&x), &packed, &b, &mut z, &mut scratch))
+    });
+    g.finish();
+}
+
+fn line_convs(c: &mut Criterion) {
+    let line = |h, cin, cout| ConvShape {
+        n: 1,
+        h,
+        w: 40,
+        cin,
+        k: 3,
+        pad: 1,
+        cout,
+    };
+    conv_reading(c, "line_4x40_64to64", line(4, 64, 64));
+    conv_reading(c, "line_1x40_64to128", line(1, 64, 128));
+}
+
 fn pools(c: &mut Criterion) {
     let mut rng = ChaCha8Rng::seed_from_u64(2);
     let mut g = c.benchmark_group("maxpool2_26x26x32");
@@ -94,5 +131,5 @@ fn pools(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, convs, pools);
+criterion_group!(benches, convs, line_convs, pools);
 criterion_main!(benches);

@@ -2,7 +2,8 @@
 //! twins in `kernels::reference`, and with finite differences, at every SIMD level.
 
 use digits::nn::kernels::{
-    conv2d_backward, conv2d_forward, maxpool2_backward, maxpool2_forward, reference, ConvShape,
+    conv2d_backward, conv2d_forward, conv2d_forward_packed, maxpool2_backward, maxpool2_forward,
+    pack_weights, reference, ConvShape,
 };
 use digits::nn::simd::{detect, force, Level};
 use rand::{Rng, SeedableRng};
@@ -63,12 +64,39 @@ fn shapes(rng: &mut ChaCha8Rng) -> Vec<ConvShape> {
             cout: 1,
         },
     ];
+    // A line reader's shapes: images a few rows high, or one, where most kernel rows read only
+    // padding (and 16 channels or more, whose input gradient is added in place).
+    for (h, w, cin, cout) in [
+        (1, 10, 16, 20),
+        (1, 3, 64, 16),
+        (4, 6, 32, 16),
+        (2, 5, 16, 33),
+    ] {
+        v.push(ConvShape {
+            n: 2,
+            h,
+            w,
+            cin,
+            k: 3,
+            pad: 1,
+            cout,
+        });
+    }
+    v.push(ConvShape {
+        n: 2,
+        h: 2,
+        w: 4,
+        cin: 16,
+        k: 5,
+        pad: 2,
+        cout: 7,
+    });
     for _ in 0..12 {
         let k = [1, 3, 3, 5][rng.gen_range(0..4)];
         let pad = if rng.gen_bool(0.5) { 0 } else { (k - 1) / 2 };
         v.push(ConvShape {
             n: rng.gen_range(1..4),
-            h: rng.gen_range(k..k + 9),
+            h: rng.gen_range(k - 2 * pad..k + 9),
             w: rng.gen_range(k..k + 9),
             cin: rng.gen_range(1..12),
             k,
@@ -161,6 +189,13 @@ fn conv_forward_matches_its_definition_at_every_simd_level() {
             for (i, (&z, &t)) in z.iter().zip(&want).enumerate() {
                 assert!(close(z, t, 1e-4), "{level:?} {s:?} at {i}: {z} vs {t}");
             }
+            // With the weights packed beforehand (reading): the same bits.
+            let mut zp = vec![f32::NAN; s.out_len()];
+            conv2d_forward_packed(&s, &x, &pack_weights(&s, &w), &b, &mut zp, &mut scratch);
+            same_bits(
+                &[z.clone(), zp],
+                &format!("{level:?} packed beforehand {s:?}"),
+            );
             if level >= Level::Avx2 {
                 fused.push(z);
             }

@@ -280,3 +280,50 @@ fn a_reader_runs_on_other_widths_with_the_same_parameters() {
     let e = dense_after.with_input_width(8).unwrap_err();
     assert!(e.contains("depend on the width"), "{e}");
 }
+
+/// Reading packs the convolutions' weights once and keeps them (shared with the model's copy
+/// at another width): whatever changes the parameters afterwards, each model reads as a model
+/// built fresh with its own parameters does, bit for bit.
+#[test]
+fn reading_keeps_packed_weights_only_while_the_parameters_stand() {
+    let (x, ..) = synthetic_lines(4, 7);
+    let fresh = |m: &Sequential| {
+        let mut f = Sequential::zeros(m.spec().clone()).unwrap();
+        f.params_mut().copy_from_slice(m.params());
+        f
+    };
+    let mut model = line_reader(3);
+    let first = model.predict(&x);
+    assert_eq!(first, fresh(&model).predict(&x));
+    // The model alone holds its packed weights: they are emptied in place.
+    model.params_mut()[1] -= 0.25;
+    let before = model.predict(&x);
+    assert_ne!(before, first, "the changed weight is read");
+    assert_eq!(before, fresh(&model).predict(&x));
+    let wide = model.with_input_width(2 * W).unwrap();
+    let packed = |m: &Sequential| format!("{m:?}").contains("PackedWeights(packed)");
+    assert!(
+        packed(&wide),
+        "the copy reads with the packed weights its original made"
+    );
+    let x_wide: Vec<f32> = x.chunks(W).flat_map(|row| [row, row].concat()).collect();
+    let wide_before = wide.predict(&x_wide);
+    assert_eq!(wide_before, fresh(&wide).predict(&x_wide));
+
+    // Another moved: the model reads with it (having let go of the packed weights it shared),
+    // its wider copy still without it.
+    model.params_mut()[0] += 0.5;
+    let after = model.predict(&x);
+    assert_ne!(after, before, "the changed weight is read");
+    assert_eq!(after, fresh(&model).predict(&x));
+    assert_eq!(wide.predict(&x_wide), wide_before);
+
+    // set_weights, and a clone changed after its original read.
+    let (w, b) = model.weights(0);
+    let (w, b) = (w.iter().map(|v| v * 0.5).collect::<Vec<_>>(), b.to_vec());
+    let mut copy = model.clone();
+    copy.set_weights(0, &w, &b).unwrap();
+    assert_eq!(copy.predict(&x), fresh(&copy).predict(&x));
+    assert_ne!(copy.predict(&x), after);
+    assert_eq!(model.predict(&x), after);
+}

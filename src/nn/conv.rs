@@ -2,7 +2,7 @@
 //! and its forward and backward passes over a batch of NHWC images (kernels in
 //! `kernels::conv`), with the activation fused after the convolution as Dense fuses it.
 
-use super::kernels::{conv2d_backward, conv2d_forward, ConvShape};
+use super::kernels::{conv2d_backward, conv2d_forward, conv2d_forward_packed, ConvShape};
 use super::Activation;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -61,11 +61,23 @@ impl Conv2d {
         &params[self.b_offset..self.b_offset + self.cout]
     }
 
-    /// y (n, oh, ow, cout) = f(conv(x (n, h, w, cin)) + b) (without f when `relu_after_pool`).
-    pub fn forward(&self, params: &[f32], x: &[f32], n: usize, y: &mut [f32], scratch: &mut [f32]) {
+    /// y (n, oh, ow, cout) = f(conv(x (n, h, w, cin)) + b) (without f when `relu_after_pool`);
+    /// `packed`: the weights already packed (`kernels::pack_weights`), else packed here.
+    pub fn forward(
+        &self,
+        params: &[f32],
+        packed: Option<&[f32]>,
+        x: &[f32],
+        n: usize,
+        y: &mut [f32],
+        scratch: &mut [f32],
+    ) {
         let s = self.shape(n);
         let scratch = &mut scratch[..s.scratch_len()];
-        conv2d_forward(&s, x, self.w(params), self.b(params), y, scratch);
+        match packed {
+            Some(p) => conv2d_forward_packed(&s, x, p, self.b(params), y, scratch),
+            None => conv2d_forward(&s, x, self.w(params), self.b(params), y, scratch),
+        }
         if !self.relu_after_pool {
             self.activation.apply(y);
         }

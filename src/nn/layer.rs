@@ -155,9 +155,12 @@ impl Layer {
     /// y (n x out) = the layer applied to x (n x in). `dropout` is Some while training (it keys
     /// the dropout masks); the cache keeps what backward needs.
     #[allow(clippy::too_many_arguments)]
+    /// `packed`: a Conv2d layer's weights already packed for its kernel (reading), if any.
+    #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &self,
         params: &[f32],
+        packed: Option<&[f32]>,
         x: &[f32],
         n: usize,
         y: &mut [f32],
@@ -169,7 +172,7 @@ impl Layer {
         let cache = &mut cache[..n * self.cache_len()];
         match self {
             Layer::Dense(l) => l.forward(params, x, n, y),
-            Layer::Conv2d(l) => l.forward(params, x, n, y, scratch),
+            Layer::Conv2d(l) => l.forward(params, packed, x, n, y, scratch),
             Layer::MaxPool2d(l) => l.forward(x, n, y, cache),
             Layer::Flatten { .. } => y.copy_from_slice(x),
             Layer::Dropout(l) => l.forward(x, y, cache, dropout),

@@ -5,6 +5,7 @@ use super::dense::Dense;
 use super::kernels::flush_denormals;
 use super::layer::{build, Layer, Shape};
 use super::loss::{argmax, softmax_cross_entropy, softmax_in_place};
+use super::packed::PackedWeights;
 use super::workspace::Workspace;
 use super::{Init, ModelSpec};
 use rand::SeedableRng;
@@ -16,6 +17,9 @@ pub struct Sequential {
     spec: ModelSpec,
     layers: Vec<Layer>,
     params: Vec<f32>,
+    /// The convolutions' weights packed for reading (see `packed`); forgotten whenever
+    /// `params` may change.
+    packed: PackedWeights,
 }
 
 /// Inputs from which a first Dense layer reads them sparsely (see `sparse_input`).
@@ -60,6 +64,7 @@ impl Sequential {
             spec,
             layers,
             params: vec![0.0; count],
+            packed: PackedWeights::new(),
         })
     }
 
@@ -95,7 +100,15 @@ impl Sequential {
     }
 
     pub fn params_mut(&mut self) -> &mut [f32] {
+        self.packed.forget();
         &mut self.params
+    }
+
+    /// Reads with `other`'s packed convolution weights: a copy of it at another input width,
+    /// whose parameters (and so packed weights) are the same.
+    pub(crate) fn share_packed_weights(&mut self, other: &Sequential) {
+        debug_assert_eq!(self.params, other.params);
+        self.packed = other.packed.clone();
     }
 
     /// Layer `i`'s weights and bias: Dense W (in, out) row-major and b (out,); Conv2d W
@@ -124,6 +137,7 @@ impl Sequential {
                 b.len()
             ));
         }
+        self.packed.forget();
         self.params[wo..wo + wl].copy_from_slice(w);
         self.params[bo..bo + bl].copy_from_slice(b);
         Ok(())
@@ -201,6 +215,13 @@ impl Sequential {
         training: bool,
     ) -> &'w [f32] {
         let key = training.then_some(ws.dropout);
+        // Reading packs the convolutions' weights once; training, whose weights change every
+        // step, packs them on every pass.
+        let packed = if training {
+            None
+        } else {
+            self.packed.get(&self.layers, &self.params)
+        };
         for (k, l) in self.layers.iter().enumerate().skip(first) {
             let (before, rest) = ws.acts.split_at_mut(k);
             match l {
@@ -211,6 +232,7 @@ impl Sequential {
                     let input = if k == 0 { x } else { &before[k - 1][..] };
                     l.forward(
                         &self.params,
+                        packed.map(|p| &p[k][..]),
                         input,
                         n,
                         &mut rest[0],

@@ -44,6 +44,7 @@ impl Sequential {
             ));
         }
         model.params_mut().copy_from_slice(self.params());
+        model.share_packed_weights(self);
         Ok(model)
     }
 

@@ -11,12 +11,16 @@
 //! - input:     dA = dZ * W^T (W^T packed in 16-column panels), each 16-column piece of a row
 //!   of dA added straight into dx at its patch position (col2im fused into the store).
 //!
+//! Kernel rows that read only the zero padding for every output row of a tile are left out of
+//! its walk (their products are zeros), in all three products: a 3x3 `same` convolution of an
+//! image one row high reads one kernel row in three.
+//!
 //! Every product runs on the register tile of `conv_tile` (6 x 16 floats, 12 x 16 with AVX-512),
 //! its operands laid out and walked by `conv_layout`.
 
 use super::conv_layout::{
-    by_rows, check_patches, copy_16, crop_from, pack_columns, pack_transposed, pad_into,
-    patch_offset, Cols, Rows,
+    by_rows, check_patches, copy_16, crop_from, live_kernel_rows, live_output_rows, pack_columns,
+    pack_transposed, pad_into, patch_offset, Cols, Rows,
 };
 use super::conv_tile::{run, tile_rows, Init, Tile, MAX_ROWS};
 use crate::nn::simd::{dispatch, level, Level};
@@ -75,6 +79,11 @@ impl ConvShape {
         padded + packed.max(self.oh() * self.ow() * 16)
     }
 
+    /// Floats of W packed in 16-column panels ([`pack_weights`]).
+    pub fn packed_len(&self) -> usize {
+        self.k * self.k * self.cin * self.cout.div_ceil(16) * 16
+    }
+
     pub(super) fn hp(&self) -> usize {
         self.h + 2 * self.pad
     }
@@ -88,11 +97,19 @@ impl ConvShape {
     }
 
     pub(crate) fn check(&self, x: &[f32], w: &[f32], b: &[f32], z: &[f32]) {
+        assert_eq!(w.len(), self.weight_len(), "conv weight length");
+        self.check_data(x, b, z);
+    }
+
+    /// The checks of `check` but the weights'.
+    fn check_data(&self, x: &[f32], b: &[f32], z: &[f32]) {
         assert!(
-            self.k % 2 == 1 && self.h + 2 * self.pad >= self.k && self.w + 2 * self.pad >= self.k
+            self.k % 2 == 1
+                && self.pad < self.k
+                && self.h + 2 * self.pad >= self.k
+                && self.w + 2 * self.pad >= self.k
         );
         assert_eq!(x.len(), self.in_len(), "conv input length");
-        assert_eq!(w.len(), self.weight_len(), "conv weight length");
         assert_eq!(b.len(), self.cout, "conv bias length");
         assert_eq!(z.len(), self.out_len(), "conv output length");
     }
@@ -136,11 +153,53 @@ pub fn conv2d_forward(
     scratch: &mut [f32],
 ) {
     s.check(x, w, b, z);
+    forward_checked(s, x, Weights::Plain(w), b, z, scratch);
+}
+
+/// W (k, k, cin, cout) packed as `conv2d_forward` packs it on every call, for
+/// [`conv2d_forward_packed`] to reuse while the weights do not change (reading, not training).
+pub fn pack_weights(s: &ConvShape, w: &[f32]) -> Vec<f32> {
+    assert_eq!(w.len(), s.weight_len(), "conv weight length");
+    let mut packed = vec![0.0; s.packed_len()];
+    pack_columns(w, s.k * s.k * s.cin, s.cout, &mut packed);
+    packed
+}
+
+/// `conv2d_forward` with the weights already packed by [`pack_weights`] (the same bits).
+pub fn conv2d_forward_packed(
+    s: &ConvShape,
+    x: &[f32],
+    packed: &[f32],
+    b: &[f32],
+    z: &mut [f32],
+    scratch: &mut [f32],
+) {
+    assert_eq!(packed.len(), s.packed_len(), "conv packed weight length");
+    s.check_data(x, b, z);
+    forward_checked(s, x, Weights::Packed(packed), b, z, scratch);
+}
+
+/// The forward pass's weights: as stored, or already packed.
+#[derive(Clone, Copy)]
+enum Weights<'a> {
+    Plain(&'a [f32]),
+    Packed(&'a [f32]),
+}
+
+/// The forward pass once its inputs are checked: the best level's walk.
+fn forward_checked(
+    s: &ConvShape,
+    x: &[f32],
+    w: Weights,
+    b: &[f32],
+    z: &mut [f32],
+    scratch: &mut [f32],
+) {
     assert!(scratch.len() >= s.scratch_len(), "conv scratch length");
     at_best_level!(forward_body(
         s: &ConvShape,
         x: &[f32],
-        w: &[f32],
+        w: Weights,
         b: &[f32],
         z: &mut [f32],
         scratch: &mut [f32]
@@ -152,7 +211,7 @@ pub fn conv2d_forward(
 fn forward_body(
     s: &ConvShape,
     x: &[f32],
-    w: &[f32],
+    w: Weights,
     b: &[f32],
     z: &mut [f32],
     scratch: &mut [f32],
@@ -166,17 +225,26 @@ fn forward_body(
         x
     };
     let kk = s.k * s.k * s.cin;
-    let panels = s.cout.div_ceil(16);
-    let packed = &mut rest[..panels * kk * 16];
-    pack_columns(w, kk, s.cout, packed);
+    let packed: &[f32] = match w {
+        Weights::Packed(p) => p,
+        Weights::Plain(w) => {
+            let packed = &mut rest[..s.packed_len()];
+            pack_columns(w, kk, s.cout, packed);
+            packed
+        }
+    };
     check_patches(s, xp.len());
     let m = s.n * s.oh() * s.ow();
     let mut rows = Rows::new(s);
     let mut r0 = 0;
     while r0 < m {
         let mr = (m - r0).min(tile_rows(level));
-        let bases = rows.next(mr);
-        by_rows!(mr, forward_rows(s, xp, packed, b, z, r0, &bases, level));
+        let (bases, oy) = rows.next(mr);
+        let ky = live_kernel_rows(s, oy);
+        by_rows!(
+            mr,
+            forward_rows(s, xp, packed, b, z, r0, &bases, ky.start, ky.end, level)
+        );
         r0 += mr;
     }
 }
@@ -257,27 +325,31 @@ fn forward_rows<const MR: usize>(
     z: &mut [f32],
     r0: usize,
     bases: &[usize; MAX_ROWS],
+    ky0: usize,
+    ky1: usize,
     level: Level,
 ) {
     let kk = s.k * s.k * s.cin;
     let xo = xp.as_ptr();
     let zo = z.as_mut_ptr();
+    // Kernel rows ky0..ky1 of each patch (the rest read only padding for these rows).
+    let (a_skip, b_skip) = (ky0 * s.wp() * s.cin, ky0 * s.k * s.cin * 16);
     for (pn, panel) in packed.chunks_exact(kk * 16).enumerate() {
         let j0 = pn * 16;
         let nr = (s.cout - j0).min(16);
-        // SAFETY: a_i walks row i's patch inside xp: k kernel rows, each k * cin contiguous
-        // floats (taps kx, then channels); b walks kk rows of 16 in this panel; C row i is
-        // z[(r0 + i) * cout + j0..][..nr]; bias[j0..][..nr].
+        // SAFETY: a_i walks kernel rows ky0..ky1 (ky1 <= k) of row i's patch inside xp, each
+        // k * cin contiguous floats (taps kx, then channels); b walks the same rows' k * cin
+        // rows of 16 in this panel; C row i is z[(r0 + i) * cout + j0..][..nr]; bias[j0..][..nr].
         unsafe {
             let t = Tile::<MR> {
-                a: std::array::from_fn(|i| xo.add(bases[i])),
+                a: std::array::from_fn(|i| xo.add(bases[i] + a_skip)),
                 a_step: 1,
-                n1: s.k,
+                n1: ky1 - ky0,
                 a1: s.wp() * s.cin,
                 n2: 1,
                 a2: 0,
                 len: s.k * s.cin,
-                b: panel.as_ptr(),
+                b: panel.as_ptr().add(b_skip),
                 b_step: 16,
                 c: std::array::from_fn(|i| zo.add((r0 + i) * s.cout + j0)),
                 nr,
@@ -319,7 +391,15 @@ fn weight_grad(
                 let mr = (kk - p0).min(tile_rows(level));
                 let offs: [usize; MAX_ROWS] =
                     std::array::from_fn(|i| if i < mr { cols.take(1) } else { 0 });
-                by_rows!(mr, weight_tile(s, xp, panel, dw, img, p0, j0, &offs, level));
+                // Columns p0..p0+mr lie in kernel rows ky0..=ky1 (column p: tap p / cin).
+                let ky = (p0 / s.cin / s.k, (p0 + mr - 1) / s.cin / s.k);
+                let oy = live_output_rows(s, ky);
+                if !oy.is_empty() {
+                    by_rows!(
+                        mr,
+                        weight_tile(s, xp, panel, dw, img, p0, j0, &offs, oy.start, oy.end, level)
+                    );
+                }
                 p0 += mr;
             }
         }
@@ -349,24 +429,27 @@ fn weight_tile<const MR: usize>(
     p0: usize,
     j0: usize,
     offs: &[usize; MAX_ROWS],
+    oy0: usize,
+    oy1: usize,
     level: Level,
 ) {
-    let (oh, ow) = (s.oh(), s.ow());
-    let base = img * s.hp() * s.wp() * s.cin;
+    let ow = s.ow();
+    let base = img * s.hp() * s.wp() * s.cin + oy0 * s.wp() * s.cin;
     let (xo, dwo) = (xp.as_ptr(), dw.as_mut_ptr());
-    // SAFETY: a_i = x at patch column p0 + i of output (oy, ox) of this image, for oy < oh and
-    // ox < ow, inside xp (valid convolution of the padded input); b = the packed dz panel's row
-    // (oy, ox) (columns j0..j0+nr of the image's dz); C row i = dw[(p0 + i) * cout + j0..][..nr].
+    // SAFETY: a_i = x at patch column p0 + i of output (oy, ox) of this image, for
+    // oy0 <= oy < oy1 <= oh and ox < ow, inside xp (valid convolution of the padded input);
+    // b = the packed dz panel's row (oy, ox) (columns j0..j0+nr of the image's dz), from row
+    // oy0's; C row i = dw[(p0 + i) * cout + j0..][..nr].
     unsafe {
         let t = Tile::<MR> {
             a: std::array::from_fn(|i| xo.add(base + offs[i])),
             a_step: s.cin,
-            n1: oh,
+            n1: oy1 - oy0,
             a1: s.wp() * s.cin,
             n2: 1,
             a2: 0,
             len: ow,
-            b: panel.as_ptr(),
+            b: panel.as_ptr().add(oy0 * ow * 16),
             b_step: 16,
             c: std::array::from_fn(|i| dwo.add((p0 + i) * s.cout + j0)),
             nr: (s.cout - j0).min(16),
@@ -398,8 +481,9 @@ fn input_grad(
         // The block height sets the order in which rows add into a dx value their patches
         // share: AVX2's at every level, so that AVX-512 gives the same bits.
         let mr = (m - r0).min(tile_rows(Level::Avx2));
-        let bases = rows.next(mr);
-        by_rows!(mr, input_rows(s, dz, packed, dxp, r0, &bases, level));
+        let (bases, oy) = rows.next(mr);
+        let ky = live_kernel_rows(s, oy);
+        by_rows!(mr, input_rows(s, dz, packed, dxp, r0, &bases, ky, level));
         r0 += mr;
     }
 }
@@ -414,11 +498,14 @@ fn input_rows<const MR: usize>(
     dxp: &mut [f32],
     r0: usize,
     bases: &[usize; MAX_ROWS],
+    ky: std::ops::Range<usize>,
     level: Level,
 ) {
     let kk = s.k * s.k * s.cin;
     // With cin a multiple of 16 every 16 columns of A lie in one tap: the tile adds them into
-    // dxp in place; otherwise it writes a local tile that is added column by column.
+    // dxp in place (and skips the taps whose kernel row, `ky` aside, adds only into the
+    // padding, which is cropped away); otherwise it writes a local tile that is added column
+    // by column.
     let in_place = s.cin.is_multiple_of(16);
     let mut tile = [[0.0f32; 16]; MR];
     let dzo = dz.as_ptr();
@@ -428,6 +515,9 @@ fn input_rows<const MR: usize>(
         let p0 = pn * 16;
         let nr = (kk - p0).min(16);
         let off = if in_place { cols.take(16) } else { 0 };
+        if in_place && !ky.contains(&(p0 / s.cin / s.k)) {
+            continue;
+        }
         let tp = tile.as_mut_ptr() as *mut f32;
         // SAFETY: a_i walks dz row r0 + i (cout floats); b the cout rows of 16 in this panel;
         // C row i is dxp at row i's patch, columns p0..p0+16 of one tap (in place), or the

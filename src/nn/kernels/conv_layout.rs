@@ -4,6 +4,7 @@
 
 use super::conv::ConvShape;
 use super::conv_tile::MAX_ROWS;
+use std::ops::Range;
 
 /// Calls `$f::<MR>(args)` for the block height mr in 1..=MAX_ROWS.
 macro_rules! by_rows {
@@ -45,13 +46,15 @@ impl<'a> Rows<'a> {
         }
     }
 
-    /// The next mr rows' patch offsets.
+    /// The next mr rows' patch offsets, and the rows' output rows oy: the lowest and the highest.
     #[inline(always)]
-    pub(super) fn next(&mut self, mr: usize) -> [usize; MAX_ROWS] {
+    pub(super) fn next(&mut self, mr: usize) -> ([usize; MAX_ROWS], (usize, usize)) {
         let s = self.s;
         let mut bases = [0; MAX_ROWS];
+        let (mut lo, mut hi) = (self.oy, self.oy);
         for b in bases.iter_mut().take(mr) {
             *b = self.base;
+            (lo, hi) = (lo.min(self.oy), hi.max(self.oy));
             self.base += s.cin;
             self.ox += 1;
             if self.ox == s.ow() {
@@ -64,8 +67,23 @@ impl<'a> Rows<'a> {
                 }
             }
         }
-        bases
+        (bases, (lo, hi))
     }
+}
+
+/// The kernel rows ky that read the image (not only its zero padding) for some output row
+/// from `oy.0` to `oy.1`: output row oy reads input row oy + ky - pad. The others add only
+/// zeros to those rows' sums, so the products skip them (the sums keep their bits).
+#[inline(always)]
+pub(super) fn live_kernel_rows(s: &ConvShape, oy: (usize, usize)) -> Range<usize> {
+    s.pad.saturating_sub(oy.1)..(s.h + s.pad - oy.0).min(s.k)
+}
+
+/// The output rows oy for which some kernel row from `ky.0` to `ky.1` reads the image: the
+/// rows whose products a weight-gradient tile over those kernel rows' columns needs.
+#[inline(always)]
+pub(super) fn live_output_rows(s: &ConvShape, ky: (usize, usize)) -> Range<usize> {
+    s.pad.saturating_sub(ky.1)..(s.h + s.pad).saturating_sub(ky.0).min(s.oh())
 }
 
 /// Walks the columns p of A (tap (ky, kx), then channel ci), giving each one's offset within

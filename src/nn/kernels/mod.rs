@@ -54,7 +54,7 @@ mod pool_window;
 mod sparse;
 mod sparse_rows;
 
-pub use conv::{conv2d_backward, conv2d_forward, ConvShape};
+pub use conv::{conv2d_backward, conv2d_forward, conv2d_forward_packed, pack_weights, ConvShape};
 pub use dense::{matmul, matmul_tn};
 pub use pool2d::{maxpool2_backward, maxpool2_forward};
 pub use pool_window::{maxpool_backward, maxpool_forward, pooled_size};
