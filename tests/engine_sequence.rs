@@ -281,11 +281,11 @@ fn a_reader_runs_on_other_widths_with_the_same_parameters() {
     assert!(e.contains("depend on the width"), "{e}");
 }
 
-/// Reading packs the convolutions' weights once and keeps them (shared with the model's copy
-/// at another width): whatever changes the parameters afterwards, each model reads as a model
-/// built fresh with its own parameters does, bit for bit.
+/// Reading packs the convolutions' weights once and keeps them, and a model's copy at another
+/// width shares its parameters and packed weights: whatever changes the parameters afterwards,
+/// each model reads as a model built fresh with its own parameters does, bit for bit.
 #[test]
-fn reading_keeps_packed_weights_only_while_the_parameters_stand() {
+fn copies_share_parameters_and_packed_weights_only_while_they_stand() {
     let (x, ..) = synthetic_lines(4, 7);
     let fresh = |m: &Sequential| {
         let mut f = Sequential::zeros(m.spec().clone()).unwrap();
@@ -306,6 +306,11 @@ fn reading_keeps_packed_weights_only_while_the_parameters_stand() {
         packed(&wide),
         "the copy reads with the packed weights its original made"
     );
+    let shared = |a: &Sequential, b: &Sequential| std::ptr::eq(a.params(), b.params());
+    assert!(
+        shared(&wide, &model),
+        "the copy holds no parameters of its own"
+    );
     let x_wide: Vec<f32> = x.chunks(W).flat_map(|row| [row, row].concat()).collect();
     let wide_before = wide.predict(&x_wide);
     assert_eq!(wide_before, fresh(&wide).predict(&x_wide));
@@ -317,6 +322,10 @@ fn reading_keeps_packed_weights_only_while_the_parameters_stand() {
     assert_ne!(after, before, "the changed weight is read");
     assert_eq!(after, fresh(&model).predict(&x));
     assert_eq!(wide.predict(&x_wide), wide_before);
+    assert!(
+        !shared(&wide, &model),
+        "changed, the model's parameters are its own"
+    );
 
     // set_weights, and a clone changed after its original read.
     let (w, b) = model.weights(0);

@@ -11,12 +11,15 @@ use super::{Init, ModelSpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::ops::Range;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Sequential {
     spec: ModelSpec,
     layers: Vec<Layer>,
-    params: Vec<f32>,
+    /// Shared by the model's copies at other input widths (a line reader's) and its clones
+    /// until one of them changes them (copied on write: `params_mut`).
+    params: Arc<Vec<f32>>,
     /// The convolutions' weights packed for reading (see `packed`); forgotten whenever
     /// `params` may change.
     packed: PackedWeights,
@@ -52,7 +55,7 @@ impl Sequential {
         let mut model = Self::zeros(spec)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         for l in &model.layers {
-            init.fill(l, &mut model.params, &mut rng);
+            init.fill(l, Arc::make_mut(&mut model.params).as_mut_slice(), &mut rng);
         }
         Ok(model)
     }
@@ -63,7 +66,7 @@ impl Sequential {
         Ok(Sequential {
             spec,
             layers,
-            params: vec![0.0; count],
+            params: Arc::new(vec![0.0; count]),
             packed: PackedWeights::new(),
         })
     }
@@ -99,15 +102,18 @@ impl Sequential {
         &self.params
     }
 
+    /// The parameters to change (copied first if another model shares them).
     pub fn params_mut(&mut self) -> &mut [f32] {
         self.packed.forget();
-        &mut self.params
+        Arc::make_mut(&mut self.params).as_mut_slice()
     }
 
-    /// Reads with `other`'s packed convolution weights: a copy of it at another input width,
-    /// whose parameters (and so packed weights) are the same.
-    pub(crate) fn share_packed_weights(&mut self, other: &Sequential) {
-        debug_assert_eq!(self.params, other.params);
+    /// Takes `other`'s parameters, and its packed convolution weights, as they are, shared
+    /// (not copied): for a copy of it at another input width, whose parameters are laid out
+    /// the same.
+    pub(crate) fn share_parameters_of(&mut self, other: &Sequential) {
+        debug_assert_eq!(self.params.len(), other.params.len());
+        self.params = other.params.clone();
         self.packed = other.packed.clone();
     }
 
@@ -137,9 +143,9 @@ impl Sequential {
                 b.len()
             ));
         }
-        self.packed.forget();
-        self.params[wo..wo + wl].copy_from_slice(w);
-        self.params[bo..bo + bl].copy_from_slice(b);
+        let params = self.params_mut();
+        params[wo..wo + wl].copy_from_slice(w);
+        params[bo..bo + bl].copy_from_slice(b);
         Ok(())
     }
 

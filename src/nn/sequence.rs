@@ -23,9 +23,9 @@ impl SequenceLabels<'_> {
 }
 
 impl Sequential {
-    /// The same model (same parameters) for inputs `width` wide: convolutions and pools keep
-    /// their input's size, but their parameters do not depend on it, so a line reader runs on
-    /// a batch of any one width. An error when the model has no input shape, or when its
+    /// The same model for inputs `width` wide, sharing this one's parameters (copied only if
+    /// either changes them): convolutions and pools keep their input's size, but their
+    /// parameters do not depend on it, so a line reader runs on a batch of any one width. An error when the model has no input shape, or when its
     /// parameters would change (a Dense layer after Flatten) or the width is too small.
     pub fn with_input_width(&self, width: usize) -> Result<Sequential, String> {
         let mut spec = self.spec().clone();
@@ -43,8 +43,7 @@ impl Sequential {
                 self.params().len()
             ));
         }
-        model.params_mut().copy_from_slice(self.params());
-        model.share_packed_weights(self);
+        model.share_parameters_of(self);
         Ok(model)
     }
 
