@@ -153,9 +153,8 @@ impl Layer {
     }
 
     /// y (n x out) = the layer applied to x (n x in). `dropout` is Some while training (it keys
-    /// the dropout masks); the cache keeps what backward needs.
-    #[allow(clippy::too_many_arguments)]
-    /// `packed`: a Conv2d layer's weights already packed for its kernel (reading), if any.
+    /// the dropout masks); the cache keeps what backward needs. `packed`: a Conv2d layer's
+    /// weights already packed for its kernel (reading), if any.
     #[allow(clippy::too_many_arguments)]
     pub fn forward(
         &self,
