@@ -2,8 +2,9 @@
 //! twins in `kernels::reference`, and with finite differences, at every SIMD level.
 
 use digits::nn::kernels::{
-    conv2d_backward, conv2d_forward, conv2d_forward_packed, maxpool2_backward, maxpool2_forward,
-    pack_weights, reference, ConvShape,
+    conv2d_backward, conv2d_backward_packed, conv2d_forward, conv2d_forward_packed,
+    maxpool2_backward, maxpool2_forward, pack_weights, pack_weights_transposed_into, reference,
+    ConvShape,
 };
 use digits::nn::simd::{detect, force, Level};
 use rand::{Rng, SeedableRng};
@@ -297,6 +298,28 @@ fn conv_backward_matches_finite_differences_and_its_twin_at_every_simd_level() {
                     assert!(close(f, r as f64, 1e-4), "{tag} {name}[{i}]: {f} vs {r}");
                 }
             }
+            // With W^T packed beforehand (a training step's passes): the same bits.
+            let mut wt = vec![0.0; s.packed_t_len()];
+            pack_weights_transposed_into(&s, &w, &mut wt);
+            let (mut dw3, mut db3, mut dx3) =
+                (vec![5.0; w.len()], vec![5.0; s.cout], vec![5.0; x.len()]);
+            conv2d_backward_packed(
+                &s,
+                &x,
+                &dz,
+                &wt,
+                &mut dw3,
+                &mut db3,
+                Some(&mut dx3),
+                &mut scratch,
+            );
+            same_bits(
+                &[
+                    [dw.clone(), db.clone(), dx.clone()].concat(),
+                    [dw3, db3, dx3].concat(),
+                ],
+                &format!("{tag} packed beforehand"),
+            );
             // Without dx, dw and db are the same.
             let (mut dw2, mut db2) = (vec![-3.0; w.len()], vec![-3.0; s.cout]);
             conv2d_backward(&s, &x, &dz, &w, &mut dw2, &mut db2, None, &mut scratch);

@@ -2,7 +2,9 @@
 //! and its forward and backward passes over a batch of NHWC images (kernels in
 //! `kernels::conv`), with the activation fused after the convolution as Dense fuses it.
 
-use super::kernels::{conv2d_backward, conv2d_forward, conv2d_forward_packed, ConvShape};
+use super::kernels::{
+    conv2d_backward, conv2d_backward_packed, conv2d_forward, conv2d_forward_packed, ConvShape,
+};
 use super::Activation;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -84,11 +86,13 @@ impl Conv2d {
     }
 
     /// dy (the output's gradient) becomes dz in place; writes dW and db into `grads` and, when
-    /// given, dx (n, h, w, cin).
+    /// given, dx (n, h, w, cin). `packed_t`: W^T already packed
+    /// (`kernels::pack_weights_transposed_into`), else packed here.
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
         params: &[f32],
+        packed_t: Option<&[f32]>,
         x: &[f32],
         n: usize,
         y: &[f32],
@@ -104,6 +108,9 @@ impl Conv2d {
         let (gw, gb) =
             grads[self.w_offset..self.b_offset + self.cout].split_at_mut(self.weight_len());
         let scratch = &mut scratch[..s.scratch_len()];
-        conv2d_backward(&s, x, dy, self.w(params), gw, gb, dx, scratch);
+        match packed_t {
+            Some(p) => conv2d_backward_packed(&s, x, dy, p, gw, gb, dx, scratch),
+            None => conv2d_backward(&s, x, dy, self.w(params), gw, gb, dx, scratch),
+        }
     }
 }

@@ -135,6 +135,13 @@ impl Layer {
         }
     }
 
+    pub fn as_conv2d(&self) -> Option<&Conv2d> {
+        match self {
+            Layer::Conv2d(c) => Some(c),
+            _ => None,
+        }
+    }
+
     /// Bytes per example the layer keeps from forward to backward (pool argmax, dropout mask).
     pub fn cache_len(&self) -> usize {
         match self {
@@ -180,11 +187,13 @@ impl Layer {
 
     /// Given the forward pass's x and output y, and dy (d loss / d y, turned into d loss / d
     /// pre-activation in place), writes this layer's parameter gradients into `grads` (the
-    /// parameters' layout; overwritten, not added) and, when asked, dx (n x in).
+    /// parameters' layout; overwritten, not added) and, when asked, dx (n x in). `packed_t`: a
+    /// Conv2d layer's W^T already packed for its kernel (a training step's), if any.
     #[allow(clippy::too_many_arguments)]
     pub fn backward(
         &self,
         params: &[f32],
+        packed_t: Option<&[f32]>,
         x: &[f32],
         n: usize,
         y: &[f32],
@@ -200,7 +209,7 @@ impl Layer {
         let dx = dx.map(|d| &mut d[..n * self.in_len()]);
         match self {
             Layer::Dense(l) => l.backward(params, x, n, y, dy, grads, dx.map(|d| (d, scratch))),
-            Layer::Conv2d(l) => l.backward(params, x, n, y, dy, grads, dx, scratch),
+            Layer::Conv2d(l) => l.backward(params, packed_t, x, n, y, dy, grads, dx, scratch),
             Layer::MaxPool2d(l) => {
                 if let Some(dx) = dx {
                     l.backward(n, y, dy, cache, dx)

@@ -2,11 +2,11 @@
 
 use super::ctc::CtcLoss;
 use super::dense::Dense;
-use super::kernels::flush_denormals;
+use super::kernels::{flush_denormals, pack_weights_into, pack_weights_transposed_into, ConvShape};
 use super::layer::{build, Layer, Shape};
 use super::loss::{argmax, softmax_cross_entropy, softmax_in_place};
 use super::packed::PackedWeights;
-use super::workspace::Workspace;
+use super::workspace::{StepWeights, Workspace};
 use super::{Init, ModelSpec};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -172,6 +172,15 @@ impl Sequential {
         );
         if self.rows_per_pass() < capacity {
             ws.pass_grads = vec![0.0; self.params.len()];
+            let room = |len: fn(&ConvShape) -> usize| -> Vec<Vec<f32>> {
+                let of = |l: &Layer| l.as_conv2d().map_or(0, |c| len(&c.shape(1)));
+                self.layers.iter().map(|l| vec![0.0; of(l)]).collect()
+            };
+            ws.step_weights = StepWeights {
+                w: room(ConvShape::packed_len),
+                wt: room(ConvShape::packed_t_len),
+                ready: false,
+            };
         }
         if let Some((t, classes)) = self.sequence_output() {
             // Labels longer than t columns cannot be aligned: CTC needs no more room.
@@ -222,9 +231,9 @@ impl Sequential {
     ) -> &'w [f32] {
         let key = training.then_some(ws.dropout);
         // Reading packs the convolutions' weights once; training, whose weights change every
-        // step, packs them on every pass.
+        // step, once a step (`StepWeights`) or on every pass.
         let packed = if training {
-            None
+            ws.step_weights.ready.then_some(&ws.step_weights.w[..])
         } else {
             self.packed.get(&self.layers, &self.params)
         };
@@ -285,8 +294,10 @@ impl Sequential {
                 _ => {
                     let input = if k == 0 { x } else { &ws.acts[k - 1][..] };
                     let dx = (k > needs_dx_above).then(|| &mut g_before[k - 1][..]);
+                    let packed_t = ws.step_weights.ready.then(|| &ws.step_weights.wt[k][..]);
                     l.backward(
                         &self.params,
+                        packed_t,
                         input,
                         n,
                         &ws.acts[k],
@@ -354,6 +365,7 @@ impl Sequential {
         let last = self.layers.len() - 1;
         let per_pass = self.rows_per_pass().min(n.max(1));
         let key = ws.dropout;
+        self.pack_for_step(ws, per_pass < n);
         let mut pass_grads = std::mem::take(&mut ws.pass_grads);
         let mut loss = Ok(0.0);
         for start in (0..n).step_by(per_pass) {
@@ -381,7 +393,27 @@ impl Sequential {
         }
         ws.dropout = key;
         ws.pass_grads = pass_grads;
+        ws.step_weights.ready = false;
         loss
+    }
+
+    /// Packs every convolution's W and W^T into `ws.step_weights` for the passes of the step
+    /// about to run, when it runs in `several` and the workspace has room for them (a
+    /// training workspace of this model: `Sequential::workspace`); else they stay unused.
+    fn pack_for_step(&self, ws: &mut Workspace, several: bool) {
+        let step = &mut ws.step_weights;
+        step.ready = several && step.w.len() == self.layers.len();
+        if !step.ready {
+            return;
+        }
+        let packed = step.w.iter_mut().zip(step.wt.iter_mut());
+        for (l, (w, wt)) in self.layers.iter().zip(packed) {
+            if let Some(c) = l.as_conv2d() {
+                let (s, weights) = (c.shape(1), c.w(&self.params));
+                pack_weights_into(&s, weights, w);
+                pack_weights_transposed_into(&s, weights, wt);
+            }
+        }
     }
 
     /// Rows that `loss_and_grads` runs through the layers at once: all of them for a model

@@ -45,6 +45,7 @@ macro_rules! by_width {
 }
 
 mod conv;
+mod conv_backward;
 mod conv_layout;
 mod conv_reference;
 mod conv_tile;
@@ -54,7 +55,11 @@ mod pool_window;
 mod sparse;
 mod sparse_rows;
 
-pub use conv::{conv2d_backward, conv2d_forward, conv2d_forward_packed, pack_weights, ConvShape};
+pub use conv::{
+    conv2d_forward, conv2d_forward_packed, pack_weights, pack_weights_into,
+    pack_weights_transposed_into, ConvShape,
+};
+pub use conv_backward::{conv2d_backward, conv2d_backward_packed};
 pub use dense::{matmul, matmul_tn};
 pub use pool2d::{maxpool2_backward, maxpool2_forward};
 pub use pool_window::{maxpool_backward, maxpool_forward, pooled_size};
