@@ -10,8 +10,9 @@
 # 54 minutes on the 2-core project machine (a 2-core Intel Xeon; 17-23 s per epoch, run after run
 # 9m39s, 11m25s, 8m52s, 9m04s, 8m51s, 2m59s, 3m20s, the second with another job running).
 # These times, and the 33 minutes below, were taken before the convolutions left out kernel rows
-# that read only padding, which made a training epoch about 7% shorter with the same weights
-# (measured on 300-step epochs; the whole script was not run again).
+# that read only padding and a step packed its weights once for all its passes, which made a
+# training epoch about 12% shorter with the same weights (measured on 300-step epochs; the whole
+# script was not run again).
 #
 # assets/default-reader-2.safetensors is this script's output, run as it is, from scratch.
 # assets/default-reader.safetensors, the first model (the reader built in alone until then; about
