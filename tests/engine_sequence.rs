@@ -315,8 +315,8 @@ fn copies_share_parameters_and_packed_weights_only_while_they_stand() {
     let wide_before = wide.predict(&x_wide);
     assert_eq!(wide_before, fresh(&wide).predict(&x_wide));
 
-    // Another moved: the model reads with it (having let go of the packed weights it shared),
-    // its wider copy still without it.
+    // Another moved: the model reads with it (its parameters copied, without the packed
+    // weights it shared), its wider copy still without it.
     model.params_mut()[0] += 0.5;
     let after = model.predict(&x);
     assert_ne!(after, before, "the changed weight is read");

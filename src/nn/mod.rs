@@ -18,7 +18,7 @@ pub mod layer;
 pub mod loss;
 pub mod model;
 pub mod optim;
-mod packed;
+mod params;
 pub mod pool;
 pub mod sequence;
 pub mod simd;

@@ -5,7 +5,7 @@ use super::dense::Dense;
 use super::kernels::{flush_denormals, pack_weights_into, pack_weights_transposed_into, ConvShape};
 use super::layer::{build, Layer, Shape};
 use super::loss::{argmax, softmax_cross_entropy, softmax_in_place};
-use super::packed::PackedWeights;
+use super::params::Params;
 use super::workspace::{StepWeights, Workspace};
 use super::{Init, ModelSpec};
 use rand::SeedableRng;
@@ -17,12 +17,10 @@ use std::sync::Arc;
 pub struct Sequential {
     spec: ModelSpec,
     layers: Vec<Layer>,
-    /// Shared by the model's copies at other input widths (a line reader's) and its clones
-    /// until one of them changes them (copied on write: `params_mut`).
-    params: Arc<Vec<f32>>,
-    /// The convolutions' weights packed for reading (see `packed`); forgotten whenever
-    /// `params` may change.
-    packed: PackedWeights,
+    /// With the convolutions' weights packed for reading (`params`); shared by the model's
+    /// copies at other input widths (a line reader's) and its clones until one of them
+    /// changes them (copied on write: `params_mut`).
+    params: Arc<Params>,
 }
 
 /// Inputs from which a first Dense layer reads them sparsely (see `sparse_input`).
@@ -55,7 +53,7 @@ impl Sequential {
         let mut model = Self::zeros(spec)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         for l in &model.layers {
-            init.fill(l, Arc::make_mut(&mut model.params).as_mut_slice(), &mut rng);
+            init.fill(l, Arc::make_mut(&mut model.params).values_mut(), &mut rng);
         }
         Ok(model)
     }
@@ -66,8 +64,7 @@ impl Sequential {
         Ok(Sequential {
             spec,
             layers,
-            params: Arc::new(vec![0.0; count]),
-            packed: PackedWeights::new(),
+            params: Arc::new(Params::new(vec![0.0; count])),
         })
     }
 
@@ -99,30 +96,28 @@ impl Sequential {
 
     /// Every parameter, layer after layer, weights then bias.
     pub fn params(&self) -> &[f32] {
-        &self.params
+        self.params.values()
     }
 
     /// The parameters to change (copied first if another model shares them).
     pub fn params_mut(&mut self) -> &mut [f32] {
-        self.packed.forget();
-        Arc::make_mut(&mut self.params).as_mut_slice()
+        Arc::make_mut(&mut self.params).values_mut()
     }
 
     /// Takes `other`'s parameters, and its packed convolution weights, as they are, shared
     /// (not copied): for a copy of it at another input width, whose parameters are laid out
     /// the same.
     pub(crate) fn share_parameters_of(&mut self, other: &Sequential) {
-        debug_assert_eq!(self.params.len(), other.params.len());
+        debug_assert_eq!(self.params().len(), other.params().len());
         self.params = other.params.clone();
-        self.packed = other.packed.clone();
     }
 
     /// Layer `i`'s weights and bias: Dense W (in, out) row-major and b (out,); Conv2d W
     /// (k, k, cin, cout) and b (cout,). Empty for layers without parameters.
     pub fn weights(&self, i: usize) -> (&[f32], &[f32]) {
         match &self.layers[i] {
-            Layer::Dense(l) => (l.w(&self.params), l.b(&self.params)),
-            Layer::Conv2d(l) => (l.w(&self.params), l.b(&self.params)),
+            Layer::Dense(l) => (l.w(self.params()), l.b(self.params())),
+            Layer::Conv2d(l) => (l.w(self.params()), l.b(self.params())),
             _ => (&[], &[]),
         }
     }
@@ -171,7 +166,7 @@ impl Sequential {
             true,
         );
         if self.rows_per_pass() < capacity {
-            ws.pass_grads = vec![0.0; self.params.len()];
+            ws.pass_grads = vec![0.0; self.params().len()];
             let room = |len: fn(&ConvShape) -> usize| -> Vec<Vec<f32>> {
                 let of = |l: &Layer| l.as_conv2d().map_or(0, |c| len(&c.shape(1)));
                 self.layers.iter().map(|l| vec![0.0; of(l)]).collect()
@@ -235,18 +230,18 @@ impl Sequential {
         let packed = if training {
             ws.step_weights.ready.then_some(&ws.step_weights.w[..])
         } else {
-            self.packed.get(&self.layers, &self.params)
+            Some(self.params.packed(&self.layers))
         };
         for (k, l) in self.layers.iter().enumerate().skip(first) {
             let (before, rest) = ws.acts.split_at_mut(k);
             match l {
                 Layer::Dense(d) if k == 0 && self.sparse_input() => {
-                    d.forward_sparse(&self.params, &ws.input, n, &mut rest[0])
+                    d.forward_sparse(self.params(), &ws.input, n, &mut rest[0])
                 }
                 _ => {
                     let input = if k == 0 { x } else { &before[k - 1][..] };
                     l.forward(
-                        &self.params,
+                        self.params(),
                         packed.map(|p| &p[k][..]),
                         input,
                         n,
@@ -296,7 +291,7 @@ impl Sequential {
                     let dx = (k > needs_dx_above).then(|| &mut g_before[k - 1][..]);
                     let packed_t = ws.step_weights.ready.then(|| &ws.step_weights.wt[k][..]);
                     l.backward(
-                        &self.params,
+                        self.params(),
                         packed_t,
                         input,
                         n,
@@ -409,7 +404,7 @@ impl Sequential {
         let packed = step.w.iter_mut().zip(step.wt.iter_mut());
         for (l, (w, wt)) in self.layers.iter().zip(packed) {
             if let Some(c) = l.as_conv2d() {
-                let (s, weights) = (c.shape(1), c.w(&self.params));
+                let (s, weights) = (c.shape(1), c.w(self.params()));
                 pack_weights_into(&s, weights, w);
                 pack_weights_transposed_into(&s, weights, wt);
             }

@@ -25,8 +25,9 @@ impl SequenceLabels<'_> {
 impl Sequential {
     /// The same model for inputs `width` wide, sharing this one's parameters (copied only if
     /// either changes them): convolutions and pools keep their input's size, but their
-    /// parameters do not depend on it, so a line reader runs on a batch of any one width. An error when the model has no input shape, or when its
-    /// parameters would change (a Dense layer after Flatten) or the width is too small.
+    /// parameters do not depend on it, so a line reader runs on a batch of any one width. An
+    /// error when the model has no input shape, or when its parameters would change (a Dense
+    /// layer after Flatten) or the width is too small.
     pub fn with_input_width(&self, width: usize) -> Result<Sequential, String> {
         let mut spec = self.spec().clone();
         let shape = spec
