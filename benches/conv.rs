@@ -2,13 +2,14 @@
 //! batch 64: Conv(1->32, 3x3) on 28x28 and Conv(32->64, 3x3) on 13x13, forward and backward,
 //! and the 2x2 max pools after them. Throughput in images. Then the line reader's last two
 //! convolutions as reading runs them (one line 160 pixels wide, 4 rows and 1 row high, `same`
-//! padding): forward with the weights packed on the call and packed beforehand.
+//! padding): forward with the weights packed on the call and packed beforehand; and its 2x1
+//! and 4x1 max pools (a line 320 pixels wide: 80 columns of 64 channels, 8 and 4 rows high).
 //! (examples/cnn_step_bench prints GFLOP/s and the whole stack's samples/s.)
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use digits::nn::kernels::{
     conv2d_backward, conv2d_forward, conv2d_forward_packed, flush_denormals, maxpool2_backward,
-    maxpool2_forward, pack_weights, ConvShape,
+    maxpool2_forward, maxpool_forward, pack_weights, ConvShape,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -129,6 +130,18 @@ fn pools(c: &mut Criterion) {
         b.iter(|| maxpool2_backward(N, h, w, ch, black_box(&dy), &arg, &mut dx))
     });
     g.finish();
+    for (h, window, name) in [
+        (8, (2, 1), "maxpool2x1_8x80x64"),
+        (4, (4, 1), "maxpool4x1_4x80x64"),
+    ] {
+        let (w, ch) = (80, 64);
+        let x = random(&mut rng, h * w * ch);
+        let mut y = vec![0.0; (h / window.0) * w * ch];
+        let mut arg = vec![0u8; y.len()];
+        c.bench_function(&format!("{name}/forward"), |b| {
+            b.iter(|| maxpool_forward(1, h, w, ch, window, black_box(&x), &mut y, &mut arg))
+        });
+    }
 }
 
 criterion_group!(benches, convs, line_convs, pools);

@@ -336,3 +336,32 @@ fn copies_share_parameters_and_packed_weights_only_while_they_stand() {
     assert_ne!(copy.predict(&x), after);
     assert_eq!(model.predict(&x), after);
 }
+
+/// A thread keeps its inference buffers from one reading for the next, resized when the next
+/// is at another width (a line reader reads each picture at several): what the last reading
+/// left in them never reaches the next one. Each reads as it does on a fresh thread.
+#[test]
+fn readings_at_other_widths_on_one_thread_read_as_on_a_fresh_one() {
+    let model = line_reader(4);
+    let (x, ..) = synthetic_lines(2, 9);
+    let wide = model.with_input_width(3 * W).unwrap();
+    let x_wide: Vec<f32> = x
+        .chunks(W)
+        .flat_map(|row| [row, row, row].concat())
+        .collect();
+    let on_fresh_thread = |m: &Sequential, x: &[f32]| {
+        std::thread::scope(|s| s.spawn(|| m.predict(x)).join().unwrap())
+    };
+    let (narrow_alone, wide_alone) = (on_fresh_thread(&model, &x), on_fresh_thread(&wide, &x_wide));
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            assert_eq!(wide.predict(&x_wide), wide_alone);
+            assert_eq!(model.predict(&x), narrow_alone, "after a wider reading");
+            assert_eq!(wide.predict(&x_wide), wide_alone, "after a narrower one");
+            assert_eq!(
+                model.predict(&x[..H * W]),
+                narrow_alone[..narrow_alone.len() / 2]
+            );
+        });
+    });
+}

@@ -133,12 +133,22 @@ impl Workspace {
             // Its list of nonzero inputs is sized by input_dim, which the check below leaves out.
             return f(&mut new());
         }
+        // One that fits as it is; else one for as many layers, its buffers resized (a line
+        // model reads each picture at several widths, each a model of other sizes, and zeroing
+        // new buffers for each had cost 2% of reading a number).
         let kept = SPARES.with(|s| {
             let mut s = s.borrow_mut();
-            let at = s.iter().position(|w| w.fits_inference(layers, capacity))?;
+            let at = s
+                .iter()
+                .position(|w| w.fits_inference(layers, capacity))
+                .or_else(|| s.iter().position(|w| w.refits_inference(layers)))?;
             Some(s.remove(at))
         });
-        let mut ws = kept.unwrap_or_else(new);
+        let mut ws = kept.map_or_else(new, |mut ws| {
+            ws.refit_inference(layers, capacity);
+            ws
+        });
+        debug_assert!(ws.fits_inference(layers, capacity));
         let out = f(&mut ws);
         if ws.floats() <= SPARE_FLOATS {
             SPARES.with(|s| {
@@ -150,11 +160,31 @@ impl Workspace {
         out
     }
 
-    /// Floats (and bytes of caches) held by the activations, caches and scratch.
+    /// Floats (and bytes of caches) allocated for the activations, caches and scratch.
     fn floats(&self) -> usize {
-        let acts: usize = self.acts.iter().map(Vec::len).sum();
-        let caches: usize = self.caches.iter().map(Vec::len).sum();
-        acts + caches + self.scratch.len()
+        let acts: usize = self.acts.iter().map(Vec::capacity).sum();
+        let caches: usize = self.caches.iter().map(Vec::capacity).sum();
+        acts + caches + self.scratch.capacity()
+    }
+
+    /// Whether this is an inference workspace (dense input) for as many layers as `layers`,
+    /// which [`Self::refit_inference`] can make theirs.
+    fn refits_inference(&self, layers: &[Layer]) -> bool {
+        self.acts.len() == layers.len()
+            && self.grads.iter().all(Vec::is_empty)
+            && self.pass_grads.is_empty()
+    }
+
+    /// Resizes the buffers to those `new` makes for inference through `layers` at `capacity`
+    /// rows, keeping their allocations (what they hold is overwritten by a forward pass, which
+    /// writes every output and pads its convolutions' inputs afresh).
+    fn refit_inference(&mut self, layers: &[Layer], capacity: usize) {
+        for ((l, a), c) in layers.iter().zip(&mut self.acts).zip(&mut self.caches) {
+            a.resize(capacity * l.out_len(), 0.0);
+            c.resize(capacity * l.cache_len(), 0);
+        }
+        self.scratch.resize(scratch_len(layers, capacity), 0.0);
+        self.capacity = capacity;
     }
 
     /// Whether these are the buffers `new` makes for inference through `layers` (dense input).
@@ -200,19 +230,36 @@ mod tests {
         let again = Workspace::with_spare(layers, 784, false, 1, |ws| ws.acts[0].as_ptr());
         assert_eq!(first, again, "the same buffers");
         assert_eq!(spares(), 1);
-        // Another capacity is another workspace; both are kept.
-        Workspace::with_spare(layers, 784, false, 2, |ws| assert_eq!(ws.capacity, 2));
+        // Another capacity for the same layers: the spare, refitted (and refitted back, in
+        // the buffers it had grown to).
+        let two = Workspace::with_spare(layers, 784, false, 2, |ws| {
+            assert!(ws.fits_inference(layers, 2));
+            ws.acts[0].as_ptr()
+        });
+        assert_eq!(spares(), 1);
+        let one = Workspace::with_spare(layers, 784, false, 1, |ws| {
+            assert!(ws.fits_inference(layers, 1));
+            ws.acts[0].as_ptr()
+        });
+        assert_eq!(one, two, "shrunk in place");
+        // Fewer layers: another workspace; both are kept.
+        Workspace::with_spare(&layers[..3], 784, false, 1, |ws| {
+            assert_eq!(ws.acts.len(), 3)
+        });
         assert_eq!(spares(), 2);
-        // 256 images of this model are over SPARE_FLOATS: used, then dropped.
+        // 256 images of this model are over SPARE_FLOATS: the spare grown to them is used,
+        // then dropped.
         Workspace::with_spare(layers, 784, false, 256, |ws| {
             assert!(ws.floats() > SPARE_FLOATS);
         });
-        assert_eq!(spares(), 2);
+        assert_eq!(spares(), 1);
         // No more than SPARES_KEPT are kept, the latest first.
-        for capacity in 3..10 {
-            Workspace::with_spare(layers, 784, false, capacity, |_| ());
+        for count in 1..layers.len() {
+            Workspace::with_spare(&layers[..count], 784, false, 1, |_| ());
         }
+        assert!(layers.len() - 1 > SPARES_KEPT);
         assert_eq!(spares(), SPARES_KEPT);
-        assert_eq!(SPARES.with(|s| s.borrow()[0].capacity), 9);
+        let latest = SPARES.with(|s| s.borrow()[0].acts.len());
+        assert_eq!(latest, layers.len() - 1);
     }
 }

@@ -176,15 +176,17 @@ impl Seen {
 
 /// The piece's solid pixels, with the faint edge pixels inside its box (one pixel round).
 fn frame_piece(ink: &Ink, piece: &Piece) -> Option<Vec<f32>> {
-    let mut mine = vec![false; ink.px.len()];
-    for &i in &piece.pixels {
-        mine[i] = true;
-    }
     let (x0, y0) = (piece.x0.saturating_sub(1), piece.y0.saturating_sub(1));
     let (x1, y1) = ((piece.x1 + 1).min(ink.w), (piece.y1 + 1).min(ink.h));
-    let x = ink.frame_where(|i| {
+    // The piece's own pixels, over its box one pixel round.
+    let rw = x1 - x0;
+    let mut mine = vec![false; rw * (y1 - y0)];
+    for &i in &piece.pixels {
+        mine[(i / ink.w - y0) * rw + i % ink.w - x0] = true;
+    }
+    let x = ink.frame_within((x0, y0, x1, y1), |i| {
         let (x, y) = (i % ink.w, i / ink.w);
-        mine[i] || ((x0..x1).contains(&x) && (y0..y1).contains(&y) && ink.px[i] < SOLID)
+        mine[(y - y0) * rw + x - x0] || ink.px[i] < SOLID
     })?;
     debug_assert_eq!(x.len(), PIXELS);
     Some(x)

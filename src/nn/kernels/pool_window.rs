@@ -78,21 +78,23 @@ dispatch! {
         let out_rows = y.chunks_exact_mut(ow * c).zip(argmax.chunks_exact_mut(ow * c));
         for (r, (yr, ar)) in out_rows.enumerate() {
             let (img, oy) = (r / oh, r % oh);
+            // Where row wy of this output row's windows starts.
+            let row = |wy: usize| (img * h + oy * ph + wy) * w * c;
             for ox in 0..ow {
                 let (yv, av) = (&mut yr[ox * c..][..c], &mut ar[ox * c..][..c]);
-                for q in 0..ph * pw {
-                    let (wy, wx) = (q / pw, q % pw);
-                    let at = ((img * h + oy * ph + wy) * w + ox * pw + wx) * c;
-                    let xv = &x[at..at + c];
-                    if q == 0 {
-                        yv.copy_from_slice(xv);
-                        av.fill(0);
-                        continue;
-                    }
-                    for ch in 0..c {
-                        let better = xv[ch] > yv[ch];
-                        yv[ch] = if better { xv[ch] } else { yv[ch] };
-                        av[ch] = if better { q as u8 } else { av[ch] };
+                yv.copy_from_slice(&x[row(0) + ox * pw * c..][..c]);
+                av.fill(0);
+                // Window position q = wy * pw + wx in row-major order, each window row's pw
+                // positions contiguous (q = 0 compares with itself and changes nothing).
+                for wy in 0..ph {
+                    let xr = &x[row(wy) + ox * pw * c..][..pw * c];
+                    for (wx, xv) in xr.chunks_exact(c).enumerate() {
+                        let q = (wy * pw + wx) as u8;
+                        for ((yc, ac), &v) in yv.iter_mut().zip(av.iter_mut()).zip(xv) {
+                            let better = v > *yc;
+                            *yc = if better { v } else { *yc };
+                            *ac = if better { q } else { *ac };
+                        }
                     }
                 }
             }

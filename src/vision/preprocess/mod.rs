@@ -113,14 +113,22 @@ impl Ink {
         frame::frame(&self.px, self.w, self.h)
     }
 
-    /// The MNIST-style input (784 values) for the pixels of `self` where `keep` is true.
-    pub fn frame_where(&self, keep: impl Fn(usize) -> bool) -> Option<Vec<f32>> {
-        let px: Vec<f32> = (0..self.px.len())
-            .map(|i| if keep(i) { self.px[i] } else { 0.0 })
-            .collect();
-        px.iter()
-            .any(|&v| v > 0.0)
-            .then(|| frame::frame(&px, self.w, self.h))
+    /// The MNIST-style input (784 values) for the pixels of `self` inside `region` (half-open
+    /// x0, y0, x1, y1) where `keep(i)` (`i` an index into `px`) is true; None when none of them
+    /// holds ink. Only the region is copied: the frame is cut to the ink anyway.
+    pub fn frame_within(
+        &self,
+        (x0, y0, x1, y1): (usize, usize, usize, usize),
+        keep: impl Fn(usize) -> bool,
+    ) -> Option<Vec<f32>> {
+        let (x1, y1) = (x1.min(self.w), y1.min(self.h));
+        let (w, h) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
+        let mut px = Vec::with_capacity(w * h);
+        for y in y0..y1 {
+            let i0 = y * self.w;
+            px.extend((i0 + x0..i0 + x1).map(|i| if keep(i) { self.px[i] } else { 0.0 }));
+        }
+        px.iter().any(|&v| v > 0.0).then(|| frame::frame(&px, w, h))
     }
 }
 
