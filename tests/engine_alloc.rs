@@ -45,7 +45,7 @@ static GLOBAL: Counting = Counting;
 /// one and the step's own, whose allocations are what is counted. A failed check panics, and the
 /// test fails.
 fn main() {
-    let checks: [(&str, fn()); 6] = [
+    let checks: [(&str, fn()); 7] = [
         ("mlp_steps_allocate_nothing", mlp_steps_allocate_nothing),
         ("cnn_steps_allocate_nothing", cnn_steps_allocate_nothing),
         (
@@ -57,6 +57,10 @@ fn main() {
         (
             "predicting_again_allocates_only_the_answer",
             predicting_again_allocates_only_the_answer,
+        ),
+        (
+            "reading_at_a_narrower_width_allocates_only_the_answer",
+            reading_at_a_narrower_width_allocates_only_the_answer,
         ),
     ];
     for (name, check) in checks {
@@ -81,6 +85,38 @@ fn predicting_again_allocates_only_the_answer() {
     assert!(
         allocated <= 5,
         "{allocated} allocations in 5 predictions of one picture"
+    );
+}
+
+/// A line model reads each picture at several widths (a model of other sizes for each): after
+/// a reading at one width, the first at a narrower width on the same thread resizes the buffers
+/// the first left, in place, and allocates only the answer.
+fn reading_at_a_narrower_width_allocates_only_the_answer() {
+    let relu = Activation::Relu;
+    let spec = ModelSpec::image(
+        8,
+        64,
+        1,
+        vec![
+            LayerSpec::conv2d(8, 3, Padding::Same, relu),
+            LayerSpec::maxpool(2, 1),
+            LayerSpec::conv2d(16, 3, Padding::Same, relu),
+            LayerSpec::maxpool(4, 1),
+            LayerSpec::conv2d(5, 1, Padding::Valid, Activation::Linear),
+        ],
+    );
+    let wide = Sequential::new(spec, Init::KaimingUniform, 1);
+    let narrow = wide.with_input_width(40).unwrap();
+    let x: Vec<f32> = (0..8 * 64).map(|i| (i % 5) as f32 / 5.0).collect();
+    // The narrow reading's answer, from another thread (whose buffers this one does not see).
+    let want = std::thread::scope(|s| s.spawn(|| narrow.predict(&x[..8 * 40])).join().unwrap());
+    wide.predict(&x);
+    let before = ALLOCATIONS.load(Ordering::SeqCst);
+    assert_eq!(narrow.predict(&x[..8 * 40]), want);
+    let allocated = ALLOCATIONS.load(Ordering::SeqCst) - before;
+    assert!(
+        allocated <= 1,
+        "{allocated} allocations reading at a narrower width"
     );
 }
 
