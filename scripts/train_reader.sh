@@ -12,8 +12,10 @@
 # These times, and the 33 minutes below, were taken before the convolutions left out kernel rows
 # that read only padding and a step packed its weights once for all its passes, which made a
 # training epoch about 12% shorter with the same weights (measured on 300-step epochs). Run
-# again since, the short recipe below made the very same tensors in 30m34s (7m33s, 10m30s,
-# 9m20s, 3m11s, nothing beside it); the recipe above was not run again.
+# again since, both recipes made the very same tensors, this one in 54m43s (8m36s with test
+# builds beside it for a while, 11m04s, 9m12s, 9m13s, 9m39s, 3m29s, 3m30s: its epochs no shorter,
+# as making lines took 17-18% of the two cores' time), the short one below in 30m34s (7m33s,
+# 10m30s, 9m20s, 3m11s): 85 minutes for the pair.
 #
 # assets/default-reader-2.safetensors is this script's output, run as it is, from scratch.
 # assets/default-reader.safetensors, the first model (the reader built in alone until then; about
