@@ -190,9 +190,7 @@ impl Workspace {
     /// Whether these are the buffers `new` makes for inference through `layers` (dense input).
     fn fits_inference(&self, layers: &[Layer], capacity: usize) -> bool {
         self.capacity == capacity
-            && self.acts.len() == layers.len()
-            && self.grads.iter().all(Vec::is_empty)
-            && self.pass_grads.is_empty()
+            && self.refits_inference(layers)
             && layers
                 .iter()
                 .zip(&self.acts)
