@@ -1,9 +1,10 @@
 //! The convolution and pooling kernels on the Keras mnist_convnet's layer shapes, one thread,
 //! batch 64: Conv(1->32, 3x3) on 28x28 and Conv(32->64, 3x3) on 13x13, forward and backward,
-//! and the 2x2 max pools after them. Throughput in images. Then the line reader's last two
-//! convolutions as reading runs them (one line 160 pixels wide, 4 rows and 1 row high, `same`
-//! padding): forward with the weights packed on the call and packed beforehand; and its 2x1
-//! and 4x1 max pools (a line 320 pixels wide: 80 columns of 64 channels, 8 and 4 rows high).
+//! and the 2x2 max pools after them. Throughput in images. Then the line reader's first
+//! convolution (one line 32 x 160, one channel in) and its last two (the line 40 columns wide
+//! by then, 4 rows and 1 row high), `same` padding, as reading runs them: forward with the
+//! weights packed on the call and packed beforehand; and its 2x1 and 4x1 max pools (a line 320
+//! pixels wide: 80 columns of 64 channels, 8 and 4 rows high).
 //! (examples/cnn_step_bench prints GFLOP/s and the whole stack's samples/s.)
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -109,6 +110,15 @@ fn line_convs(c: &mut Criterion) {
         pad: 1,
         cout,
     };
+    // The first layer (one channel in): a whole line 32 rows high.
+    conv_reading(
+        c,
+        "line_32x160_1to16",
+        ConvShape {
+            w: 160,
+            ..line(32, 1, 16)
+        },
+    );
     conv_reading(c, "line_4x40_64to64", line(4, 64, 64));
     conv_reading(c, "line_1x40_64to128", line(1, 64, 128));
 }

@@ -24,6 +24,7 @@
 use super::conv_layout::{
     by_rows, check_patches, live_kernel_rows, pack_columns, pack_transposed, pad_into, Rows,
 };
+use super::conv_single;
 use super::conv_tile::{run, tile_rows, Init, Tile, MAX_ROWS};
 use crate::nn::simd::{level, Level};
 
@@ -257,6 +258,12 @@ fn forward_body(
         }
     };
     check_patches(s, xp.len());
+    #[cfg(target_arch = "x86_64")]
+    if matches!(level, Level::Avx512) && conv_single::handles(s) {
+        // SAFETY: level() found AVX-512F, and this body is compiled with it at that level.
+        unsafe { conv_single::forward_avx512(s, xp, packed, b, z) };
+        return;
+    }
     let m = s.n * s.oh() * s.ow();
     let mut rows = Rows::new(s);
     let mut r0 = 0;

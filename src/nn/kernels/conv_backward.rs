@@ -135,9 +135,15 @@ fn weight_grad(
     for (img, dzi) in dz.chunks_exact(rows * s.cout).enumerate() {
         add_rows(dzi, db);
         for j0 in (0..s.cout).step_by(16) {
-            for (dst, src) in panel.chunks_exact_mut(16).zip(dzi.chunks_exact(s.cout)) {
-                copy_16(&src[j0..], dst);
-            }
+            // With 16 columns the image's dz is its own panel.
+            let panel: &[f32] = if s.cout == 16 {
+                dzi
+            } else {
+                for (dst, src) in panel.chunks_exact_mut(16).zip(dzi.chunks_exact(s.cout)) {
+                    copy_16(&src[j0..], dst);
+                }
+                panel
+            };
             let mut cols = Cols::new(s);
             let mut p0 = 0;
             while p0 < kk {
@@ -160,14 +166,36 @@ fn weight_grad(
 }
 
 dispatch! {
-    /// acc (n) += the sum of the rows of m (rows x n).
+    /// acc (n) += the sum of the rows of m (rows x n), row after row. For 16 to 128 columns the
+    /// sums stay in registers down the rows (kept in acc, each add would wait for the last
+    /// one's store); every column adds its values in the same order either way.
     pub fn add_rows(m: &[f32], acc: &mut [f32]) {
-        for row in m.chunks_exact(acc.len()) {
-            for (a, &v) in acc.iter_mut().zip(row) {
-                *a += v;
+        match acc.len() {
+            16 => add_rows_in_registers::<16>(m, acc),
+            32 => add_rows_in_registers::<32>(m, acc),
+            64 => add_rows_in_registers::<64>(m, acc),
+            128 => add_rows_in_registers::<128>(m, acc),
+            n => {
+                for row in m.chunks_exact(n) {
+                    for (a, &v) in acc.iter_mut().zip(row) {
+                        *a += v;
+                    }
+                }
             }
         }
     }
+}
+
+/// `add_rows` for N columns, the sums in N / 16 vector registers.
+#[inline(always)]
+fn add_rows_in_registers<const N: usize>(m: &[f32], acc: &mut [f32]) {
+    let mut sums: [f32; N] = acc.try_into().expect("N columns");
+    for row in m.chunks_exact(N) {
+        for (a, &v) in sums.iter_mut().zip(row) {
+            *a += v;
+        }
+    }
+    acc.copy_from_slice(&sums);
 }
 
 /// dw rows p0..p0+MR, columns j0..j0+16 += image img's A columns p0.. times its dZ.
@@ -315,6 +343,39 @@ fn input_rows<const MR: usize>(
                     dxp[base + patch_offset(s, p0 + c)] += v;
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::add_rows;
+
+    #[test]
+    fn add_rows_adds_each_column_row_after_row_onto_what_it_holds() {
+        // Values whose sums depend on their order; 32 columns are summed in registers, 40 not.
+        for n in [16, 32, 40] {
+            let rows = 7;
+            let m: Vec<f32> = (0..rows * n)
+                .map(|i| match i % 5 {
+                    0 => 1e8,
+                    1 => 1.0 + i as f32 * 1e-3,
+                    2 => -1e8,
+                    3 => 3.3e-2 * i as f32,
+                    _ => -7.0,
+                })
+                .collect();
+            let start: Vec<f32> = (0..n).map(|j| 0.1 * j as f32 - 1.7).collect();
+            let mut want = start.clone();
+            for row in m.chunks_exact(n) {
+                for (a, &v) in want.iter_mut().zip(row) {
+                    *a += v;
+                }
+            }
+            let mut got = start;
+            add_rows(&m, &mut got);
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "{n} columns");
         }
     }
 }

@@ -48,6 +48,7 @@ mod conv;
 mod conv_backward;
 mod conv_layout;
 mod conv_reference;
+mod conv_single;
 mod conv_tile;
 mod dense;
 mod pool2d;
