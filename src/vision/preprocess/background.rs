@@ -126,36 +126,58 @@ fn sliding(v: &[f32], r: usize, e: Extreme, out: &mut Vec<f32>) {
         Extreme::Max => a >= b,
     };
     out.clear();
-    let mut dq = std::collections::VecDeque::with_capacity(2 * r + 2);
     let n = v.len();
+    // The deque is dq[head..]: every index enters once, so a vector that only grows holds it.
+    let mut dq: Vec<usize> = Vec::with_capacity(n);
+    let mut head = 0;
     let mut next = 0;
     for i in 0..n {
         while next < n && next <= i + r {
-            while dq.back().is_some_and(|&j: &usize| better(v[next], v[j])) {
-                dq.pop_back();
+            while dq.len() > head && better(v[next], v[dq[dq.len() - 1]]) {
+                dq.pop();
             }
-            dq.push_back(next);
+            dq.push(next);
             next += 1;
         }
-        while dq.front().is_some_and(|&j| j + r < i) {
-            dq.pop_front();
+        while dq[head] + r < i {
+            head += 1;
         }
-        out.push(v[*dq.front().expect("the window holds i")]);
+        out.push(v[dq[head]]);
     }
 }
 
+/// The mean over each pixel's 3x3 neighbourhood (clipped at the edges), added row by row.
 fn box_blur(px: &[f32], w: usize, h: usize) -> Vec<f32> {
     let mut out = vec![0.0f32; px.len()];
-    for y in 0..h {
-        for x in 0..w {
-            let (mut s, mut n) = (0.0f32, 0u32);
-            for ny in y.saturating_sub(1)..(y + 2).min(h) {
-                for nx in x.saturating_sub(1)..(x + 2).min(w) {
-                    s += px[ny * w + nx];
-                    n += 1;
-                }
+    let edge = |x: usize, y: usize| {
+        let (mut s, mut n) = (0.0f32, 0u32);
+        for ny in y.saturating_sub(1)..(y + 2).min(h) {
+            for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                s += px[ny * w + nx];
+                n += 1;
             }
-            out[y * w + x] = s / n as f32;
+        }
+        s / n as f32
+    };
+    for y in 0..h {
+        if y == 0 || y + 1 == h || w < 3 {
+            for x in 0..w {
+                out[y * w + x] = edge(x, y);
+            }
+            continue;
+        }
+        out[y * w] = edge(0, y);
+        out[y * w + w - 1] = edge(w - 1, y);
+        // Inside, the same nine values in the same order, without the edge tests.
+        let rows = |r: usize| px[r * w..(r + 1) * w].windows(3);
+        let inside = &mut out[y * w + 1..(y + 1) * w - 1];
+        for (o, ((up, mid), down)) in inside
+            .iter_mut()
+            .zip(rows(y - 1).zip(rows(y)).zip(rows(y + 1)))
+        {
+            // Left to right, from 0 as `edge` adds them.
+            let s = 0.0f32 + up[0] + up[1] + up[2] + mid[0] + mid[1] + mid[2];
+            *o = (s + down[0] + down[1] + down[2]) / 9.0;
         }
     }
     out
@@ -171,13 +193,18 @@ fn upsample(c: &[f32], cw: usize, ch: usize, k: usize, w: usize, h: usize) -> Ve
         let i = (f as usize).min(n.saturating_sub(2));
         (i, (f - i as f32).min(1.0))
     };
+    // Each column's two cells and weight, the same for every row.
+    let columns: Vec<(usize, usize, f32)> = (0..w)
+        .map(|x| {
+            let (x0, fx) = at(x, cw);
+            (x0, (x0 + 1).min(cw - 1), fx)
+        })
+        .collect();
     let mut out = Vec::with_capacity(w * h);
     for y in 0..h {
         let (y0, fy) = at(y, ch);
         let y1 = (y0 + 1).min(ch - 1);
-        for x in 0..w {
-            let (x0, fx) = at(x, cw);
-            let x1 = (x0 + 1).min(cw - 1);
+        for &(x0, x1, fx) in &columns {
             let top = c[y0 * cw + x0] * (1.0 - fx) + c[y0 * cw + x1] * fx;
             let bottom = c[y1 * cw + x0] * (1.0 - fx) + c[y1 * cw + x1] * fx;
             out.push(top * (1.0 - fy) + bottom * fy);
@@ -205,6 +232,61 @@ mod tests {
                     };
                     assert_eq!(out[i], want, "r {r} at {i}");
                 }
+            }
+        }
+    }
+
+    /// Values whose sums depend on their order.
+    fn uneven(n: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| ((i * 7919) % 101) as f32 * 0.0131 + if i % 3 == 0 { 1e4 } else { 0.0 })
+            .collect()
+    }
+
+    #[test]
+    fn box_blur_adds_every_neighbourhood_in_reading_order() {
+        for (w, h) in [(1, 1), (1, 5), (6, 1), (2, 2), (9, 7)] {
+            let px = uneven(w * h);
+            let got = box_blur(&px, w, h);
+            for y in 0..h {
+                for x in 0..w {
+                    let (mut s, mut n) = (0.0f32, 0u32);
+                    for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                        for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                            s += px[ny * w + nx];
+                            n += 1;
+                        }
+                    }
+                    let want = s / n as f32;
+                    assert_eq!(
+                        got[y * w + x].to_bits(),
+                        want.to_bits(),
+                        "{w}x{h} at {x},{y}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn upsample_interpolates_each_pixel_between_its_four_cells() {
+        let (cw, ch, k) = (5, 4, 3);
+        let c = uneven(cw * ch);
+        let (w, h) = (14, 11);
+        let got = upsample(&c, cw, ch, k, w, h);
+        let at = |p: usize, n: usize| {
+            let f = ((p as f32 + 0.5) / k as f32 - 0.5).clamp(0.0, (n - 1) as f32);
+            let i = (f as usize).min(n - 2);
+            (i, (f - i as f32).min(1.0))
+        };
+        for y in 0..h {
+            for x in 0..w {
+                let ((y0, fy), (x0, fx)) = (at(y, ch), at(x, cw));
+                let (y1, x1) = ((y0 + 1).min(ch - 1), (x0 + 1).min(cw - 1));
+                let top = c[y0 * cw + x0] * (1.0 - fx) + c[y0 * cw + x1] * fx;
+                let bottom = c[y1 * cw + x0] * (1.0 - fx) + c[y1 * cw + x1] * fx;
+                let want = top * (1.0 - fy) + bottom * fy;
+                assert_eq!(got[y * w + x].to_bits(), want.to_bits(), "at {x},{y}");
             }
         }
     }

@@ -159,11 +159,23 @@ fn border_quantile(px: &[f32], w: usize, h: usize, q: f32) -> f32 {
     *v.select_nth_unstable_by(k, f32::total_cmp).1
 }
 
+/// round(255 v) for v clamped to [0, 1] (halves away from zero, as `f32::round`, which is a
+/// libm call here: this runs for every pixel). x - trunc(x) is exact for x >= 0.
+fn level_of(v: f32) -> usize {
+    let x = v.clamp(0.0, 1.0) * 255.0;
+    let i = x as usize;
+    if x - i as f32 >= 0.5 {
+        i + 1
+    } else {
+        i
+    }
+}
+
 /// Otsu's threshold of values in [0, 1] (256 bins), as a value in [0, 1].
 fn otsu(values: &[f32]) -> f32 {
     let mut hist = [0u64; 256];
     for &v in values {
-        hist[(v.clamp(0.0, 1.0) * 255.0).round() as usize] += 1;
+        hist[level_of(v)] += 1;
     }
     let total = values.len() as f64;
     let sum_all: f64 = hist
@@ -230,6 +242,25 @@ fn remove_specks(ink: &mut [f32], w: usize, h: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_level_is_rounded_as_f32_round_rounds_it() {
+        let mut values = vec![f32::NAN, -1.0, -0.0, 0.0, 2.0, f32::INFINITY];
+        // Every half level and its neighbouring floats, and a fine sweep.
+        for k in 0..256 {
+            let half = (k as f32 + 0.5) / 255.0;
+            values.extend([
+                half,
+                f32::from_bits(half.to_bits() - 1),
+                f32::from_bits(half.to_bits() + 1),
+            ]);
+        }
+        values.extend((0..=100_000).map(|i| i as f32 / 100_000.0));
+        for v in values {
+            let want = (v.clamp(0.0, 1.0) * 255.0).round() as usize;
+            assert_eq!(level_of(v), want, "{v:e}");
+        }
+    }
 
     #[test]
     fn otsu_splits_two_levels() {
