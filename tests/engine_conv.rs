@@ -68,12 +68,14 @@ fn shapes(rng: &mut ChaCha8Rng) -> Vec<ConvShape> {
     // A line reader's shapes: images a few rows high, or one, where most kernel rows read only
     // padding (and 16 channels or more, whose input gradient is added in place), and its first
     // layer's (one channel in, 16 out: the weight gradient reads dz as its own panel; 20 out:
-    // a second, partial panel), whose forward pass has a kernel of its own with AVX-512.
+    // a second, partial panel), whose forward pass has a kernel of its own with AVX-512; and 32
+    // or 64 channels in, whose input gradient takes two panels at a time with AVX-512.
     for (h, w, cin, cout) in [
         (6, 29, 1, 16),
         (1, 13, 1, 16),
         (2, 5, 1, 20),
         (1, 10, 16, 20),
+        (3, 7, 64, 24),
         (1, 3, 64, 16),
         (4, 6, 32, 16),
         (2, 5, 16, 33),

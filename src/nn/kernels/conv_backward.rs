@@ -7,6 +7,8 @@ use super::conv_layout::{
     by_rows, check_patches, copy_16, crop_from, live_kernel_rows, live_output_rows,
     pack_transposed, pad_into, patch_offset, Cols, Rows,
 };
+#[cfg(target_arch = "x86_64")]
+use super::conv_tile::run_pair_avx512;
 use super::conv_tile::{run, tile_rows, Init, Tile, MAX_ROWS};
 use crate::nn::simd::{dispatch, level, Level};
 
@@ -295,6 +297,13 @@ fn input_rows<const MR: usize>(
     // padding, which is cropped away); otherwise it writes a local tile that is added column
     // by column.
     let in_place = s.cin.is_multiple_of(16);
+    // With AVX-512 and cin a multiple of 32, two panels of one tap (channels 16 apart, each
+    // row's two pieces of dx side by side) run as one tile of 32 columns.
+    #[cfg(target_arch = "x86_64")]
+    if matches!(level, Level::Avx512) && s.cin.is_multiple_of(32) {
+        input_rows_paired::<MR>(s, dz, packed, dxp, r0, bases, ky);
+        return;
+    }
     let mut tile = [[0.0f32; 16]; MR];
     let dzo = dz.as_ptr();
     let dxo = dxp.as_mut_ptr();
@@ -343,6 +352,52 @@ fn input_rows<const MR: usize>(
                     dxp[base + patch_offset(s, p0 + c)] += v;
                 }
             }
+        }
+    }
+}
+
+/// `input_rows` at AVX-512 for cin a multiple of 32: the panels two by two (both of one tap,
+/// so no dx value takes from both, and each takes its products in the same order).
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn input_rows_paired<const MR: usize>(
+    s: &ConvShape,
+    dz: &[f32],
+    packed: &[f32],
+    dxp: &mut [f32],
+    r0: usize,
+    bases: &[usize; MAX_ROWS],
+    ky: std::ops::Range<usize>,
+) {
+    let dzo = dz.as_ptr();
+    let dxo = dxp.as_mut_ptr();
+    let mut cols = Cols::new(s);
+    for (pn, pair) in packed.chunks_exact(2 * s.cout * 16).enumerate() {
+        let p0 = pn * 32;
+        let off = cols.take(32);
+        if !ky.contains(&(p0 / s.cin / s.k)) {
+            continue;
+        }
+        // SAFETY: as in `input_rows` (in place) for columns p0..p0+32 of one tap: a_i walks dz
+        // row r0 + i, b the two panels' cout rows of 16 (the second cout * 16 floats on), C
+        // row i is dxp at row i's patch, those 32 channels of the tap. level() found AVX-512F
+        // and this walk is compiled with it.
+        unsafe {
+            let t = Tile::<MR> {
+                a: std::array::from_fn(|i| dzo.add((r0 + i) * s.cout)),
+                a_step: 1,
+                n1: 1,
+                a1: 0,
+                n2: 1,
+                a2: 0,
+                len: s.cout,
+                b: pair.as_ptr(),
+                b_step: 16,
+                c: std::array::from_fn(|i| dxo.add(bases[i] + off)),
+                nr: 16,
+                init: Init::Accumulate,
+            };
+            run_pair_avx512(&t, pair.as_ptr().add(s.cout * 16));
         }
     }
 }
