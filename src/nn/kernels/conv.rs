@@ -18,8 +18,10 @@
 //! image one row high reads one kernel row in three.
 //!
 //! The forward product is here, the two gradients in `conv_backward`. Every product runs on
-//! the register tile of `conv_tile` (6 x 16 floats, 12 x 16 with AVX-512), its operands laid
-//! out and walked by `conv_layout`.
+//! the register tile of `conv_tile` (6 x 16 floats, 12 x 16 with AVX-512; the input gradient
+//! 6 x 32 with AVX-512 where 32 channels of a tap lie side by side), its operands laid out and
+//! walked by `conv_layout`, but the forward pass of a 3x3 kernel over one channel with AVX-512
+//! (`conv_single`: a patch of 9 taps is too short a walk for the tile). All give the same bits.
 
 use super::conv_layout::{
     by_rows, check_patches, live_kernel_rows, pack_columns, pack_transposed, pad_into, Rows,
