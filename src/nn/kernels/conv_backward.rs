@@ -320,29 +320,17 @@ fn input_rows<const MR: usize>(
         // C row i is dxp at row i's patch, columns p0..p0+16 of one tap (in place), or the
         // local tile's row i.
         unsafe {
-            let t = Tile::<MR> {
-                a: std::array::from_fn(|i| dzo.add((r0 + i) * s.cout)),
-                a_step: 1,
-                n1: 1,
-                a1: 0,
-                n2: 1,
-                a2: 0,
-                len: s.cout,
-                b: panel.as_ptr(),
-                b_step: 16,
-                c: std::array::from_fn(|i| {
-                    if in_place {
-                        dxo.add(bases[i] + off)
-                    } else {
-                        tp.add(i * 16)
-                    }
-                }),
-                nr: if in_place { 16 } else { nr },
-                init: if in_place {
-                    Init::Accumulate
+            let c = std::array::from_fn(|i| {
+                if in_place {
+                    dxo.add(bases[i] + off)
                 } else {
-                    Init::Zero
-                },
+                    tp.add(i * 16)
+                }
+            });
+            let t = if in_place {
+                dz_times_panel::<MR>(s, dzo, r0, panel.as_ptr(), c, 16, Init::Accumulate)
+            } else {
+                dz_times_panel::<MR>(s, dzo, r0, panel.as_ptr(), c, nr, Init::Zero)
             };
             run(&t, level);
         }
@@ -383,22 +371,41 @@ fn input_rows_paired<const MR: usize>(
         // row i is dxp at row i's patch, those 32 channels of the tap. level() found AVX-512F
         // and this walk is compiled with it.
         unsafe {
-            let t = Tile::<MR> {
-                a: std::array::from_fn(|i| dzo.add((r0 + i) * s.cout)),
-                a_step: 1,
-                n1: 1,
-                a1: 0,
-                n2: 1,
-                a2: 0,
-                len: s.cout,
-                b: pair.as_ptr(),
-                b_step: 16,
-                c: std::array::from_fn(|i| dxo.add(bases[i] + off)),
-                nr: 16,
-                init: Init::Accumulate,
-            };
+            let c = std::array::from_fn(|i| dxo.add(bases[i] + off));
+            let t = dz_times_panel::<MR>(s, dzo, r0, pair.as_ptr(), c, 16, Init::Accumulate);
             run_pair_avx512(&t, pair.as_ptr().add(s.cout * 16));
         }
+    }
+}
+
+/// The tile of dZ rows r0..r0+MR (a_i: row r0 + i of `dz`, cout floats) times one panel of W^T
+/// (`b`: cout rows of 16), into `c` (nr columns).
+///
+/// # Safety
+/// `dz` must hold rows r0..r0+MR.
+#[inline(always)]
+unsafe fn dz_times_panel<const MR: usize>(
+    s: &ConvShape,
+    dz: *const f32,
+    r0: usize,
+    b: *const f32,
+    c: [*mut f32; MR],
+    nr: usize,
+    init: Init,
+) -> Tile<MR> {
+    Tile {
+        a: std::array::from_fn(|i| dz.add((r0 + i) * s.cout)),
+        a_step: 1,
+        n1: 1,
+        a1: 0,
+        n2: 1,
+        a2: 0,
+        len: s.cout,
+        b,
+        b_step: 16,
+        c,
+        nr,
+        init,
     }
 }
 
