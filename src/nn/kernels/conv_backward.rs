@@ -291,64 +291,70 @@ fn input_rows<const MR: usize>(
     ky: std::ops::Range<usize>,
     level: Level,
 ) {
-    let kk = s.k * s.k * s.cin;
-    // With cin a multiple of 16 every 16 columns of A lie in one tap: the tile adds them into
-    // dxp in place (and skips the taps whose kernel row, `ky` aside, adds only into the
-    // padding, which is cropped away); otherwise it writes a local tile that is added column
-    // by column.
-    let in_place = s.cin.is_multiple_of(16);
     // With AVX-512 and cin a multiple of 32, two panels of one tap (channels 16 apart, each
-    // row's two pieces of dx side by side) run as one tile of 32 columns.
+    // row's two pieces of dx side by side) run as one tile of 32 columns: both of one tap, so
+    // no dx value takes from both, and each takes its products in the same order.
     #[cfg(target_arch = "x86_64")]
     if matches!(level, Level::Avx512) && s.cin.is_multiple_of(32) {
-        input_rows_paired::<MR>(s, dz, packed, dxp, r0, bases, ky);
+        input_rows_in_place::<MR>(s, dz, packed, dxp, r0, bases, ky, 32, level);
         return;
     }
-    let mut tile = [[0.0f32; 16]; MR];
+    // With cin a multiple of 16 every 16 columns of A lie in one tap: the tile adds them into
+    // dxp in place.
+    if s.cin.is_multiple_of(16) {
+        input_rows_in_place::<MR>(s, dz, packed, dxp, r0, bases, ky, 16, level);
+        return;
+    }
+    // Otherwise a panel's columns may span taps: the tile is written locally, then added
+    // column by column.
     let dzo = dz.as_ptr();
-    let dxo = dxp.as_mut_ptr();
-    let mut cols = Cols::new(s);
+    let kk = s.k * s.k * s.cin;
+    let mut tile = [[0.0f32; 16]; MR];
     for (pn, panel) in packed.chunks_exact(s.cout * 16).enumerate() {
         let p0 = pn * 16;
         let nr = (kk - p0).min(16);
-        let off = if in_place { cols.take(16) } else { 0 };
-        if in_place && !ky.contains(&(p0 / s.cin / s.k)) {
-            continue;
-        }
         let tp = tile.as_mut_ptr() as *mut f32;
         // SAFETY: a_i walks dz row r0 + i (cout floats); b the cout rows of 16 in this panel;
-        // C row i is dxp at row i's patch, columns p0..p0+16 of one tap (in place), or the
-        // local tile's row i.
+        // C row i is the local tile's row i.
         unsafe {
-            let c = std::array::from_fn(|i| {
-                if in_place {
-                    dxo.add(bases[i] + off)
-                } else {
-                    tp.add(i * 16)
-                }
-            });
-            let t = if in_place {
-                dz_times_panel::<MR>(s, dzo, r0, panel.as_ptr(), c, 16, Init::Accumulate)
-            } else {
-                dz_times_panel::<MR>(s, dzo, r0, panel.as_ptr(), c, nr, Init::Zero)
-            };
+            let c = std::array::from_fn(|i| tp.add(i * 16));
+            let t = dz_times_panel::<MR>(s, dzo, r0, panel.as_ptr(), c, nr, Init::Zero);
             run(&t, level);
         }
-        if !in_place {
-            for (row, &base) in tile.iter().zip(bases) {
-                for (c, &v) in row.iter().enumerate().take(nr) {
-                    dxp[base + patch_offset(s, p0 + c)] += v;
-                }
+        for (row, &base) in tile.iter().zip(bases) {
+            for (c, &v) in row.iter().enumerate().take(nr) {
+                dxp[base + patch_offset(s, p0 + c)] += v;
             }
         }
     }
 }
 
-/// `input_rows` at AVX-512 for cin a multiple of 32: the panels two by two (both of one tap,
-/// so no dx value takes from both, and each takes its products in the same order).
-#[cfg(target_arch = "x86_64")]
+/// The panels of `packed` (each cout rows of `width`; cin a multiple of `width`, so each lies
+/// in one tap) with the offset of their tap's columns in a patch, leaving out the taps whose
+/// kernel row is not in `ky`: they add only into the padding, which is cropped away.
+fn live_tap_panels<'a>(
+    s: &'a ConvShape,
+    packed: &'a [f32],
+    width: usize,
+    ky: std::ops::Range<usize>,
+) -> impl Iterator<Item = (usize, &'a [f32])> {
+    let mut cols = Cols::new(s);
+    packed
+        .chunks_exact(s.cout * width)
+        .enumerate()
+        // Every panel moves the column walk on, the left-out ones too.
+        .map(move |(pn, panel)| (pn * width, cols.take(width), panel))
+        .filter(move |&(p0, _, _)| ky.contains(&(p0 / s.cin / s.k)))
+        .map(|(_, off, panel)| (off, panel))
+}
+
+/// `input_rows` for cin a multiple of `width`: the live panels `width` columns at a time, each
+/// one tap's, added into dxp in place; 16 (one panel), or 32 (two panels as one tile, at
+/// AVX-512 only). The tiles run here, not in a closure, so that they are compiled inline at the
+/// caller's SIMD level.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn input_rows_paired<const MR: usize>(
+fn input_rows_in_place<const MR: usize>(
     s: &ConvShape,
     dz: &[f32],
     packed: &[f32],
@@ -356,24 +362,25 @@ fn input_rows_paired<const MR: usize>(
     r0: usize,
     bases: &[usize; MAX_ROWS],
     ky: std::ops::Range<usize>,
+    width: usize,
+    level: Level,
 ) {
     let dzo = dz.as_ptr();
     let dxo = dxp.as_mut_ptr();
-    let mut cols = Cols::new(s);
-    for (pn, pair) in packed.chunks_exact(2 * s.cout * 16).enumerate() {
-        let p0 = pn * 32;
-        let off = cols.take(32);
-        if !ky.contains(&(p0 / s.cin / s.k)) {
-            continue;
-        }
-        // SAFETY: as in `input_rows` (in place) for columns p0..p0+32 of one tap: a_i walks dz
-        // row r0 + i, b the two panels' cout rows of 16 (the second cout * 16 floats on), C
-        // row i is dxp at row i's patch, those 32 channels of the tap. level() found AVX-512F
-        // and this walk is compiled with it.
+    for (off, panels) in live_tap_panels(s, packed, width, ky) {
+        // SAFETY: a_i walks dz row r0 + i (cout floats); b the cout rows of 16 of the first
+        // panel; C row i is dxp at row i's patch, the `width` columns of one tap at `off`.
         unsafe {
             let c = std::array::from_fn(|i| dxo.add(bases[i] + off));
-            let t = dz_times_panel::<MR>(s, dzo, r0, pair.as_ptr(), c, 16, Init::Accumulate);
-            run_pair_avx512(&t, pair.as_ptr().add(s.cout * 16));
+            let t = dz_times_panel::<MR>(s, dzo, r0, panels.as_ptr(), c, 16, Init::Accumulate);
+            // The second panel is the cout rows of 16 after the first; the caller found
+            // AVX-512F for a width of 32, and this walk is compiled with it.
+            #[cfg(target_arch = "x86_64")]
+            if width == 32 {
+                run_pair_avx512(&t, panels.as_ptr().add(s.cout * 16));
+                continue;
+            }
+            run(&t, level);
         }
     }
 }
