@@ -78,13 +78,24 @@ fn best_class(z: &[f32]) -> (usize, f64) {
 /// The exact log p(labels | logits): the sum over every alignment (the CTC forward pass);
 /// -inf when the labels need more columns than there are.
 pub fn labelling_log_prob(logits: &[f32], classes: usize, labels: &[u8]) -> f64 {
-    let t = logits.len() / classes;
+    labelling_log_prob_of(&column_log_probs(logits, classes), classes, labels)
+}
+
+/// The log softmax of each column of `logits` (columns x classes): what
+/// [`labelling_log_prob_of`] reads, made once where one output weighs several labellings.
+pub fn column_log_probs(logits: &[f32], classes: usize) -> Vec<f64> {
+    let mut log_probs = Vec::with_capacity(logits.len());
+    log_softmax_columns(logits, classes, &mut log_probs);
+    log_probs
+}
+
+/// [`labelling_log_prob`] of the columns' log probabilities ([`column_log_probs`]).
+pub fn labelling_log_prob_of(log_probs: &[f64], classes: usize, labels: &[u8]) -> f64 {
+    let t = log_probs.len() / classes;
     if t == 0 || t < min_columns(labels) {
         return f64::NEG_INFINITY;
     }
-    let mut log_probs = Vec::new();
-    log_softmax_columns(logits, classes, &mut log_probs);
-    forward(&log_probs, classes, &extend(labels), &mut Vec::new())
+    forward(log_probs, classes, &extend(labels), &mut Vec::new())
 }
 
 /// The most likely alignment of `labels` to the columns (Viterbi over the CTC states): each

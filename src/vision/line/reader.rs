@@ -7,7 +7,9 @@
 use super::normalize::{self, LineInput};
 use super::slash;
 use super::{char_of, CLASSES, COLUMN_STRIDE, HEIGHT};
-use crate::nn::ctc_decode::{greedy_decode, labelling_log_prob, Decoded};
+use crate::nn::ctc_decode::{
+    column_log_probs, greedy_decode, labelling_log_prob, labelling_log_prob_of, Decoded,
+};
 use crate::nn::{Activation, LayerSpec, ModelSpec, Padding, Sequential};
 use crate::vision::preprocess::{self, PreprocessError};
 use crate::vision::reading::{gray_picture, DigitRead, NumberReader, Reading};
@@ -218,13 +220,15 @@ impl LineReader {
             return Reading::empty();
         };
         let most = self.stretches.len() * self.models.len();
-        let mut looks: Vec<(Arc<LineInput>, Vec<f32>)> = Vec::with_capacity(most);
+        // Each look's line and its columns' log probabilities (made once: every string read
+        // is weighed in every look).
+        let mut looks: Vec<(Arc<LineInput>, Vec<f64>)> = Vec::with_capacity(most);
         let mut decoded: Vec<Decoded> = Vec::with_capacity(most);
         'looking: for &stretch in &self.stretches {
             let line = Arc::new(writing.line(stretch));
             for logits in self.logits_of_each(&line) {
                 decoded.push(greedy_decode(&logits, CLASSES));
-                looks.push((line.clone(), logits));
+                looks.push((line.clone(), column_log_probs(&logits, CLASSES)));
                 if self.settle.is_some_and(|s| {
                     s.looks == looks.len() && settled(&looks, &decoded, s.confidence)
                 }) {
@@ -239,7 +243,7 @@ impl LineReader {
             }
             let p: Vec<f64> = looks
                 .iter()
-                .map(|(_, z)| labelling_log_prob(z, CLASSES, &d.labels).exp())
+                .map(|(_, lp)| labelling_log_prob_of(lp, CLASSES, &d.labels).exp())
                 .collect();
             let mean = p.iter().sum::<f64>() / p.len() as f64;
             // The look that reads this string and gives it the highest probability.
@@ -265,9 +269,10 @@ impl LineReader {
         let mut p = [0.0; 10];
         for &stretch in &self.stretches {
             for logits in self.logits_of_each(&writing.line(stretch)) {
+                let log_probs = column_log_probs(&logits, CLASSES);
                 for (digit, p) in p.iter_mut().enumerate() {
                     let class = super::class_of(b'0' + digit as u8).expect("a digit is a class");
-                    *p += labelling_log_prob(&logits, CLASSES, &[class]).exp();
+                    *p += labelling_log_prob_of(&log_probs, CLASSES, &[class]).exp();
                 }
             }
         }
@@ -278,14 +283,14 @@ impl LineReader {
 
 /// Whether every look read the same string, not empty, with a mean probability of at least
 /// `confidence`.
-fn settled(looks: &[(Arc<LineInput>, Vec<f32>)], decoded: &[Decoded], confidence: f64) -> bool {
+fn settled(looks: &[(Arc<LineInput>, Vec<f64>)], decoded: &[Decoded], confidence: f64) -> bool {
     let labels = &decoded[0].labels;
     if labels.is_empty() || decoded.iter().any(|d| &d.labels != labels) {
         return false;
     }
     let sum: f64 = looks
         .iter()
-        .map(|(_, z)| labelling_log_prob(z, CLASSES, labels).exp())
+        .map(|(_, lp)| labelling_log_prob_of(lp, CLASSES, labels).exp())
         .sum();
     sum / looks.len() as f64 >= confidence
 }

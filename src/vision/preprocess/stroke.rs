@@ -37,39 +37,95 @@ pub(super) fn missing_radius(measured: f32) -> Option<f32> {
 
 /// Grows the ink (w x h, 0..1) by `r` pixels all round with an anti-aliased edge.
 pub(super) fn thicken(px: &[f32], w: usize, h: usize, r: f32) -> Vec<f32> {
-    let d2 = distance2_to_ink(px, w, h);
+    let reach = r + 0.5;
+    let d2 = distance2_within(px, w, h, reach);
     px.iter()
         .zip(&d2)
-        .map(|(&v, &d)| v.max((r + 0.5 - d.sqrt()).clamp(0.0, 1.0)))
+        .map(|(&v, &d)| v.max((reach - d.sqrt()).clamp(0.0, 1.0)))
         .collect()
 }
 
-/// Squared Euclidean distance from each pixel to the nearest ink pixel (>= 0.5), by the exact
-/// two-pass transform of Felzenszwalb and Huttenlocher (columns, then rows).
-fn distance2_to_ink(px: &[f32], w: usize, h: usize) -> Vec<f32> {
-    const FAR: f32 = 1e12;
-    let mut d: Vec<f32> = px
-        .iter()
-        .map(|&v| if v >= 0.5 { 0.0 } else { FAR })
-        .collect();
-    let mut f = Vec::with_capacity(w.max(h));
-    let mut out = Vec::with_capacity(w.max(h));
-    let mut envelope = Envelope::default();
-    for x in 0..w {
+/// A distance no picture reaches (squared), for pixels with no ink in reach.
+const FAR: f32 = 1e12;
+/// The farthest reach whose rows are searched in a window of columns either side (a short
+/// window costs less than the rows' lower envelopes).
+const WINDOW_REACH: f32 = 4.0;
+
+/// Squared Euclidean distance from each pixel to the nearest ink pixel (>= 0.5), exact where it
+/// is under `reach` squared (what [`thicken`] uses); elsewhere some distance at least that (or
+/// [`FAR`]). Two passes, as Felzenszwalb and Huttenlocher's exact transform: each column's
+/// distances to its nearest ink, by scanning down and up; then along each row, the nearest of
+/// those within `reach` columns (the lower envelope of every column's parabola when `reach`
+/// is over [`WINDOW_REACH`]).
+fn distance2_within(px: &[f32], w: usize, h: usize, reach: f32) -> Vec<f32> {
+    let mut d = column_distances2(px, w, h);
+    let mut f = Vec::with_capacity(w);
+    let mut out = Vec::with_capacity(w);
+    if reach > WINDOW_REACH {
+        let mut envelope = Envelope::default();
+        for row in d.chunks_exact_mut(w) {
+            f.clear();
+            f.extend_from_slice(row);
+            transform_1d(&f, &mut out, &mut envelope);
+            row.copy_from_slice(&out);
+        }
+        return d;
+    }
+    // A pixel nearer than `reach` to ink is nearest to ink in a column less than `reach` away:
+    // at most ceil(reach) - 1 columns.
+    let k = (reach.max(0.0).ceil() as usize).saturating_sub(1);
+    for row in d.chunks_exact_mut(w) {
         f.clear();
-        f.extend((0..h).map(|y| d[y * w + x]));
-        transform_1d(&f, &mut out, &mut envelope);
-        for (y, &v) in out.iter().enumerate() {
-            d[y * w + x] = v;
+        f.extend_from_slice(row);
+        for (x, v) in row.iter_mut().enumerate() {
+            let near = x.saturating_sub(k)..(x + k + 1).min(w);
+            *v = f[near.clone()]
+                .iter()
+                .zip(near)
+                .map(|(&g, p)| {
+                    let dx = x as f32 - p as f32;
+                    dx * dx + g
+                })
+                .fold(FAR, f32::min);
         }
     }
-    for y in 0..h {
-        f.clear();
-        f.extend_from_slice(&d[y * w..(y + 1) * w]);
-        transform_1d(&f, &mut out, &mut envelope);
-        d[y * w..(y + 1) * w].copy_from_slice(&out);
+    d
+}
+
+/// Each pixel's squared distance to the nearest ink pixel in its column ([`FAR`] where the
+/// column has none).
+fn column_distances2(px: &[f32], w: usize, h: usize) -> Vec<f32> {
+    let mut d = vec![FAR; w * h];
+    for x in 0..w {
+        // Down: the distance to the nearest ink at or above; then up: at or below.
+        let mut last: Option<usize> = None;
+        for y in 0..h {
+            if px[y * w + x] >= 0.5 {
+                last = Some(y);
+            }
+            if let Some(a) = last {
+                let dy = (y - a) as f32;
+                d[y * w + x] = dy * dy;
+            }
+        }
+        let mut next: Option<usize> = None;
+        for y in (0..h).rev() {
+            if px[y * w + x] >= 0.5 {
+                next = Some(y);
+            }
+            if let Some(b) = next {
+                let dy = (b - y) as f32;
+                d[y * w + x] = d[y * w + x].min(dy * dy);
+            }
+        }
     }
     d
+}
+
+/// Squared Euclidean distance from each pixel to the nearest ink pixel, exact everywhere.
+#[cfg(test)]
+fn distance2_to_ink(px: &[f32], w: usize, h: usize) -> Vec<f32> {
+    distance2_within(px, w, h, f32::INFINITY)
 }
 
 /// The lower envelope's parabolas (their vertices) and where each takes over, kept between the
@@ -152,6 +208,48 @@ mod tests {
                 })
                 .fold(f32::INFINITY, f32::min);
             assert_eq!(got, want, "pixel {i}");
+        }
+    }
+
+    /// Seeded random ink (about one pixel in `one_in`; as many faint pixels, which are not ink).
+    fn speckle(w: usize, h: usize, one_in: u32, seed: u64) -> Vec<f32> {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        (0..w * h)
+            .map(|_| match rng.gen_range(0..one_in) {
+                0 => 1.0,
+                1 => 0.4,
+                _ => 0.0,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn distances_within_reach_are_exact_and_the_rest_no_nearer() {
+        for (seed, &(w, h, one_in)) in [(31, 17, 40), (9, 40, 7), (50, 3, 200), (1, 1, 2)]
+            .iter()
+            .enumerate()
+        {
+            let px = speckle(w, h, one_in, seed as u64);
+            let exact = distance2_to_ink(&px, w, h);
+            for reach in [0.0, 0.5, 1.0, 1.48, 2.0, 2.9, 4.0, 4.5, 9.0] {
+                let near = distance2_within(&px, w, h, reach);
+                for (i, (&d, &e)) in near.iter().zip(&exact).enumerate() {
+                    if e < reach * reach {
+                        assert_eq!(d, e, "pixel {i}, reach {reach}");
+                    } else {
+                        assert!(d >= reach * reach, "pixel {i}, reach {reach}: {d} < {e}");
+                    }
+                }
+                // Thickening reads only the exact distances: the same bits as from every one.
+                let r = (reach - 0.5).max(0.0);
+                let from_exact: Vec<f32> = px
+                    .iter()
+                    .zip(&exact)
+                    .map(|(&v, &d)| v.max((r + 0.5 - d.sqrt()).clamp(0.0, 1.0)))
+                    .collect();
+                assert_eq!(thicken(&px, w, h, r), from_exact, "reach {reach}");
+            }
         }
     }
 
