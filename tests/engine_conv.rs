@@ -69,7 +69,8 @@ fn shapes(rng: &mut ChaCha8Rng) -> Vec<ConvShape> {
     // padding (and 16 channels or more, whose input gradient is added in place), and its first
     // layer's (one channel in, 16 out: the weight gradient reads dz as its own panel; 20 out:
     // a second, partial panel), whose forward pass has a kernel of its own with AVX-512; and 32
-    // or 64 channels in, whose input gradient takes two panels at a time with AVX-512.
+    // or 64 channels in, whose input gradient takes two panels at a time with AVX-512 (as the
+    // forward pass does 32 or more channels out: two panels, then a full or partial one).
     for (h, w, cin, cout) in [
         (6, 29, 1, 16),
         (1, 13, 1, 16),
@@ -79,6 +80,7 @@ fn shapes(rng: &mut ChaCha8Rng) -> Vec<ConvShape> {
         (1, 3, 64, 16),
         (4, 6, 32, 16),
         (2, 5, 16, 33),
+        (3, 4, 8, 48),
     ] {
         v.push(ConvShape {
             n: 2,

@@ -18,8 +18,9 @@
 //! image one row high reads one kernel row in three.
 //!
 //! The forward product is here, the two gradients in `conv_backward`. Every product runs on
-//! the register tile of `conv_tile` (6 x 16 floats, 12 x 16 with AVX-512; the input gradient
-//! 6 x 32 with AVX-512 where 32 channels of a tap lie side by side), its operands laid out and
+//! the register tile of `conv_tile` (6 x 16 floats, 12 x 16 with AVX-512; with AVX-512 the
+//! forward pass 12 x 32 where 32 output channels remain, and the input gradient 6 x 32 where 32
+//! channels of a tap lie side by side: one broadcast serves two vectors), its operands laid out and
 //! walked by `conv_layout`, but the forward pass of a 3x3 kernel over one channel with AVX-512
 //! (`conv_single`: a patch of 9 taps is too short a walk for the tile). All give the same bits.
 
@@ -27,6 +28,8 @@ use super::conv_layout::{
     by_rows, check_patches, live_kernel_rows, pack_columns, pack_transposed, pad_into, Rows,
 };
 use super::conv_single;
+#[cfg(target_arch = "x86_64")]
+use super::conv_tile::run_pair_avx512;
 use super::conv_tile::{run, tile_rows, Init, Tile, MAX_ROWS};
 use crate::nn::simd::{level, Level};
 
@@ -301,7 +304,10 @@ fn forward_rows<const MR: usize>(
     let zo = z.as_mut_ptr();
     // Kernel rows ky0..ky1 of each patch (the rest read only padding for these rows).
     let (a_skip, b_skip) = (ky0 * s.wp() * s.cin, ky0 * s.k * s.cin * 16);
-    for (pn, panel) in packed.chunks_exact(kk * 16).enumerate() {
+    let panels = packed.chunks_exact(kk * 16).count();
+    let mut pn = 0;
+    while pn < panels {
+        let panel = &packed[pn * kk * 16..(pn + 1) * kk * 16];
         let j0 = pn * 16;
         let nr = (s.cout - j0).min(16);
         // SAFETY: a_i walks kernel rows ky0..ky1 (ky1 <= k) of row i's patch inside xp, each
@@ -322,7 +328,18 @@ fn forward_rows<const MR: usize>(
                 nr,
                 init: Init::Bias(bias.as_ptr().add(j0)),
             };
+            // With AVX-512, two full panels run as one tile 32 wide. SAFETY: level is AVX-512
+            // and this walk is compiled with it; the next panel (kk rows of 16 after this one
+            // in `packed`) holds columns j0 + 16..j0 + 32 <= cout, read as this one is, and
+            // C's rows and the bias hold those columns too.
+            #[cfg(target_arch = "x86_64")]
+            if matches!(level, Level::Avx512) && s.cout >= j0 + 32 {
+                run_pair_avx512(&t, packed.as_ptr().add((pn + 1) * kk * 16 + b_skip));
+                pn += 2;
+                continue;
+            }
             run(&t, level);
         }
+        pn += 1;
     }
 }

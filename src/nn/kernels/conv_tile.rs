@@ -218,24 +218,32 @@ unsafe fn tile_avx512<const MR: usize>(t: &Tile<MR>) {
     }
 }
 
-/// Two tiles side by side with AVX-512: C (MR rows x 32 columns) = C + the sums of `t` (its
+/// Two tiles side by side with AVX-512: C (MR rows x 32 columns) = init + the sums of `t` (its
 /// first 16 columns) and of the same walk over the vector operand `b2` (16 floats at every step,
 /// advancing as `t.b` does) into the 16 floats after each row of C. Every sum is fused and
-/// ordered as two runs of [`run`] would make it, so the bits are the same; with 6 rows the 12
+/// ordered as two runs of [`run`] would make it, so the bits are the same. Each step loads two
+/// vectors for twice the FMAs of one tile, so its broadcasts are shared: with 6 rows the 12
 /// accumulators hide the FMA's latency, which 6 alone do not (the input gradient keeps AVX2's
-/// 6-row blocks for its bits).
+/// 6-row blocks for its bits); with 12 rows (the forward pass) 24 accumulators, the two vectors
+/// and a broadcast fill 27 of the 32 registers.
 ///
 /// # Safety
-/// As `run` for both halves (`t.nr` must be 16, `t.init` Accumulate), on a CPU with AVX-512F,
-/// the caller compiled with it.
+/// As `run` for both halves (`t.nr` must be 16; a bias init reads 32 floats), on a CPU with
+/// AVX-512F, the caller compiled with it.
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
 pub(super) unsafe fn run_pair_avx512<const MR: usize>(t: &Tile<MR>, b2: *const f32) {
     use std::arch::x86_64::*;
-    debug_assert!(t.nr == 16 && matches!(t.init, Init::Accumulate));
+    debug_assert!(t.nr == 16);
     let mut acc = [[_mm512_setzero_ps(); 2]; MR];
-    for (row, &c) in acc.iter_mut().zip(&t.c) {
-        *row = [_mm512_loadu_ps(c), _mm512_loadu_ps(c.add(16))];
+    match t.init {
+        Init::Zero => {}
+        Init::Bias(b) => acc = [[_mm512_loadu_ps(b), _mm512_loadu_ps(b.add(16))]; MR],
+        Init::Accumulate => {
+            for (row, &c) in acc.iter_mut().zip(&t.c) {
+                *row = [_mm512_loadu_ps(c), _mm512_loadu_ps(c.add(16))];
+            }
+        }
     }
     let gap = b2.offset_from(t.b);
     walk(t, |a, b| {
