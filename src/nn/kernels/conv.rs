@@ -82,9 +82,10 @@ impl ConvShape {
         };
         let kk = self.k * self.k * self.cin;
         let packed = (kk * self.cout.div_ceil(16)).max(self.cout * kk.div_ceil(16)) * 16;
-        // The weight gradient's packed dz panel (one image's output pixels x 16) sits in the
-        // same place as the packed weights, which it never needs at the same time.
-        padded + packed.max(self.oh() * self.ow() * 16)
+        // The weight gradient's packed dz panels (one image's output pixels x 16, two of them
+        // with AVX-512) sit in the same place as the packed weights, which it never needs at
+        // the same time.
+        padded + packed.max(self.oh() * self.ow() * 32)
     }
 
     /// Floats of W packed in 16-column panels ([`pack_weights`]).

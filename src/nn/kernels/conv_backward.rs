@@ -116,9 +116,9 @@ fn backward_body(
 }
 
 /// dw (kk x cout) = A^T dZ and db += the sums of dZ's rows, image by image (while its dZ is
-/// in cache). Each 16 columns of the image's dZ are first packed contiguously into `panel`
-/// (rows x 16): read once per 6 rows of dW, a strided dZ (rows of cout floats) crowds fewer cache
-/// sets and is evicted sooner.
+/// in cache). Each 16 columns of the image's dZ are first packed contiguously into `panels`
+/// (rows x 16; with AVX-512 two such, for a tile 32 wide): read once per block of rows of dW, a
+/// strided dZ (rows of cout floats) crowds fewer cache sets and is evicted sooner.
 #[inline(always)]
 fn weight_grad(
     s: &ConvShape,
@@ -126,25 +126,35 @@ fn weight_grad(
     dz: &[f32],
     dw: &mut [f32],
     db: &mut [f32],
-    panel: &mut [f32],
+    panels: &mut [f32],
     level: Level,
 ) {
     dw.fill(0.0);
     check_patches(s, xp.len());
     let kk = s.k * s.k * s.cin;
     let rows = s.oh() * s.ow();
-    let panel = &mut panel[..rows * 16];
+    let panels = &mut panels[..rows * 32];
     for (img, dzi) in dz.chunks_exact(rows * s.cout).enumerate() {
         add_rows(dzi, db);
-        for j0 in (0..s.cout).step_by(16) {
+        let mut j0 = 0;
+        while j0 < s.cout {
+            // With AVX-512, columns j0..j0 + 32 in two panels, one after the other, where they
+            // are there (a tile 32 wide); else j0..j0 + 16.
+            let pair = matches!(level, Level::Avx512) && s.cout >= j0 + 32;
             // With 16 columns the image's dz is its own panel.
             let panel: &[f32] = if s.cout == 16 {
                 dzi
             } else {
-                for (dst, src) in panel.chunks_exact_mut(16).zip(dzi.chunks_exact(s.cout)) {
+                let (first, second) = panels.split_at_mut(rows * 16);
+                for (dst, src) in first.chunks_exact_mut(16).zip(dzi.chunks_exact(s.cout)) {
                     copy_16(&src[j0..], dst);
                 }
-                panel
+                if pair {
+                    for (dst, src) in second.chunks_exact_mut(16).zip(dzi.chunks_exact(s.cout)) {
+                        copy_16(&src[j0 + 16..], dst);
+                    }
+                }
+                panels
             };
             let mut cols = Cols::new(s);
             let mut p0 = 0;
@@ -156,13 +166,17 @@ fn weight_grad(
                 let ky = (p0 / s.cin / s.k, (p0 + mr - 1) / s.cin / s.k);
                 let oy = live_output_rows(s, ky);
                 if !oy.is_empty() {
+                    let cols = (j0, pair);
                     by_rows!(
                         mr,
-                        weight_tile(s, xp, panel, dw, img, p0, j0, &offs, oy.start, oy.end, level)
+                        weight_tile(
+                            s, xp, panel, dw, img, p0, cols, &offs, oy.start, oy.end, level
+                        )
                     );
                 }
                 p0 += mr;
             }
+            j0 += if pair { 32 } else { 16 };
         }
     }
 }
@@ -200,7 +214,9 @@ fn add_rows_in_registers<const N: usize>(m: &[f32], acc: &mut [f32]) {
     acc.copy_from_slice(&sums);
 }
 
-/// dw rows p0..p0+MR, columns j0..j0+16 += image img's A columns p0.. times its dZ.
+/// dw rows p0..p0+MR, columns j0..j0+16 (j0..j0+32 when `cols` is (j0, true): the panel's
+/// second 16 columns follow its first, the same rows) += image img's A columns p0.. times its
+/// dZ.
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
 fn weight_tile<const MR: usize>(
@@ -210,7 +226,7 @@ fn weight_tile<const MR: usize>(
     dw: &mut [f32],
     img: usize,
     p0: usize,
-    j0: usize,
+    (j0, pair): (usize, bool),
     offs: &[usize; MAX_ROWS],
     oy0: usize,
     oy1: usize,
@@ -238,6 +254,14 @@ fn weight_tile<const MR: usize>(
             nr: (s.cout - j0).min(16),
             init: Init::Accumulate,
         };
+        // With AVX-512 (`pair` is only set then, and this walk is compiled with it): the
+        // panel's second half, rows * 16 floats on, walked as the first; C's columns j0 + 16..
+        // j0 + 32 <= cout.
+        #[cfg(target_arch = "x86_64")]
+        if pair {
+            run_pair_avx512(&t, t.b.add(s.oh() * ow * 16));
+            return;
+        }
         run(&t, level);
     }
 }
