@@ -77,16 +77,15 @@ fn distance2_within(px: &[f32], w: usize, h: usize, reach: f32) -> Vec<f32> {
     for row in d.chunks_exact_mut(w) {
         f.clear();
         f.extend_from_slice(row);
-        for (x, v) in row.iter_mut().enumerate() {
-            let near = x.saturating_sub(k)..(x + k + 1).min(w);
-            *v = f[near.clone()]
-                .iter()
-                .zip(near)
-                .map(|(&g, p)| {
-                    let dx = x as f32 - p as f32;
-                    dx * dx + g
-                })
-                .fold(FAR, f32::min);
+        for dx in 1..=k.min(w.saturating_sub(1)) {
+            let step = (dx * dx) as f32;
+            // Each pixel against the column dx to its left, then dx to its right.
+            for (v, &g) in row[dx..].iter_mut().zip(&f) {
+                *v = v.min(g + step);
+            }
+            for (v, &g) in row.iter_mut().zip(&f[dx..]) {
+                *v = v.min(g + step);
+            }
         }
     }
     d
@@ -96,26 +95,30 @@ fn distance2_within(px: &[f32], w: usize, h: usize, reach: f32) -> Vec<f32> {
 /// column has none).
 fn column_distances2(px: &[f32], w: usize, h: usize) -> Vec<f32> {
     let mut d = vec![FAR; w * h];
-    for x in 0..w {
-        // Down: the distance to the nearest ink at or above; then up: at or below.
-        let mut last: Option<usize> = None;
-        for y in 0..h {
-            if px[y * w + x] >= 0.5 {
-                last = Some(y);
+    // Row by row, down then up, each column's nearest ink row so far (none: usize::MAX).
+    let mut ink_row = vec![usize::MAX; w];
+    for y in 0..h {
+        let (row, dist) = (&px[y * w..(y + 1) * w], &mut d[y * w..(y + 1) * w]);
+        for ((&v, at), dv) in row.iter().zip(ink_row.iter_mut()).zip(dist) {
+            if v >= 0.5 {
+                *at = y;
             }
-            if let Some(a) = last {
-                let dy = (y - a) as f32;
-                d[y * w + x] = dy * dy;
+            if *at != usize::MAX {
+                let dy = (y - *at) as f32;
+                *dv = dy * dy;
             }
         }
-        let mut next: Option<usize> = None;
-        for y in (0..h).rev() {
-            if px[y * w + x] >= 0.5 {
-                next = Some(y);
+    }
+    ink_row.fill(usize::MAX);
+    for y in (0..h).rev() {
+        let (row, dist) = (&px[y * w..(y + 1) * w], &mut d[y * w..(y + 1) * w]);
+        for ((&v, at), dv) in row.iter().zip(ink_row.iter_mut()).zip(dist) {
+            if v >= 0.5 {
+                *at = y;
             }
-            if let Some(b) = next {
-                let dy = (b - y) as f32;
-                d[y * w + x] = d[y * w + x].min(dy * dy);
+            if *at != usize::MAX {
+                let dy = (*at - y) as f32;
+                *dv = dv.min(dy * dy);
             }
         }
     }
