@@ -305,7 +305,7 @@ fn forward_rows<const MR: usize>(
     let zo = z.as_mut_ptr();
     // Kernel rows ky0..ky1 of each patch (the rest read only padding for these rows).
     let (a_skip, b_skip) = (ky0 * s.wp() * s.cin, ky0 * s.k * s.cin * 16);
-    let panels = packed.chunks_exact(kk * 16).count();
+    let panels = packed.len() / (kk * 16);
     let mut pn = 0;
     while pn < panels {
         let panel = &packed[pn * kk * 16..(pn + 1) * kk * 16];

@@ -60,8 +60,8 @@ const WINDOW_REACH: f32 = 4.0;
 fn distance2_within(px: &[f32], w: usize, h: usize, reach: f32) -> Vec<f32> {
     let mut d = column_distances2(px, w, h);
     let mut f = Vec::with_capacity(w);
-    let mut out = Vec::with_capacity(w);
     if reach > WINDOW_REACH {
+        let mut out = Vec::with_capacity(w);
         let mut envelope = Envelope::default();
         for row in d.chunks_exact_mut(w) {
             f.clear();
@@ -132,7 +132,7 @@ fn distance2_to_ink(px: &[f32], w: usize, h: usize) -> Vec<f32> {
 }
 
 /// The lower envelope's parabolas (their vertices) and where each takes over, kept between the
-/// rows and columns of one transform.
+/// rows of one transform.
 #[derive(Default)]
 struct Envelope {
     v: Vec<usize>,
