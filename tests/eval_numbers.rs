@@ -243,6 +243,46 @@ fn eval_numbers_scores_a_folder_and_names_what_it_cannot_use() {
     );
 }
 
+/// `--known-length`: each picture read as a number of its label's length; a label one digit
+/// short makes the zip code a four-digit reading, or one of confidence 0.
+#[test]
+fn eval_numbers_reads_each_picture_at_its_labels_length_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(ZIP, dir.path().join("zip.jpg")).unwrap();
+    std::fs::copy(ZIP, dir.path().join("short.jpg")).unwrap();
+    std::fs::write(
+        dir.path().join("labels.csv"),
+        "file,text\nzip.jpg,90210\nshort.jpg,9021\n",
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let report = |extra: &[&str]| {
+        let mut args = vec!["eval", "--numbers", d, "--json"];
+        args.extend_from_slice(extra);
+        let out = digits(&args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (untold, told) = (report(&[]), report(&["--known-length"]));
+    assert_eq!(untold["known_length"], false);
+    assert_eq!(told["known_length"], true);
+    assert_eq!(told["overall"]["exact"], 1, "{told}");
+    let short = |v: &serde_json::Value| v["errors"][0].clone();
+    assert_eq!(short(&untold)["read"], "90210", "{untold}");
+    let (read, confidence) = (
+        short(&told)["read"].as_str().unwrap().to_string(),
+        short(&told)["confidence"].as_f64().unwrap(),
+    );
+    assert!(read.len() == 4 || confidence == 0.0, "{told}");
+    assert!(confidence < 0.1, "{told}");
+    let out = digits(&["eval", "--numbers", d, "--known-length"]);
+    assert!(
+        text(&out.stdout).contains("each read as a number of its label's length"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 #[test]
 fn read_marks_numbers_below_min_confidence() {
     let dir = tempfile::tempdir().unwrap();

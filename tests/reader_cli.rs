@@ -118,6 +118,36 @@ fn the_built_in_reader_reads_the_readme_zip_code() {
 }
 
 #[test]
+fn read_takes_the_number_of_digits_and_names_a_bad_one() {
+    let zip = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pictures/zip.jpg");
+    let json = |count: &str| {
+        let out = digits(&["read", "--json", "--digits", count, zip]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0].clone()
+    };
+    // Five digits, as read untold; four: the best four-digit reading, or confidence 0.
+    let five = json("5");
+    assert_eq!(five["text"], "90210");
+    assert!(five["confidence"].as_f64().unwrap() > 0.9, "{five}");
+    let four = json("4");
+    let read = four["text"].as_str().unwrap();
+    let confidence = four["confidence"].as_f64().unwrap();
+    assert!(read.len() == 4 || confidence == 0.0, "{four}");
+    assert!(confidence < 0.1, "{four}");
+    for (bad, words) in [
+        ("0", "from 1 to 64"),
+        ("5-x", "N or N-M"),
+        ("6-5", "not 6-5"),
+    ] {
+        let out = digits(&["read", "--digits", bad, zip]);
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(err.contains("--digits") && err.contains(words), "{err}");
+    }
+}
+
+#[test]
 fn save_input_writes_the_line_or_the_digits_the_model_was_given() {
     let zip = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/pictures/zip.jpg");
     let dir = tempfile::tempdir().unwrap();

@@ -454,6 +454,41 @@ fn metrics_can_be_turned_off() {
     assert!(r.error().contains("--no-metrics"), "{}", r.error());
 }
 
+/// `?digits=N` (or N-M): the number read as one of that many digits; a reading that does not
+/// fit gets confidence 0 (this server's digit model cuts the ink, and cannot read otherwise).
+#[test]
+fn read_takes_the_number_of_digits_and_refuses_a_bad_one() {
+    let s = start();
+    let three = png(
+        &canvas(&[
+            &[(0.8, 0.3), (0.8, 0.7)],
+            &[(0.2, 0.3), (0.2, 0.7)],
+            &[(0.5, 0.3), (0.5, 0.7)],
+        ]),
+        true,
+    );
+    let read = |path: &str| request(s.addr, "POST", path, Some("image/png"), &three);
+    let untold = read("/api/read").json();
+    let confidence = untold["confidence"].as_f64().unwrap();
+    assert!(confidence > 0.0, "{untold}");
+    for (digits, want) in [
+        ("3", confidence),
+        ("2-4", confidence),
+        ("4", 0.0),
+        ("1-2", 0.0),
+    ] {
+        let r = read(&format!("/api/read?digits={digits}"));
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.json()["text"], untold["text"], "{digits}");
+        assert_eq!(r.json()["confidence"].as_f64(), Some(want), "{digits}");
+    }
+    for bad in ["x", "0", "4-2"] {
+        let r = read(&format!("/api/read?digits={bad}"));
+        assert_eq!(r.status, 400, "{}", r.text());
+        assert!(r.error().contains("digits"), "{}", r.text());
+    }
+}
+
 #[test]
 fn read_finds_every_digit_left_to_right_in_either_form() {
     let s = start();

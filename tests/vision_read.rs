@@ -5,8 +5,7 @@
 
 mod common;
 
-use common::numbers::{compose, gaps, mnist_glyph, Glyph};
-use digits::data::Dataset;
+use common::numbers::{compose, gaps, mnist_numbers, Glyph};
 use digits::train::calibration::{expected_calibration_error, Answer, ECE_BINS};
 use digits::vision::line::reader::Settle;
 use digits::vision::preprocess;
@@ -133,26 +132,6 @@ fn numbers_of_synthesised_handwriting_are_read() {
     assert!(share >= 0.9, "{share}");
     let line = line_score("synthesised", &pictures);
     assert!(line >= LINE_READER_FLOOR, "{line}");
-}
-
-/// `count` pictures of numbers of 2 to 5 MNIST test digits (PNG bytes, the digits), scaled 1.5
-/// to 3.5 times, with uneven gaps, on paper of either polarity.
-fn mnist_numbers(test: &Dataset, count: usize, seed: u64) -> Vec<(Vec<u8>, String)> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    (0..count)
-        .map(|k| {
-            let n = rng.gen_range(2..=5);
-            let idx: Vec<usize> = (0..n).map(|_| rng.gen_range(0..test.len())).collect();
-            let scale = rng.gen_range(1.5..3.5f32);
-            let glyphs: Vec<Glyph> = idx.iter().map(|&i| mnist_glyph(test, i, scale)).collect();
-            let g = gaps(n, (20.0 * scale) as usize, &mut rng);
-            let png = compose(&glyphs, &g, k % 2 == 1, &mut rng);
-            (
-                png,
-                idx.iter().map(|&i| test.labels[i].to_string()).collect(),
-            )
-        })
-        .collect()
 }
 
 #[test]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -97,6 +97,7 @@ class Reader:
         pictures: Union[Picture, Sequence[Picture]],
         errors: str = "raise",
         min_confidence: Optional[float] = None,
+        digits: Union[None, int, str, Tuple[int, int]] = None,
     ):
         """The number in each picture, as ``digits read --json`` gives it:
         ``{"text": "12051990", "formatted": "12/05/1990", "confidence": p,
@@ -108,9 +109,14 @@ class Reader:
         ``"report"``: its entry is ``{"error": message}``.
         ``min_confidence=p`` (the reject option, ``digits read --min-confidence``): each
         reading also says ``"accepted"``: whether its confidence is at least p; the others are
-        the ones to check by hand."""
+        the ones to check by hand.
+        ``digits=5`` (or ``(4, 8)``, ``"4-8"``; ``digits read --digits``): each number has that
+        many digits (a zip code, a phone number; separators are not counted): the best reading
+        that fits is given, and one that still does not fit has confidence 0."""
         level = _level(min_confidence)
-        readings = self._run(self._native.read_batch, pictures, errors)
+        count = _digit_count(digits)
+        native = self._native.read_batch
+        readings = self._run(lambda items: native(items, count), pictures, errors)
         return _mark(readings, level, lambda r: r["confidence"])
 
     def predict(
@@ -147,6 +153,19 @@ class Reader:
             else:
                 out.append({"error": text})
         return out[0] if single else out
+
+
+def _digit_count(digits: Union[None, int, str, Tuple[int, int]]) -> Optional[str]:
+    """``read``'s ``digits`` as the native reader takes it: "5" or "4-8" (checked there)."""
+    if digits is None or isinstance(digits, str):
+        return digits
+    if isinstance(digits, tuple) and len(digits) == 2:
+        return f"{int(digits[0])}-{int(digits[1])}"
+    if isinstance(digits, int) and not isinstance(digits, bool):
+        return str(digits)
+    raise ValueError(
+        f"digits: {digits!r} is not a number of digits (5, (4, 8) or \"4-8\")"
+    )
 
 
 def _level(min_confidence: Optional[float]) -> Optional[float]:
@@ -188,9 +207,10 @@ def read(
     pictures: Union[Picture, Sequence[Picture]],
     errors: str = "raise",
     min_confidence: Optional[float] = None,
+    digits: Union[None, int, str, Tuple[int, int]] = None,
 ):
     """``Reader().read`` with the built-in model (loaded once)."""
-    return _default_reader().read(pictures, errors, min_confidence)
+    return _default_reader().read(pictures, errors, min_confidence, digits)
 
 
 def predict(

@@ -6,7 +6,8 @@ use crate::threads;
 use digits::data::PixelScale;
 use digits::nn::argmax;
 use digits::train::checkpoint::{self, Checkpoint};
-use digits::vision::number_reader::{number_reader, read_path};
+use digits::vision::expect::Expected;
+use digits::vision::number_reader::{number_reader, read_path_as};
 use digits::vision::preprocess::{self, Ink, PreprocessError};
 use digits::vision::reading::{NumberReader, SegmentReader};
 use digits::vision::second_opinion::SecondOpinion;
@@ -120,11 +121,22 @@ pub struct Reader {
 }
 
 impl Reader {
-    fn read_one(&self, picture: &Picture) -> Result<String, PreprocessError> {
+    /// The reading of one picture, of a number of as many digits as `expected` says where it
+    /// is given.
+    fn read_one(
+        &self,
+        picture: &Picture,
+        expected: Option<&Expected>,
+    ) -> Result<String, PreprocessError> {
+        let numbers = self.numbers.as_ref();
+        let read = |img: &DynamicImage| match expected {
+            Some(e) => numbers.read_image_as(img, e),
+            None => numbers.read_image(img),
+        };
         let reading = match picture {
-            Picture::Path(p) => read_path(self.numbers.as_ref(), p)?,
-            Picture::Bytes(b) => self.numbers.read_image(&preprocess::decode_bytes(b)?)?,
-            Picture::Image(img) => self.numbers.read_image(img)?,
+            Picture::Path(p) => read_path_as(numbers, p, expected)?,
+            Picture::Bytes(b) => read(&preprocess::decode_bytes(b)?)?,
+            Picture::Image(img) => read(img)?,
         };
         Ok(serde_json::to_string(&reading).expect("a reading always serialises"))
     }
@@ -235,13 +247,20 @@ impl Reader {
     }
 
     /// The number in each picture: per picture (ok, JSON of {"text", "formatted",
-    /// "confidence", "digits"} or the error message).
+    /// "confidence", "digits"} or the error message); with `digits` ("5" or "4-8"), read as a
+    /// number of that many digits (`digits read --digits`).
+    #[pyo3(signature = (items, digits=None))]
     fn read_batch(
         &self,
         py: Python<'_>,
         items: Vec<Bound<'_, PyAny>>,
+        digits: Option<String>,
     ) -> PyResult<Vec<(bool, String)>> {
-        self.batch(py, items, Reader::read_one)
+        let expected = digits
+            .map(|d| d.parse::<Expected>())
+            .transpose()
+            .map_err(|e| PyValueError::new_err(format!("digits: {e}")))?;
+        self.batch(py, items, |r, p| r.read_one(p, expected.as_ref()))
     }
 
     /// The single digit in each picture: per picture (ok, JSON of {"digit", "probabilities"}

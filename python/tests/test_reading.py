@@ -97,6 +97,22 @@ def test_answers_say_whether_they_reach_the_level_asked_for(mnist):
             digits.predict(pictures[0], min_confidence=bad)
 
 
+def test_a_number_of_known_length_reads_as_that_many_digits(mnist):
+    (_, _), (_, y_test) = mnist
+    number = number_picture(mnist, [0, 1, 2])
+    untold = digits.read(number)
+    want = "".join(str(d) for d in y_test[:3])
+    for count in (3, "3", (2, 4), "2-4"):
+        assert digits.read(number, digits=count) == untold, count
+    # Told four digits: the best four-digit reading, or confidence 0.
+    four = digits.read(number, digits=4)
+    assert len(four["text"]) == 4 or four["confidence"] == 0, four
+    assert four["text"] != want and four["confidence"] < untold["confidence"], four
+    for bad in (0, "x", (5, 4), 2.5, True):
+        with pytest.raises(ValueError, match="digits"):
+            digits.read(number, digits=bad)
+
+
 def test_threads_can_be_capped(mnist):
     picture = number_picture(mnist, [3, 4])
     try:

@@ -47,6 +47,10 @@ pub struct EvalArgs {
     /// With --numbers: print the report as JSON.
     #[arg(long, requires = "numbers")]
     pub json: bool,
+    /// With --numbers: read each picture as a number of as many digits as its label has, as
+    /// `digits read --digits N` does for a form whose fields' lengths are known.
+    #[arg(long, requires = "numbers")]
+    pub known_length: bool,
 }
 
 /// Where the images come from and how they are fed; shared with `digits predict`.
@@ -131,6 +135,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             show_errors: args.show_errors,
             json: args.json,
             min_confidence: args.min_confidence,
+            known_length: args.known_length,
         });
     }
     if let Some(dir) = &args.images {

@@ -7,11 +7,12 @@
 use super::model_arg::{number_reader_of, ModelArg};
 use anyhow::bail;
 use digits::train::calibration::{kept_from, Selective, ECE_BINS};
+use digits::vision::expect::Expected;
 use digits::vision::number_eval::{
     answers_of, by_group, calibration_error, load_labels, rejection_table, Acceptance, Outcome,
     Score, ACCEPTED, LABELS_FILE,
 };
-use digits::vision::number_reader::read_path;
+use digits::vision::number_reader::read_path_as;
 use digits::vision::plot::{number_gallery, save_png, titled, Caption};
 use digits::vision::preprocess;
 use digits::vision::reject::describe_level;
@@ -29,6 +30,8 @@ pub struct NumbersArgs<'a> {
     pub json: bool,
     /// A level to report the numbers accepted from (`--min-confidence`).
     pub min_confidence: Option<f32>,
+    /// Read each picture as a number of as many digits as its label has (`--known-length`).
+    pub known_length: bool,
 }
 
 pub fn run(args: NumbersArgs) -> anyhow::Result<()> {
@@ -41,7 +44,11 @@ pub fn run(args: NumbersArgs) -> anyhow::Result<()> {
         .collect();
     let readings: Vec<_> = labels
         .par_iter()
-        .map(|(_, path)| read_path(reader.as_ref(), path))
+        .map(|(label, path)| {
+            let n = label.digits.len();
+            let expected = Expected::digits(n..=n).ok().filter(|_| args.known_length);
+            read_path_as(reader.as_ref(), path, expected.as_ref())
+        })
         .collect();
     let mut outcomes = Vec::new();
     for ((label, _), reading) in labels.iter().zip(readings) {
@@ -78,7 +85,9 @@ pub fn run(args: NumbersArgs) -> anyhow::Result<()> {
         errors: outcomes.iter().filter(|o| !o.correct()).collect(),
     };
     if args.json {
-        println!("{}", report_json(args.dir, &name, skipped, &report));
+        let mut v = report_json(args.dir, &name, skipped, &report);
+        v["known_length"] = json!(args.known_length);
+        println!("{v}");
     } else {
         print_report(&args, &name, skipped, &report);
     }
@@ -144,10 +153,15 @@ struct Report<'a> {
 fn print_report(args: &NumbersArgs, name: &Path, skipped: usize, report: &Report) {
     let (total, groups, errors) = (&report.total, &report.groups, &report.errors);
     println!(
-        "{} pictures of numbers evaluated from {} with {} ({skipped} skipped)",
+        "{} pictures of numbers evaluated from {} with {} ({skipped} skipped){}",
         total.pictures,
         args.dir.display(),
-        name.display()
+        name.display(),
+        if args.known_length {
+            ", each read as a number of its label's length"
+        } else {
+            ""
+        }
     );
     println!(
         "exact: {:.4} ({} of {})  character error rate: {:.4}",

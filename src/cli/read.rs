@@ -4,7 +4,8 @@
 
 use super::model_arg::{number_reader_of, ModelArg};
 use anyhow::bail;
-use digits::vision::number_reader::{read_decoded, read_path};
+use digits::vision::expect::Expected;
+use digits::vision::number_reader::{read_decoded, read_path_as};
 use digits::vision::preprocess;
 use digits::vision::reading::{NumberReader, Reading};
 use digits::vision::reject::{accepted, parse_probability};
@@ -34,6 +35,11 @@ pub struct ReadArgs {
     /// "probability", "box": [x, y, w, h]}]}] ("accepted" too with --min-confidence).
     #[arg(long)]
     pub json: bool,
+    /// The number of digits each number has, N or N-M (a zip code 5, a phone number 10;
+    /// separators are not counted): the best reading that fits is given, and one that still
+    /// does not fit gets confidence 0.
+    #[arg(long, value_name = "N|N-M", value_parser = parse_expected)]
+    pub digits: Option<Expected>,
     /// Mark the numbers read with a confidence below P (in [0, 1]) to be checked by hand.
     #[arg(long, value_name = "P", value_parser = parse_probability)]
     pub min_confidence: Option<f32>,
@@ -54,15 +60,16 @@ pub fn run(args: ReadArgs) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)
             .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
     }
+    let expected = args.digits.as_ref();
     let readings: Vec<_> = args
         .files
         .par_iter()
         .map(|file| match &args.save_input {
-            None => Ok(read_path(reader.as_ref(), file)?),
+            None => Ok(read_path_as(reader.as_ref(), file, expected)?),
             Some(dir) => {
                 // Decoded once, for the reading and for the inputs saved.
                 let img = preprocess::decode_path(file)?;
-                let reading = read_decoded(reader.as_ref(), file, &img)?;
+                let reading = read_decoded(reader.as_ref(), file, &img, expected)?;
                 save_inputs(reader.as_ref(), file, &img, dir)?;
                 Ok::<_, anyhow::Error>(reading)
             }
@@ -96,6 +103,11 @@ pub fn run(args: ReadArgs) -> anyhow::Result<()> {
         bail!("{failed} of {} files could not be read", args.files.len());
     }
     Ok(())
+}
+
+/// `--digits`: N or N-M.
+fn parse_expected(s: &str) -> Result<Expected, String> {
+    s.parse()
 }
 
 /// Writes what `reader`'s model is given for `img`, decoded from `file`, to `dir`: NAME.png

@@ -48,23 +48,29 @@ pub fn greedy_decode(logits: &[f32], classes: usize) -> Decoded {
     for (col, z) in logits.chunks_exact(classes).enumerate() {
         let (best, log_p) = best_class(z);
         out.log_prob += log_p;
-        let prob = log_p.exp() as f32;
-        if best != BLANK && best == prev {
-            let last = out.chars.last_mut().expect("a repeat follows a character");
-            last.last_column = col;
-            last.prob = last.prob.max(prob);
-        } else if best != BLANK {
-            out.labels.push(best as u8);
-            out.chars.push(DecodedChar {
-                label: best as u8,
-                first_column: col,
-                last_column: col,
-                prob,
-            });
-        }
+        push_column(&mut out, prev, col, best, log_p.exp() as f32);
         prev = best;
     }
     out
+}
+
+/// Column `col` of a path, of class `class` (probability `prob`) after one of class `prev`,
+/// added to `out`: a repeat extends the last character, a blank adds nothing, another class
+/// starts a character.
+pub(super) fn push_column(out: &mut Decoded, prev: usize, col: usize, class: usize, prob: f32) {
+    if class != BLANK && class == prev {
+        let last = out.chars.last_mut().expect("a repeat follows a character");
+        last.last_column = col;
+        last.prob = last.prob.max(prob);
+    } else if class != BLANK {
+        out.labels.push(class as u8);
+        out.chars.push(DecodedChar {
+            label: class as u8,
+            first_column: col,
+            last_column: col,
+            prob,
+        });
+    }
 }
 
 /// The most likely class of one column (the first on ties) and its log softmax probability.

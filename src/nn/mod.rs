@@ -9,6 +9,7 @@
 pub mod activation;
 pub mod conv;
 pub mod ctc;
+pub mod ctc_counted;
 pub mod ctc_decode;
 pub mod dense;
 pub mod dropout;

@@ -22,8 +22,9 @@
 //!   state's `NumberReader`: the one made from the served model (`vision::number_reader`)
 //!   unless `with_reader` gave another (`digits serve` gives the built-in number reader). A blank picture is
 //!   not an error: 200 with `"text": ""`, `"confidence": 0`, `"digits": []` and a `"message"`.
-//!   `?min_confidence=P` adds `"accepted"`: whether the confidence is at least P.
-//!   Errors as for `/api/predict` (400, 413, 415, 503).
+//!   `?min_confidence=P` adds `"accepted"`: whether the confidence is at least P;
+//!   `?digits=N` (or `N-M`) reads a number of that many digits (`vision::expect`; a reading
+//!   that does not fit has confidence 0). Errors as for `/api/predict` (400, 413, 415, 503).
 //! - Without `?min_confidence=`, answers carry `"accepted"` at the server's level
 //!   ([`AppState::with_min_confidence`], `digits serve --min-confidence P`), if it has one.
 //! - `GET /api/model`: the model's summary, layers and parameter count, and the server's level

@@ -1,8 +1,10 @@
-//! What a request's query asks for: flags (`?debug=1`) and the reject option's level
-//! (`?min_confidence=0.8`, else the server's `--min-confidence`).
+//! What a request's query asks for: flags (`?debug=1`), the reject option's level
+//! (`?min_confidence=0.8`, else the server's `--min-confidence`) and the number of digits a
+//! number has (`?digits=5`).
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::vision::expect::Expected;
 use crate::vision::reject::parse_probability;
 
 /// The value of `name` in the query (the last one given), if any.
@@ -31,6 +33,17 @@ pub fn min_confidence(state: &AppState, query: Option<&str>) -> Result<Option<f3
     }
 }
 
+/// The number of digits the query's `digits` says a number has (N or N-M); None when it does
+/// not say. A value that is not one is a 400 naming it.
+pub fn expected_digits(query: Option<&str>) -> Result<Option<Expected>, ApiError> {
+    param(query, "digits")
+        .map(|v| {
+            v.parse()
+                .map_err(|e| ApiError::bad_request(format!("digits: {e}")))
+        })
+        .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +57,14 @@ mod tests {
         assert!(flag(q, "debug") && flag(q, "second_opinion"));
         assert!(!flag(Some("debug=0"), "debug") && !flag(Some("debug"), "debug"));
         assert_eq!(param(Some("a=1&a=2"), "a"), Some("2"));
+    }
+
+    #[test]
+    fn digits_are_a_count_or_a_range_and_others_are_refused() {
+        assert_eq!(expected_digits(None).unwrap(), None);
+        let zip = expected_digits(Some("digits=5")).unwrap().unwrap();
+        assert_eq!(zip.range(), 5..=5);
+        let e = expected_digits(Some("min_confidence=0.5&digits=five")).unwrap_err();
+        assert!(format!("{e:?}").contains("digits"), "{e:?}");
     }
 }

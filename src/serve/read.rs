@@ -1,11 +1,12 @@
 //! `POST /api/read`: the number in a drawing or picture, read by the state's
 //! [`crate::vision::reading::NumberReader`] (the one `digits read` makes from the same model), as
-//! `{"text", "formatted", "confidence", "digits": [...]}`.
+//! `{"text", "formatted", "confidence", "digits": [...]}`; `?digits=5` (or `4-8`) reads it as a
+//! number of that many digits, as `digits read --digits` does.
 
 use super::error::ApiError;
 use super::input::{declared_pixels, to_api, BodyKind};
 use super::pixels;
-use super::query::min_confidence;
+use super::query::{expected_digits, min_confidence};
 use super::state::AppState;
 use crate::vision::preprocess;
 use crate::vision::reading::Reading;
@@ -57,6 +58,7 @@ pub async fn read(
 ) -> Result<Json<ReadAnswer>, ApiError> {
     let body = body?;
     let min = min_confidence(&state, query.as_deref())?;
+    let expected = expected_digits(query.as_deref())?;
     let kind = BodyKind::of_request(
         &headers,
         &body,
@@ -79,7 +81,11 @@ pub async fn read(
             }
             BodyKind::Image => preprocess::decode_bytes(&body).map_err(to_api)?,
         };
-        let reading = state.reader.read_image(&img).map_err(to_api)?;
+        let reading = match &expected {
+            Some(e) => state.reader.read_image_as(&img, e),
+            None => state.reader.read_image(&img),
+        }
+        .map_err(to_api)?;
         Ok(Json(ReadAnswer {
             message: reading.text.is_empty().then_some(NOTHING_FOUND),
             accepted: accepted(reading.confidence, min),

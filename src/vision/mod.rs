@@ -3,6 +3,7 @@
 pub mod allographs;
 pub mod augment;
 pub mod canvas;
+pub mod expect;
 pub mod font;
 pub mod line;
 pub mod number_eval;

@@ -2,6 +2,7 @@
 //! --numbers`, `digits serve` (`POST /api/read`) and the Python module all make their reader
 //! here, so a new kind of reader is wired in once for all of them.
 
+use super::expect::Expected;
 use super::line::reader::LineReader;
 use super::preprocess::{self, PreprocessError, PIXELS};
 use super::reading::{NumberReader, Reading, SegmentReader};
@@ -43,16 +44,32 @@ pub fn reader_for(model: Sequential, scale: PixelScale) -> anyhow::Result<Box<dy
 /// The reading of the picture in the file at `path` (a blank picture reads as
 /// [`Reading::empty`]); errors name the file.
 pub fn read_path(reader: &dyn NumberReader, path: &Path) -> Result<Reading, PreprocessError> {
-    read_decoded(reader, path, &preprocess::decode_path(path)?)
+    read_path_as(reader, path, None)
 }
 
-/// The reading of `img`, already decoded from the file at `path`; errors name the file.
+/// [`read_path`], of a number of as many digits as `expected` says where it is given
+/// ([`NumberReader::read_image_as`]).
+pub fn read_path_as(
+    reader: &dyn NumberReader,
+    path: &Path,
+    expected: Option<&Expected>,
+) -> Result<Reading, PreprocessError> {
+    read_decoded(reader, path, &preprocess::decode_path(path)?, expected)
+}
+
+/// The reading of `img`, already decoded from the file at `path`, of a number of as many
+/// digits as `expected` says where it is given; errors name the file.
 pub fn read_decoded(
     reader: &dyn NumberReader,
     path: &Path,
     img: &image::DynamicImage,
+    expected: Option<&Expected>,
 ) -> Result<Reading, PreprocessError> {
-    reader.read_image(img).map_err(|e| PreprocessError::InFile {
+    match expected {
+        Some(e) => reader.read_image_as(img, e),
+        None => reader.read_image(img),
+    }
+    .map_err(|e| PreprocessError::InFile {
         path: path.to_path_buf(),
         source: Box::new(e),
     })

@@ -2,6 +2,7 @@
 //! share: `{"text": "90210", "formatted": "90210", "confidence": 0.97, "digits": [{"digit",
 //! "probability", "box": [x, y, w, h]}, ...]}`; and [`NumberReader`], what reads one.
 
+use super::expect::Expected;
 use super::preprocess::{self, PreprocessError};
 use super::segment::{read_digits, read_digits_apart, FoundDigit};
 use crate::nn::Sequential;
@@ -70,6 +71,17 @@ impl Reading {
 /// [`Reading::empty`]; other errors (a picture too large) are returned.
 pub trait NumberReader: Send + Sync {
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError>;
+
+    /// The reading of `img` as a number of as many digits as `expected` says: here
+    /// [`Self::read_image`]'s, its confidence 0 when it does not fit; a line reader reads the
+    /// best number that fits.
+    fn read_image_as(
+        &self,
+        img: &image::DynamicImage,
+        expected: &Expected,
+    ) -> Result<Reading, PreprocessError> {
+        Ok(expected.mark(self.read_image(img)?))
+    }
 
     /// What the model is given for the picture, as pictures, ink light on black: the line a
     /// line reader reads (its first look), or each digit cut out (28x28); none for a blank

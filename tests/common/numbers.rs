@@ -1,9 +1,10 @@
 //! Pictures of numbers composed of digit glyphs (MNIST test digits, synthesised handwriting),
 //! for the tests that read whole numbers.
 
-use digits::data::PixelScale;
+use digits::data::{Dataset, PixelScale};
 use image::{DynamicImage, GrayImage, ImageFormat, Luma};
-use rand::Rng;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
 use std::io::Cursor;
 
 /// Ink coverage pictures (0..1, ink = 1) of the digits of one number, to be composed.
@@ -89,4 +90,24 @@ pub fn compose(glyphs: &[Glyph], gaps: &[i32], dark_on_light: bool, rng: &mut im
         .write_to(&mut out, ImageFormat::Png)
         .unwrap();
     out.into_inner()
+}
+
+/// `count` pictures of numbers of 2 to 5 MNIST test digits (PNG bytes, the digits), scaled 1.5
+/// to 3.5 times, with uneven gaps, on paper of either polarity.
+pub fn mnist_numbers(test: &Dataset, count: usize, seed: u64) -> Vec<(Vec<u8>, String)> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..count)
+        .map(|k| {
+            let n = rng.gen_range(2..=5);
+            let idx: Vec<usize> = (0..n).map(|_| rng.gen_range(0..test.len())).collect();
+            let scale = rng.gen_range(1.5..3.5f32);
+            let glyphs: Vec<Glyph> = idx.iter().map(|&i| mnist_glyph(test, i, scale)).collect();
+            let g = gaps(n, (20.0 * scale) as usize, &mut rng);
+            let png = compose(&glyphs, &g, k % 2 == 1, &mut rng);
+            (
+                png,
+                idx.iter().map(|&i| test.labels[i].to_string()).collect(),
+            )
+        })
+        .collect()
 }

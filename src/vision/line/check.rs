@@ -12,6 +12,7 @@
 
 use super::reader::LineReader;
 use crate::train::calibration::Platt;
+use crate::vision::expect::Expected;
 use crate::vision::preprocess::{self, Ink, PreprocessError};
 use crate::vision::reading::{DigitRead, NumberReader, Reading, SegmentReader};
 use image::GrayImage;
@@ -52,11 +53,22 @@ impl CheckedReader {
     /// The reading of `ink` by [`Self::read_ink_by_the_rules`], its confidence then mapped by
     /// `calibration` (a blank's stays 0).
     pub fn read_ink(&self, ink: &Ink) -> Reading {
-        let mut reading = self.read_ink_by_the_rules(ink);
+        self.read_ink_as(ink, None)
+    }
+
+    /// [`Self::read_ink`] of a number of as many digits as `expected` says, where it is given:
+    /// the line reader reads the best string that fits ([`LineReader::read_ink_as`]), a cut
+    /// of another length does not overrule it, and a reading that still does not fit gets a
+    /// confidence of 0.
+    pub fn read_ink_as(&self, ink: &Ink, expected: Option<&Expected>) -> Reading {
+        let mut reading = self.read_ink_by_the_rules(ink, expected);
         if let (Some(map), false) = (&self.calibration, reading.text.is_empty()) {
             reading.confidence = map.apply(reading.confidence);
         }
-        reading
+        match expected {
+            Some(e) => e.mark(reading),
+            None => reading,
+        }
     }
 
     /// The reading of `ink`:
@@ -100,20 +112,28 @@ impl CheckedReader {
     /// A line reading of [`SURE_CUT_BELOW`] or more is not cut; but where its ink is as many
     /// pieces standing apart as it has digits, or one more, each piece is read by the digit
     /// model (cheaply: no cut is sought; [`judge_sure`]).
-    fn read_ink_by_the_rules(&self, ink: &Ink) -> Reading {
-        let line = self.line.read_ink(ink);
+    fn read_ink_by_the_rules(&self, ink: &Ink, expected: Option<&Expected>) -> Reading {
+        let line = self.line.read_ink_as(ink, expected);
         if line.text.is_empty() {
             return line;
         }
-        if line.confidence >= SURE_CUT_BELOW {
+        // With a number of digits expected, the line's reading that fits stands against a cut
+        // that does not.
+        let kept = expected.filter(|e| e.fits(&line)).map(|_| line.clone());
+        let judged = if line.confidence >= SURE_CUT_BELOW {
             let n = line.digits.len();
-            return match self.cut.read_ink_if_apart(ink, n..=n + 1) {
+            match self.cut.read_ink_if_apart(ink, n..=n + 1) {
                 Some(cut) => judge_sure(line, cut),
                 None => line,
-            };
+            }
+        } else {
+            let (cut, apart) = self.cut.read_ink_apart(ink);
+            judge(line, cut, apart)
+        };
+        match (kept, expected) {
+            (Some(line), Some(e)) if !e.fits(&judged) => line,
+            _ => judged,
         }
-        let (cut, apart) = self.cut.read_ink_apart(ink);
-        judge(line, cut, apart)
     }
 }
 
@@ -290,6 +310,15 @@ fn in_line_format(line: Reading, cut: Reading, extra: Option<usize>) -> Reading 
 impl NumberReader for CheckedReader {
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
         Ok(preprocess::ink_if_any(img)?.map_or_else(Reading::empty, |ink| self.read_ink(&ink)))
+    }
+
+    fn read_image_as(
+        &self,
+        img: &image::DynamicImage,
+        expected: &Expected,
+    ) -> Result<Reading, PreprocessError> {
+        Ok(preprocess::ink_if_any(img)?
+            .map_or_else(Reading::empty, |ink| self.read_ink_as(&ink, Some(expected))))
     }
 
     fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {

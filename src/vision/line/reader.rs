@@ -7,10 +7,12 @@
 use super::normalize::{self, LineInput};
 use super::slash;
 use super::{char_of, CLASSES, COLUMN_STRIDE, HEIGHT};
+use crate::nn::ctc_counted::best_path_counted;
 use crate::nn::ctc_decode::{
     column_log_probs, greedy_decode, labelling_log_prob, labelling_log_prob_of, Decoded,
 };
 use crate::nn::{Activation, LayerSpec, ModelSpec, Padding, Sequential};
+use crate::vision::expect::Expected;
 use crate::vision::preprocess::{self, PreprocessError};
 use crate::vision::reading::{gray_picture, DigitRead, NumberReader, Reading};
 use image::GrayImage;
@@ -216,9 +218,18 @@ impl LineReader {
     /// that average being its confidence; its digits' probabilities and boxes from the look
     /// that gives it the highest probability.
     pub fn read_ink(&self, ink: &preprocess::Ink) -> Reading {
+        self.read_ink_as(ink, None)
+    }
+
+    /// [`Self::read_ink`], of the strings with as many digits as `expected` says where it is
+    /// given: a look whose best path does not fit gives its best path that does
+    /// ([`best_path_counted`]; separators not counted), and the strings are weighed as above.
+    /// When no look gives one, the reading as [`Self::read_ink`] makes it, with confidence 0.
+    pub fn read_ink_as(&self, ink: &preprocess::Ink, expected: Option<&Expected>) -> Reading {
         let Some(writing) = normalize::Writing::of(ink) else {
             return Reading::empty();
         };
+        let fits = |d: &Decoded| expected.is_none_or(|e| e.fits_count(digit_count(d)));
         let most = self.stretches.len() * self.models.len();
         // Each look's line and its columns' log probabilities (made once: every string read
         // is weighed in every look).
@@ -230,15 +241,27 @@ impl LineReader {
                 decoded.push(greedy_decode(&logits, CLASSES));
                 looks.push((line.clone(), column_log_probs(&logits, CLASSES)));
                 if self.settle.is_some_and(|s| {
-                    s.looks == looks.len() && settled(&looks, &decoded, s.confidence)
+                    s.looks == looks.len()
+                        && fits(&decoded[0])
+                        && settled(&looks, &decoded, s.confidence)
                 }) {
                     break 'looking;
                 }
             }
         }
+        let mut read: Vec<Option<Decoded>> = Vec::with_capacity(decoded.len());
+        for (d, (_, log_probs)) in decoded.into_iter().zip(&looks) {
+            read.push(match expected {
+                Some(_) if fits(&d) => Some(d),
+                Some(e) => best_path_counted(log_probs, CLASSES, e.range(), &DIGIT_CLASSES)
+                    .filter(|d| fits(d)),
+                None => Some(d),
+            });
+        }
         let mut best: Option<(f64, usize)> = None; // (mean probability, look)
-        for (k, d) in decoded.iter().enumerate() {
-            if d.labels.is_empty() || decoded[..k].iter().any(|e| e.labels == d.labels) {
+        for (k, d) in read.iter().enumerate() {
+            let Some(d) = d else { continue };
+            if d.labels.is_empty() || read[..k].iter().flatten().any(|e| e.labels == d.labels) {
                 continue;
             }
             let p: Vec<f64> = looks
@@ -248,17 +271,21 @@ impl LineReader {
             let mean = p.iter().sum::<f64>() / p.len() as f64;
             // The look that reads this string and gives it the highest probability.
             let look = (0..looks.len())
-                .filter(|&j| decoded[j].labels == d.labels)
+                .filter(|&j| read[j].as_ref().is_some_and(|e| e.labels == d.labels))
                 .max_by(|&a, &b| p[a].total_cmp(&p[b]))
                 .unwrap_or(k);
             if best.is_none_or(|(m, _)| mean > m) {
                 best = Some((mean, look));
             }
         }
-        let Some((confidence, look)) = best else {
-            return Reading::empty();
-        };
-        reading_of(&decoded[look], &looks[look].0, ink, confidence as f32)
+        match (best, expected) {
+            (Some((confidence, look)), _) => {
+                let d = read[look].as_ref().expect("the best look read a string");
+                reading_of(d, &looks[look].0, ink, confidence as f32)
+            }
+            (None, Some(e)) => e.mark(self.read_ink(ink)),
+            (None, None) => Reading::empty(),
+        }
     }
 
     /// The models' probability of reading `ink` as each one-digit number, "0" to "9" (the CTC
@@ -293,6 +320,27 @@ fn settled(looks: &[(Arc<LineInput>, Vec<f64>)], decoded: &[Decoded], confidence
         .map(|(_, lp)| labelling_log_prob_of(lp, CLASSES, labels).exp())
         .sum();
     sum / looks.len() as f64 >= confidence
+}
+
+/// Which classes are digits (counted by [`Expected`]); the blank and separators are not.
+const DIGIT_CLASSES: [bool; CLASSES] = {
+    let mut digits = [false; CLASSES];
+    let mut c = 0;
+    while c < CLASSES {
+        digits[c] = c >= 1 && super::CHARS[c - 1].is_ascii_digit();
+        c += 1;
+    }
+    digits
+};
+
+/// How many digits the reading spelled by `decoded` has (its slashes read as 1s where
+/// [`slash::slashes_as_ones`] reads them so).
+fn digit_count(decoded: &Decoded) -> usize {
+    slash::slashes_as_ones(decoded)
+        .labels
+        .iter()
+        .filter(|&&c| DIGIT_CLASSES[c as usize])
+        .count()
 }
 
 /// The reading spelled by `decoded` (slashes where no date has them read as 1s: see
@@ -380,6 +428,15 @@ pub fn score_lines(reader: &LineReader, samples: &[super::synth::Sample]) -> (f6
 impl NumberReader for LineReader {
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
         Ok(preprocess::ink_if_any(img)?.map_or_else(Reading::empty, |ink| self.read_ink(&ink)))
+    }
+
+    fn read_image_as(
+        &self,
+        img: &image::DynamicImage,
+        expected: &Expected,
+    ) -> Result<Reading, PreprocessError> {
+        Ok(preprocess::ink_if_any(img)?
+            .map_or_else(Reading::empty, |ink| self.read_ink_as(&ink, Some(expected))))
     }
 
     fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {
