@@ -27,7 +27,7 @@ fn outcomes(who: &str, reader: &dyn NumberReader, pictures: &[(Vec<u8>, String)]
             let n = want.len();
             let untold = reader.read_image(&img).unwrap();
             let told = reader
-                .read_image_as(&img, &Expected::digits(n..=n).unwrap())
+                .read_image_as(&img, Some(&Expected::digits(n..=n).unwrap()))
                 .unwrap();
             assert!(
                 told.text.len() == n || told.confidence == 0.0,

@@ -129,14 +129,10 @@ impl Reader {
         expected: Option<&Expected>,
     ) -> Result<String, PreprocessError> {
         let numbers = self.numbers.as_ref();
-        let read = |img: &DynamicImage| match expected {
-            Some(e) => numbers.read_image_as(img, e),
-            None => numbers.read_image(img),
-        };
         let reading = match picture {
             Picture::Path(p) => read_path_as(numbers, p, expected)?,
-            Picture::Bytes(b) => read(&preprocess::decode_bytes(b)?)?,
-            Picture::Image(img) => read(img)?,
+            Picture::Bytes(b) => numbers.read_image_as(&preprocess::decode_bytes(b)?, expected)?,
+            Picture::Image(img) => numbers.read_image_as(img, expected)?,
         };
         Ok(serde_json::to_string(&reading).expect("a reading always serialises"))
     }

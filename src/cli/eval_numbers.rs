@@ -46,7 +46,10 @@ pub fn run(args: NumbersArgs) -> anyhow::Result<()> {
         .par_iter()
         .map(|(label, path)| {
             let n = label.digits.len();
-            let expected = Expected::digits(n..=n).ok().filter(|_| args.known_length);
+            let expected = args
+                .known_length
+                .then(|| Expected::digits(n..=n).ok())
+                .flatten();
             read_path_as(reader.as_ref(), path, expected.as_ref())
         })
         .collect();

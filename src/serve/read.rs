@@ -81,11 +81,10 @@ pub async fn read(
             }
             BodyKind::Image => preprocess::decode_bytes(&body).map_err(to_api)?,
         };
-        let reading = match &expected {
-            Some(e) => state.reader.read_image_as(&img, e),
-            None => state.reader.read_image(&img),
-        }
-        .map_err(to_api)?;
+        let reading = state
+            .reader
+            .read_image_as(&img, expected.as_ref())
+            .map_err(to_api)?;
         Ok(Json(ReadAnswer {
             message: reading.text.is_empty().then_some(NOTHING_FOUND),
             accepted: accepted(reading.confidence, min),

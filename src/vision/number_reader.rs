@@ -65,14 +65,12 @@ pub fn read_decoded(
     img: &image::DynamicImage,
     expected: Option<&Expected>,
 ) -> Result<Reading, PreprocessError> {
-    match expected {
-        Some(e) => reader.read_image_as(img, e),
-        None => reader.read_image(img),
-    }
-    .map_err(|e| PreprocessError::InFile {
-        path: path.to_path_buf(),
-        source: Box::new(e),
-    })
+    reader
+        .read_image_as(img, expected)
+        .map_err(|e| PreprocessError::InFile {
+            path: path.to_path_buf(),
+            source: Box::new(e),
+        })
 }
 
 #[cfg(test)]

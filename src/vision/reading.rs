@@ -72,21 +72,33 @@ impl Reading {
 pub trait NumberReader: Send + Sync {
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError>;
 
-    /// The reading of `img` as a number of as many digits as `expected` says: here
-    /// [`Self::read_image`]'s, its confidence 0 when it does not fit; a line reader reads the
-    /// best number that fits.
+    /// The reading of `img` as a number of as many digits as `expected` says, where it is
+    /// given: here [`Self::read_image`]'s, its confidence 0 when it does not fit; a line
+    /// reader reads the best number that fits.
     fn read_image_as(
         &self,
         img: &image::DynamicImage,
-        expected: &Expected,
+        expected: Option<&Expected>,
     ) -> Result<Reading, PreprocessError> {
-        Ok(expected.mark(self.read_image(img)?))
+        let reading = self.read_image(img)?;
+        Ok(match expected {
+            Some(e) => e.mark(reading),
+            None => reading,
+        })
     }
 
     /// What the model is given for the picture, as pictures, ink light on black: the line a
     /// line reader reads (its first look), or each digit cut out (28x28); none for a blank
     /// picture.
     fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError>;
+}
+
+/// `read(ink)` of the ink in `img`; [`Reading::empty`] for a blank picture.
+pub fn read_ink_of(
+    img: &image::DynamicImage,
+    read: impl FnOnce(&preprocess::Ink) -> Reading,
+) -> Result<Reading, PreprocessError> {
+    Ok(preprocess::ink_if_any(img)?.map_or_else(Reading::empty, |ink| read(&ink)))
 }
 
 /// `px` (w x h values in [0, 1], row-major) as a grey picture.
@@ -140,7 +152,7 @@ impl SegmentReader {
 
 impl NumberReader for SegmentReader {
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
-        Ok(preprocess::ink_if_any(img)?.map_or_else(Reading::empty, |ink| self.read_ink(&ink)))
+        read_ink_of(img, |ink| self.read_ink(ink))
     }
 
     fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {

@@ -13,8 +13,8 @@
 use super::reader::LineReader;
 use crate::train::calibration::Platt;
 use crate::vision::expect::Expected;
-use crate::vision::preprocess::{self, Ink, PreprocessError};
-use crate::vision::reading::{DigitRead, NumberReader, Reading, SegmentReader};
+use crate::vision::preprocess::{Ink, PreprocessError};
+use crate::vision::reading::{read_ink_of, DigitRead, NumberReader, Reading, SegmentReader};
 use image::GrayImage;
 
 /// Line readings less sure than this get the cutting reader's opinion.
@@ -309,16 +309,15 @@ fn in_line_format(line: Reading, cut: Reading, extra: Option<usize>) -> Reading 
 
 impl NumberReader for CheckedReader {
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
-        Ok(preprocess::ink_if_any(img)?.map_or_else(Reading::empty, |ink| self.read_ink(&ink)))
+        self.read_image_as(img, None)
     }
 
     fn read_image_as(
         &self,
         img: &image::DynamicImage,
-        expected: &Expected,
+        expected: Option<&Expected>,
     ) -> Result<Reading, PreprocessError> {
-        Ok(preprocess::ink_if_any(img)?
-            .map_or_else(Reading::empty, |ink| self.read_ink_as(&ink, Some(expected))))
+        read_ink_of(img, |ink| self.read_ink_as(ink, expected))
     }
 
     fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {

@@ -14,7 +14,7 @@ use crate::nn::ctc_decode::{
 use crate::nn::{Activation, LayerSpec, ModelSpec, Padding, Sequential};
 use crate::vision::expect::Expected;
 use crate::vision::preprocess::{self, PreprocessError};
-use crate::vision::reading::{gray_picture, DigitRead, NumberReader, Reading};
+use crate::vision::reading::{gray_picture, read_ink_of, DigitRead, NumberReader, Reading};
 use image::GrayImage;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -427,16 +427,15 @@ pub fn score_lines(reader: &LineReader, samples: &[super::synth::Sample]) -> (f6
 
 impl NumberReader for LineReader {
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
-        Ok(preprocess::ink_if_any(img)?.map_or_else(Reading::empty, |ink| self.read_ink(&ink)))
+        self.read_image_as(img, None)
     }
 
     fn read_image_as(
         &self,
         img: &image::DynamicImage,
-        expected: &Expected,
+        expected: Option<&Expected>,
     ) -> Result<Reading, PreprocessError> {
-        Ok(preprocess::ink_if_any(img)?
-            .map_or_else(Reading::empty, |ink| self.read_ink_as(&ink, Some(expected))))
+        read_ink_of(img, |ink| self.read_ink_as(ink, expected))
     }
 
     fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {
