@@ -146,6 +146,38 @@ fn errors_count_agrees_with_eval_and_pictures_are_written() {
     );
 }
 
+/// Output piped into a reader that has stopped (`digits read *.png | head -1`) ends the
+/// command by SIGPIPE, as it ends other Unix tools, not by a panic in `println!`.
+#[cfg(unix)]
+#[test]
+fn a_closed_pipe_ends_the_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::{Command, Stdio};
+    for command in ["predict", "read"] {
+        let picture = match command {
+            "predict" => "examples/pictures/seven.jpg",
+            _ => "examples/pictures/zip.jpg",
+        };
+        let mut child = Command::new(env!("CARGO_BIN_EXE_digits"))
+            .arg(command)
+            .args(std::iter::repeat_n(picture, 20))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader stops before the command has printed anything (it loads its model first).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = text(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{command}: {stderr}");
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGPIPE),
+            "{command}: {stderr}"
+        );
+    }
+}
+
 #[test]
 fn the_readmes_first_pictures_are_read_by_the_built_in_model() {
     let out = digits(&["predict", "examples/pictures/seven.jpg"]);

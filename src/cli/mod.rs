@@ -55,6 +55,21 @@ enum Command {
     Export(export::ExportArgs),
 }
 
+/// Lets a command whose output is piped into a reader that stops early (`digits read *.png |
+/// head -1`) end as other Unix tools do, by SIGPIPE, instead of panicking in `println!` (Rust
+/// ignores SIGPIPE, so a write to the closed pipe fails). `serve` keeps it ignored: a write to
+/// a client that went away must fail there, not end the server. Call before any thread starts.
+pub fn end_quietly_on_a_closed_pipe(cli: &Cli) {
+    #[cfg(unix)]
+    if !matches!(cli.command, Command::Serve(_)) {
+        // SAFETY: sets the default action of one signal; no other thread exists yet to race
+        // with the change.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Train(a) => train::run(a),
