@@ -1,6 +1,7 @@
 //! The drawing page in real headless Chromium: `digits serve` is started, and
-//! tests/e2e/draw.mjs (Node + playwright-core) draws digits, then a number of four digits in
-//! number mode, with the mouse and checks the page;
+//! tests/e2e/draw.mjs (Node + playwright-core) draws digits, then in number mode a number of
+//! four digits (read again told 4, 3 and a bad count in the `digits:` field) and a date, 12/05,
+//! read 1205, with the mouse and checks the page;
 //! then the same for the static site of `digits export --web` (the model run in the page by
 //! onnxruntime-web), whose probabilities must be the server's for the same pixels.
 //!
@@ -122,8 +123,12 @@ fn draw(name: &str, site: Option<&Path>) {
             "{stdout}"
         );
     }
-    let number = site.is_none().then_some("number");
-    for shot in ["one", "seven", "zero", "blank"].into_iter().chain(number) {
+    let numbers = if site.is_none() {
+        &["number", "date"][..]
+    } else {
+        &[]
+    };
+    for shot in ["one", "seven", "zero", "blank"].iter().chain(numbers) {
         assert!(out.join(format!("{shot}.png")).is_file(), "no {shot}.png");
     }
     println!("screenshots in {}", out.display());

@@ -258,6 +258,68 @@ try {
     });
     assert.ok(read.boxed > 100, "no box drawn over the canvas");
     console.log(`number: shows ${read.number} (${read.listed.join(", ")})${marked ? ", marked to check by hand" : ""}`);
+
+    // The number of digits the form knows: typing it reads the number again with ?digits=N.
+    async function readWithCount(count) {
+      const path = count ? `/api/read?digits=${encodeURIComponent(count)}` : "/api/read";
+      const sent = page.waitForRequest(r => r.url().endsWith(path), { timeout: 15000 });
+      await page.fill("#digit-count", count);
+      await sent;
+      await settle();
+      return page.evaluate(() => ({
+        number: document.querySelector("#number").textContent,
+        message: document.querySelector("#message").textContent,
+        result: window.digitsLastResult,
+      }));
+    }
+    assert.ok(await page.isVisible("#digit-count"), "no field for the number of digits");
+    const four = await readWithCount("4");
+    assert.equal(four.result.status, 200, JSON.stringify(four.result));
+    assert.equal(four.number, "1704", `told 4 digits, the page shows ${four.number}`);
+    assert.doesNotMatch(four.message, /digits asked for/, four.message);
+    // Told 3, the reading has 3 digits or is marked as not fitting (confidence 0).
+    const three = await readWithCount("3");
+    assert.equal(three.result.status, 200, JSON.stringify(three.result));
+    if (three.result.text.length !== 3) {
+      assert.equal(three.result.confidence, 0, JSON.stringify(three.result));
+      assert.ok(three.message.includes("not the 3 digits asked for: check by hand"), three.message);
+    }
+    console.log(`told 4 digits: ${four.number}; told 3: ${three.number} ("${three.message}")`);
+    // A count that is not one: the server's 400 names the field, and the page says so.
+    const bad = await readWithCount("x");
+    assert.equal(bad.result.status, 400, JSON.stringify(bad.result));
+    assert.match(bad.message, /digits/, bad.message);
+    assert.equal(await page.getAttribute("#number", "data-state"), "error");
+    const untold = await readWithCount("");
+    assert.equal(untold.number, "1704", `untold again, the page shows ${untold.number}`);
+
+    // A date with its slash, 12/05: the digits are read as 1205, the slash shown as written.
+    await page.click("#clear");
+    const arc = (cx, cy, rx, ry, from, to, n = 12) => Array.from({ length: n + 1 }, (_, k) => {
+      const t = from + ((to - from) * k) / n;
+      return [cx + rx * Math.sin(t), cy - ry * Math.cos(t)];
+    });
+    await draw([
+      [[0.12, 0.2], [0.12, 0.8]],                                            // 1
+      [...arc(0.23, 0.35, 0.045, 0.15, -1.4, 2.2), [0.19, 0.8], [0.29, 0.8]], // 2
+      [[0.34, 0.82], [0.42, 0.18]],                                          // /
+      oval(0.51, 0.05),                                                      // 0
+      [[0.68, 0.2], [0.61, 0.2], [0.6, 0.47]],                               // 5: bar and stem
+      arc(0.635, 0.62, 0.05, 0.16, -1.2, 3.9),                              //    its bowl
+    ], wide, 3);
+    const date = await page.evaluate(() => ({
+      number: document.querySelector("#number").textContent,
+      written: document.querySelector("#number-written").textContent,
+      result: window.digitsLastResult,
+    }));
+    await page.screenshot({ path: join(out, "date.png") });
+    assert.equal(date.result.status, 200, JSON.stringify(date.result));
+    assert.equal(date.result.text, "1205", `12/05 read as ${JSON.stringify(date.result)}`);
+    assert.equal(date.number, "1205");
+    if (date.result.formatted !== "1205") {
+      assert.equal(date.written, `as written: ${date.result.formatted}`);
+    }
+    console.log(`date: shows ${date.number} (${date.written || "no separator read"})`);
     await page.click("#clear");
     assert.equal(await page.textContent("#number"), "\u2013");
     await page.uncheck("#mode-number");
