@@ -1,13 +1,14 @@
 //! Numbers of a known length (`digits read --digits N`, `POST /api/read?digits=N`): the
-//! built-in number reader and its line reader alone, told how many digits each composed MNIST
-//! number has, give that many or a confidence of 0, and read more of them right than untold.
+//! built-in number reader, its line reader alone and the cutting reader (`--segment`), told how
+//! many digits each composed MNIST number has, give that many or a confidence of 0, and read
+//! more of them right than untold.
 
 mod common;
 
 use common::numbers::mnist_numbers;
 use digits::vision::expect::Expected;
 use digits::vision::line::reader::LineReader;
-use digits::vision::reading::NumberReader;
+use digits::vision::reading::{NumberReader, SegmentReader};
 use rayon::prelude::*;
 
 /// One number read untold and told its length.
@@ -92,10 +93,18 @@ fn numbers_of_a_known_length_are_read_as_that_many_digits() {
         &digits::default_reader::reader().unwrap(),
         &pictures,
     );
+    // The cutting reader: the best cut of that many digits, where its cut has another count.
+    let digit_model = digits::default_model::load().unwrap();
+    let cutting = SegmentReader {
+        raw: digit_model.meta.scale == digits::data::PixelScale::Raw,
+        model: digit_model.model,
+    };
+    let cut = outcomes("cutting reader", &cutting, &pictures);
     for (who, o) in [
         ("line reader", &line),
         ("one look", &one),
         ("built-in reader", &checked),
+        ("cutting reader", &cut),
     ] {
         let wrong_length = count(o, |o| o.untold_length_wrong);
         assert!(gained(o) >= 2 * lost(o).max(1), "{who}");

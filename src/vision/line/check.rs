@@ -127,7 +127,7 @@ impl CheckedReader {
                 None => line,
             }
         } else {
-            let (cut, apart) = self.cut.read_ink_apart(ink);
+            let (cut, apart) = self.cut.read_ink_apart_as(ink, expected);
             judge(line, cut, apart)
         };
         match (kept, expected) {

@@ -8,7 +8,13 @@
 //! is thinnest, choosing among the possible cuts the one whose parts the network reads with the
 //! most confidence. Each digit is then framed like MNIST and classified by the caller's model.
 
+mod counted;
+mod split;
+
+pub use counted::read_digits_counted;
+
 use super::preprocess::{Ink, PIXELS};
+use split::split;
 use std::ops::RangeInclusive;
 
 /// Pixels at or above this level join pieces; fainter ones are edges (and light touches).
@@ -19,18 +25,6 @@ const SPECK: f32 = 0.25;
 const OVERLAP: f32 = 0.5;
 /// A piece wider than this many times the height of the digits may be several digits.
 const WIDE: f32 = 0.75;
-/// Each part beyond the first costs this much log-probability (cutting must pay its way).
-const PART_COST: f32 = 1.0;
-/// No cut leaves a part narrower than this fraction of the height (a "1" is about 0.15-0.3).
-const MIN_PART: f32 = 0.12;
-/// Parts wider than this fraction of the height are unlikely single digits: each fraction above
-/// costs this much log-probability.
-const PART_ASPECT: f32 = 0.9;
-const ASPECT_COST: f32 = 3.0;
-/// Parts of more than one span between cuts are not tried wider than this many heights.
-const MAX_SPAN: f32 = 1.6;
-/// Cut positions tried per piece (the thinnest columns).
-const MAX_CUTS: usize = 14;
 
 /// One digit found in a picture.
 #[derive(Clone, Debug)]
@@ -253,137 +247,9 @@ fn merge_overlapping(mut pieces: Vec<Piece>) -> Vec<Piece> {
     }
 }
 
-/// Cuts a wide piece into digits: among cuts at the thinnest columns, the sequence of parts
-/// with the highest total log-probability (the network's confidence in each part, less a cost
-/// for parts too wide to be one digit). The parts come with what the network read in them
-/// (each is read once); none when no sequence of parts frames.
-fn split(
-    ink: &Ink,
-    piece: &Piece,
-    height: f32,
-    classify: &dyn Fn(&[f32]) -> Vec<f32>,
-) -> Vec<Seen> {
-    split_reading(ink, piece, height, classify, true)
-}
-
-/// [`split`], reading only the parts that may still win (`prune`) or every part: the same
-/// parts either way (on the shared numbers a sixth fewer are read).
-fn split_reading(
-    ink: &Ink,
-    piece: &Piece,
-    height: f32,
-    classify: &dyn Fn(&[f32]) -> Vec<f32>,
-    prune: bool,
-) -> Vec<Seen> {
-    let w = ink.w;
-    let mut profile = vec![0.0f32; piece.width()];
-    for &i in &piece.pixels {
-        profile[i % w - piece.x0] += ink.px[i];
-    }
-    let min_part = ((MIN_PART * height) as usize).max(2);
-    let n = profile.len();
-    // Candidate cuts: local minima of the column profile under half its peak (the middle of a
-    // flat run of them), the thinnest first.
-    let thickest = profile.iter().copied().fold(0.0f32, f32::max);
-    let minima: Vec<usize> = (min_part..n.saturating_sub(min_part))
-        .filter(|&c| profile[c] < 0.5 * thickest)
-        .filter(|&c| {
-            let lo = c.saturating_sub(2);
-            let hi = (c + 3).min(n);
-            profile[lo..hi].iter().all(|&v| v >= profile[c])
-        })
-        .collect();
-    let mut cuts = Vec::new();
-    let mut k = 0;
-    while k < minima.len() {
-        let mut e = k;
-        while e + 1 < minima.len()
-            && minima[e + 1] == minima[e] + 1
-            && profile[minima[e + 1]] == profile[minima[k]]
-        {
-            e += 1;
-        }
-        cuts.push(minima[(k + e) / 2]);
-        k = e + 1;
-    }
-    cuts.sort_by(|&a, &b| profile[a].total_cmp(&profile[b]));
-    cuts.truncate(MAX_CUTS);
-    cuts.sort_unstable();
-    cuts.dedup_by(|a, b| *a - *b < min_part);
-    let mut bounds = vec![0];
-    bounds.extend(cuts);
-    bounds.push(n);
-    // part(i, j): the piece's pixels in columns bounds[i]..bounds[j].
-    let part = |i: usize, j: usize| -> Option<Piece> {
-        let (a, b) = (piece.x0 + bounds[i], piece.x0 + bounds[j]);
-        let pixels: Vec<usize> = piece
-            .pixels
-            .iter()
-            .copied()
-            .filter(|&p| (a..b).contains(&(p % w)))
-            .collect();
-        Piece::from_pixels(pixels, w)
-    };
-    // A part read as a digit of probability `p`: its log, less the costs of the part.
-    let part_score = |p: f32, piece: &Piece| -> f32 {
-        let aspect = piece.width() as f32 / height;
-        p.max(1e-6).ln() - ASPECT_COST * (aspect - PART_ASPECT).max(0.0) - PART_COST
-    };
-    let score = |seen: &Seen| -> f32 {
-        part_score(
-            seen.probs.iter().copied().fold(0.0f32, f32::max),
-            &seen.piece,
-        )
-    };
-    let m = bounds.len();
-    let mut best = vec![f32::NEG_INFINITY; m];
-    let mut from = vec![0usize; m];
-    // chosen[j]: the last part of the best sequence ending at bound j, as read.
-    let mut chosen: Vec<Option<Seen>> = (0..m).map(|_| None).collect();
-    best[0] = 0.0;
-    for j in 1..m {
-        // The narrowest last part first: the best sequence so far then often leaves a wider
-        // one no chance, and it is not read. Of equal scores the widest last part wins, as it
-        // did when they were tried widest first.
-        for i in (0..j).rev() {
-            // A span of several cuts wider than any digit is not read: it would lose to its
-            // parts, and reading it costs most of the time on long runs of touching digits.
-            let too_wide = (bounds[j] - bounds[i]) as f32 > MAX_SPAN * height;
-            if best[i] == f32::NEG_INFINITY || (j > i + 1 && too_wide) {
-                continue;
-            }
-            let Some(piece) = part(i, j) else {
-                continue;
-            };
-            // Its score with a probability of 1: no reading of it can do better.
-            if prune && best[i] + part_score(1.0, &piece) < best[j] {
-                continue;
-            }
-            if let Some(seen) = see(ink, piece, classify) {
-                let s = best[i] + score(&seen);
-                if s >= best[j] {
-                    best[j] = s;
-                    from[j] = i;
-                    chosen[j] = Some(seen);
-                }
-            }
-        }
-    }
-    let mut parts = Vec::new();
-    let mut j = m - 1;
-    while j > 0 {
-        let Some(seen) = chosen[j].take() else {
-            return Vec::new();
-        };
-        parts.push(seen);
-        j = from[j];
-    }
-    parts.reverse();
-    parts
-}
-
 #[cfg(test)]
 mod tests {
+    use super::split::split_reading;
     use super::*;
 
     /// An ink map with the given filled rectangles (x, y, w, h).
@@ -523,24 +389,31 @@ mod tests {
         p.iter().map(|v| v / sum).collect()
     }
 
+    /// Four to seven blocks of ink in a row, touching by bridges at random heights, or apart
+    /// with chance `apart`.
+    fn blocks(seed: u64, apart: f64) -> Ink {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut rects = Vec::new();
+        let mut x = 5;
+        for k in 0..rng.gen_range(4..8) {
+            let (w, h) = (rng.gen_range(6..16), rng.gen_range(20..40));
+            if rng.gen_bool(apart) {
+                x += rng.gen_range(2..6);
+            } else if k > 0 {
+                rects.push((x - 2, rng.gen_range(10..h - 2), 3, rng.gen_range(1..4)));
+            }
+            rects.push((x, 45 - h, w, h));
+            x += w + 1;
+        }
+        ink_of(x + 5, 50, &rects)
+    }
+
     #[test]
     fn a_cut_reads_fewer_parts_and_chooses_the_same_ones() {
-        use rand::{Rng, SeedableRng};
         let (mut read, mut pruned) = (0, 0);
         for seed in 0..400 {
-            // Four to seven blocks of ink in a row, touching by bridges at random heights.
-            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-            let mut rects = Vec::new();
-            let mut x = 5;
-            for k in 0..rng.gen_range(4..8) {
-                let (w, h) = (rng.gen_range(6..16), rng.gen_range(20..40));
-                if k > 0 {
-                    rects.push((x - 2, rng.gen_range(10..h - 2), 3, rng.gen_range(1..4)));
-                }
-                rects.push((x, 45 - h, w, h));
-                x += w + 1;
-            }
-            let ink = ink_of(x + 5, 50, &rects);
+            let ink = blocks(seed, 0.0);
             let (pieces, height) = pieces(&ink);
             let calls = std::cell::Cell::new(0);
             let counting = |x: &[f32]| {
@@ -561,5 +434,63 @@ mod tests {
             }
         }
         assert!(pruned < read, "{pruned} parts read of {read}");
+    }
+
+    /// What the digits found score as parts of ink `height` high (block 1): see `split`.
+    fn total_score(found: &[FoundDigit], height: f32) -> f32 {
+        found
+            .iter()
+            .map(|f| {
+                let aspect = f.bbox[2] as f32 / height;
+                f.probability.max(1e-6).ln() - 3.0 * (aspect - 0.9).max(0.0) - 1.0
+            })
+            .sum()
+    }
+
+    #[test]
+    fn a_count_cuts_touching_narrow_digits_and_joins_a_digit_in_two_pieces() {
+        // Two 1s touching by a bridge: a piece too narrow to be cut unasked.
+        let ones = ink_of(60, 40, &[(20, 5, 4, 30), (26, 5, 4, 30), (24, 20, 2, 2)]);
+        assert_eq!(read_digits(&ones, &narrow_is_one).len(), 1);
+        let two = read_digits_counted(&ones, 2..=2, &narrow_is_one).unwrap();
+        let digits: Vec<usize> = two.iter().map(|f| f.digit).collect();
+        assert_eq!(digits, [1, 1]);
+        assert!(two.iter().all(|f| f.cut_from_wider));
+        assert!(two[0].bbox[0] + two[0].bbox[2] <= two[1].bbox[0] + 1);
+        // A 0 written in two strokes standing apart: two pieces, one digit when one is asked.
+        let halves = ink_of(60, 40, &[(20, 5, 7, 30), (28, 5, 7, 30)]);
+        assert_eq!(read_digits(&halves, &narrow_is_one).len(), 2);
+        let one = read_digits_counted(&halves, 1..=1, &narrow_is_one).unwrap();
+        assert_eq!(one.len(), 1);
+        assert_eq!((one[0].digit, one[0].bbox), (0, [20, 5, 15, 30]));
+        assert!(!one[0].cut_from_wider);
+        // Too little ink for five digits; nothing for an empty count.
+        let narrow = ink_of(60, 40, &[(20, 5, 4, 30)]);
+        assert!(read_digits_counted(&narrow, 5..=5, &narrow_is_one).is_none());
+        assert!(read_digits_counted(&ink_of(60, 40, &[]), 1..=3, &narrow_is_one).is_none());
+    }
+
+    #[test]
+    fn a_count_is_read_at_least_as_well_as_the_cut_unasked() {
+        // Unasked, each piece is cut on its own; asked for as many digits as that cut found,
+        // the count's best is one of the ways it weighs, so it scores at least as well, and
+        // within the range asked it reads a count in it.
+        let mut better = 0;
+        for seed in 0..300 {
+            let ink = blocks(seed, 0.3);
+            let height = pieces(&ink).1;
+            let free = read_digits(&ink, &hashed);
+            let n = free.len();
+            let asked = read_digits_counted(&ink, n..=n, &hashed).unwrap();
+            assert_eq!(asked.len(), n, "seed {seed}");
+            let (a, f) = (total_score(&asked, height), total_score(&free, height));
+            assert!(a >= f - 1e-3, "seed {seed}: {a} < {f}");
+            better += (a > f + 1e-3) as usize;
+            let range = n.saturating_sub(1).max(1)..=n + 1;
+            let k = read_digits_counted(&ink, range.clone(), &hashed).map_or(0, |d| d.len());
+            assert!(range.contains(&k), "seed {seed}: {k} digits");
+        }
+        println!("{better} of 300 read better asked");
+        assert!(better > 0, "the count never found a better way");
     }
 }
