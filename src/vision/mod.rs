@@ -12,6 +12,7 @@ pub mod plot;
 pub mod preprocess;
 pub mod reading;
 pub mod reject;
+pub mod remembering_cut;
 pub mod scan;
 pub mod second_opinion;
 pub mod segment;

@@ -4,7 +4,8 @@
 
 use super::expect::Expected;
 use super::preprocess::{self, PreprocessError};
-use super::segment::{read_digits, read_digits_apart, read_digits_counted, FoundDigit};
+pub use super::remembering_cut::RememberingCut;
+use super::segment::{read_digits, read_digits_apart, FoundDigit};
 use crate::nn::Sequential;
 use image::GrayImage;
 use serde::Serialize;
@@ -149,26 +150,10 @@ impl SegmentReader {
         read_digits_apart(ink, counts, &|x| self.classify(x)).map(|found| Reading::of(&found))
     }
 
-    /// The reading of an already made ink map as a number of as many digits as `expected`
-    /// says, where it is given: the cut as [`Self::read_ink_apart`] makes it when it fits,
-    /// else the best cut of that many digits ([`read_digits_counted`]), and whether every
-    /// digit stood apart in the ink. When no cut fits (too little ink), the cut as made.
-    pub fn read_ink_apart_as(
-        &self,
-        ink: &preprocess::Ink,
-        expected: Option<&Expected>,
-    ) -> (Reading, bool) {
-        let (reading, apart) = self.read_ink_apart(ink);
-        let Some(e) = expected.filter(|e| !e.fits(&reading)) else {
-            return (reading, apart);
-        };
-        match read_digits_counted(ink, e.range(), &|x| self.classify(x)) {
-            Some(found) => {
-                let apart = found.iter().all(|d| !d.cut_from_wider);
-                (Reading::of(&found), apart)
-            }
-            None => (reading, apart),
-        }
+    /// A cutter of one ink that classifies each part it frames once, however many cuts ask
+    /// for it ([`RememberingCut`]).
+    pub fn remembering(&self) -> RememberingCut<'_> {
+        RememberingCut::new(self)
     }
 }
 
@@ -177,15 +162,16 @@ impl NumberReader for SegmentReader {
         read_ink_of(img, |ink| self.read_ink(ink))
     }
 
-    /// The best cut of as many digits as `expected` says ([`Self::read_ink_apart_as`]); one
-    /// that still does not fit gets a confidence of 0.
+    /// The best cut of as many digits as `expected` says
+    /// ([`RememberingCut::read_ink_apart_as`]); one that still does not fit gets a confidence
+    /// of 0.
     fn read_image_as(
         &self,
         img: &image::DynamicImage,
         expected: Option<&Expected>,
     ) -> Result<Reading, PreprocessError> {
         read_ink_of(img, |ink| {
-            let reading = self.read_ink_apart_as(ink, expected).0;
+            let reading = self.remembering().read_ink_apart_as(ink, expected).0;
             match expected {
                 Some(e) => e.mark(reading),
                 None => reading,

@@ -5,16 +5,31 @@
 //! (too narrow a piece to be cut) or a 5 whose bar stands apart as two, this cuts or joins them
 //! when the count asks for it.
 
-use super::split::{cut_bounds, part_of, seen_score, MAX_SPAN};
+use super::split::{cut_bounds, part_of, part_score, seen_score, MAX_SPAN};
 use super::{pieces, see, FoundDigit, Piece, Seen};
 use crate::vision::preprocess::Ink;
-use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
 /// At most this many whole pieces are joined into one digit (a 5 in three strokes).
 const MOST_JOINED: usize = 3;
 
-/// One way to read the ink between two places: a part of one piece, or whole pieces joined.
+/// One way to read the ink between two places: the columns `a..b` of piece `piece`, or the
+/// whole pieces `piece..=last` joined.
+#[derive(Clone, Copy)]
+enum Span {
+    Columns { piece: usize, a: usize, b: usize },
+    Joined { piece: usize, last: usize },
+}
+
+/// A part the paths may take: from place `from` to place `to`, over `span`.
+#[derive(Clone, Copy)]
+struct Edge {
+    from: usize,
+    to: usize,
+    span: Span,
+}
+
+/// The last step of a best path: its part (an index into the parts read) and where it came from.
 #[derive(Clone, Copy)]
 struct Step {
     from: usize,
@@ -33,15 +48,17 @@ struct Step {
 /// columns between them (no wider than [`MAX_SPAN`] heights unless between neighbouring cuts)
 /// or, from a piece's start to the end of one of the next [`MOST_JOINED`] - 1 pieces, those
 /// whole pieces joined. Best scores are kept per place and per number of parts so far: a
-/// Viterbi over (place, count). Each part is classified once.
+/// Viterbi over (place, count), where only the counts from which the rest of the ink can still
+/// make a number of `counts` parts are kept. A part is read (classified) only where it could
+/// better a path, each at most once.
 pub fn read_digits_counted(
     ink: &Ink,
     counts: RangeInclusive<usize>,
     classify: &dyn Fn(&[f32]) -> Vec<f32>,
 ) -> Option<Vec<FoundDigit>> {
     let (pieces, height) = pieces(ink);
-    let most = *counts.end();
-    if pieces.is_empty() || most == 0 {
+    let (least, most) = (*counts.start(), *counts.end());
+    if pieces.is_empty() || most == 0 || least > most {
         return None;
     }
     let bounds: Vec<Vec<usize>> = pieces.iter().map(|p| cut_bounds(ink, p, height)).collect();
@@ -50,94 +67,116 @@ pub fn read_digits_counted(
     for b in &bounds {
         start.push(start.last().unwrap() + b.len() - 1);
     }
-    let mut paths = Paths::new(start[pieces.len()] + 1, most);
+    let places = start[pieces.len()] + 1;
+    // The edges by the place they reach, the narrowest last part first: the best paths so far
+    // then often leave a wider one no chance, and it is not read.
+    let mut edges = Vec::new();
+    for (p, piece) in pieces.iter().enumerate() {
+        let b = &bounds[p];
+        for j in 1..b.len() {
+            for i in (0..j).rev() {
+                let too_wide = (b[j] - b[i]) as f32 > MAX_SPAN * height;
+                if j == i + 1 || !too_wide {
+                    let span = Span::Columns {
+                        piece: p,
+                        a: b[i],
+                        b: b[j],
+                    };
+                    edges.push(Edge {
+                        from: start[p] + i,
+                        to: start[p] + j,
+                        span,
+                    });
+                }
+            }
+        }
+        for q in p.saturating_sub(MOST_JOINED - 1)..p {
+            if (piece.x1 - pieces[q].x0) as f32 <= MAX_SPAN * height {
+                let span = Span::Joined { piece: q, last: p };
+                edges.push(Edge {
+                    from: start[q],
+                    to: start[p + 1],
+                    span,
+                });
+            }
+        }
+    }
+    // The fewest and the most parts the ink after each place can make.
+    let (mut fewest, mut most_after) = (vec![usize::MAX; places], vec![0usize; places]);
+    fewest[places - 1] = 0;
+    for e in edges.iter().rev() {
+        if fewest[e.to] != usize::MAX {
+            fewest[e.from] = fewest[e.from].min(fewest[e.to] + 1);
+            most_after[e.from] = most_after[e.from].max(most_after[e.to] + 1);
+        }
+    }
+    // k parts at a place can still end as a number of `counts` parts.
+    let useful = |place: usize, k: usize| {
+        fewest[place] != usize::MAX && k + fewest[place] <= most && k + most_after[place] >= least
+    };
+    let mut paths = Paths::new(places, most);
     let mut parts = Parts {
         ink,
         classify,
         height,
         seen: Vec::new(),
-        score: Vec::new(),
-        at: HashMap::new(),
     };
-    for (p, piece) in pieces.iter().enumerate() {
-        let b = &bounds[p];
-        let last = b.len() - 1;
-        for j in 1..=last {
-            let to = start[p] + j;
-            for i in (0..j).rev() {
-                let from = start[p] + i;
-                let too_wide = (b[j] - b[i]) as f32 > MAX_SPAN * height;
-                if (j > i + 1 && too_wide) || !paths.reached(from) {
-                    continue;
-                }
-                let Some(part) = parts.read(from, to, || part_of(ink, piece, b[i], b[j])) else {
-                    continue;
-                };
-                let cut = i > 0 || j < last;
-                paths.extend(from, to, Step { from, part, cut }, parts.score[part]);
-            }
+    for e in &edges {
+        let ks: Vec<usize> = (1..=most).filter(|&k| useful(e.to, k)).collect();
+        if ks.is_empty() || !ks.iter().any(|&k| paths.total[e.from][k - 1].is_finite()) {
+            continue;
         }
-        // Whole pieces ending with this one joined into one digit, from an earlier one's start.
-        let to = start[p + 1];
-        for q in p.saturating_sub(MOST_JOINED - 1)..p {
-            let from = start[q];
-            if (piece.x1 - pieces[q].x0) as f32 > MAX_SPAN * height || !paths.reached(from) {
-                continue;
+        let (part, cut) = match e.span {
+            Span::Columns { piece, a, b } => {
+                let cut = a > 0 || b < pieces[piece].width();
+                (part_of(ink, &pieces[piece], a, b), cut)
             }
-            let joined = || {
-                let mut joined = pieces[q].clone();
-                for other in &pieces[q + 1..=p] {
+            Span::Joined { piece, last } => {
+                let mut joined = pieces[piece].clone();
+                for other in &pieces[piece + 1..=last] {
                     joined.absorb(other.clone());
                 }
-                Some(joined)
-            };
-            if let Some(part) = parts.read(from, to, joined) {
-                let step = Step {
-                    from,
-                    part,
-                    cut: false,
-                };
-                paths.extend(from, to, step, parts.score[part]);
+                (Some(joined), false)
             }
+        };
+        if let Some(part) = part {
+            parts.try_step(&mut paths, e, &ks, part, cut);
         }
     }
-    let steps = paths.best_ending(start[pieces.len()], counts)?;
+    let steps = paths.best_ending(places - 1, counts)?;
     steps
         .into_iter()
         .map(|s| parts.seen[s.part].take().map(|seen| seen.found(ink, s.cut)))
         .collect()
 }
 
-/// The parts read so far, each once: what the network saw and read, and its score.
+/// The parts read, in the order they were read (each edge's part at most once).
 struct Parts<'a> {
     ink: &'a Ink,
     classify: &'a dyn Fn(&[f32]) -> Vec<f32>,
     height: f32,
     seen: Vec<Option<Seen>>,
-    score: Vec<f32>,
-    /// The part read from one place to another (None where it frames to nothing).
-    at: HashMap<(usize, usize), Option<usize>>,
 }
 
 impl Parts<'_> {
-    /// The index of the part from `from` to `to`, made by `part` and read the first time.
-    fn read(
-        &mut self,
-        from: usize,
-        to: usize,
-        part: impl FnOnce() -> Option<Piece>,
-    ) -> Option<usize> {
-        if let Some(&known) = self.at.get(&(from, to)) {
-            return known;
+    /// `part`, the edge `e`'s, read and made a step of the paths of `ks` parts, unless no
+    /// reading of it could better one of them (then it is not read: reading is the cost).
+    fn try_step(&mut self, paths: &mut Paths, e: &Edge, ks: &[usize], part: Piece, cut: bool) {
+        let upper = part_score(1.0, &part, self.height);
+        if !paths.could_improve(e.from, e.to, ks, upper) {
+            return;
         }
-        let read = part().and_then(|piece| see(self.ink, piece, self.classify));
-        let index = read.map(|s| {
-            self.score.push(seen_score(&s, self.height));
-            self.seen.push(Some(s));
-            self.seen.len() - 1
-        });
-        self.at.insert((from, to), index);
-        index
+        let Some(seen) = see(self.ink, part, self.classify) else {
+            return;
+        };
+        let score = seen_score(&seen, self.height);
+        self.seen.push(Some(seen));
+        let step = Step {
+            from: e.from,
+            part: self.seen.len() - 1,
+            cut,
+        };
+        paths.extend(e.to, ks, step, score);
     }
 }
 
@@ -157,16 +196,20 @@ impl Paths {
         Paths { total, last }
     }
 
-    /// Whether any number of parts reaches `place`.
-    fn reached(&self, place: usize) -> bool {
-        self.total[place].iter().any(|t| t.is_finite())
+    /// Whether a part of at most `score` from `from` could bring a path of k - 1 parts to `to`
+    /// as well as the best of k parts there now, for a k of `ks`.
+    fn could_improve(&self, from: usize, to: usize, ks: &[usize], score: f32) -> bool {
+        ks.iter().any(|&k| {
+            let t = self.total[from][k - 1] + score;
+            t.is_finite() && t >= self.total[to][k]
+        })
     }
 
-    /// Every count of parts reaching `from`, one part (of `score`) longer, to `to`, where that
-    /// is at least as good as what reached `to` with as many parts.
-    fn extend(&mut self, from: usize, to: usize, step: Step, score: f32) {
-        for k in 1..self.total[to].len() {
-            let t = self.total[from][k - 1] + score;
+    /// Each path of k - 1 parts to `step.from`, for k in `ks`, one part (of `score`) longer to
+    /// `to`, where that is at least as good as the best of k parts there.
+    fn extend(&mut self, to: usize, ks: &[usize], step: Step, score: f32) {
+        for &k in ks {
+            let t = self.total[step.from][k - 1] + score;
             if t.is_finite() && t >= self.total[to][k] {
                 self.total[to][k] = t;
                 self.last[to][k] = Some(step);
