@@ -1,7 +1,9 @@
 //! A small line reader trained here, from scratch, with CTC on numbers composed from MNIST's
 //! training digits, reads numbers composed from its test digits (which it never saw) far better
 //! than chance: the whole of the number reader's training, from the pictures to the reading, in
-//! about 20 seconds on two cores (1,500 steps; 208 of the 300 read when this was written).
+//! about 10 seconds on two cores in a release build (1,000 steps of 16 lines; 184 of the 300
+//! read when this was written, against under 1% for chance; about 2 minutes in the test
+//! profile, whose library is built at opt-level 1).
 
 mod common;
 
@@ -17,8 +19,8 @@ use digits::vision::reading::NumberReader;
 /// A reader of 20,000 parameters: 32 high -> 1, width / 4.
 const SMALL: &str = "c16k3s,p2,c32k3s,p2,c32k3s,p2x1,c32k3s,p4x1";
 const LINES: usize = 2048;
-const BATCH: usize = 32;
-const STEPS: usize = 1500;
+const BATCH: usize = 16;
+const STEPS: usize = 1000;
 
 /// The model's line of a picture of a number, and the number's classes.
 fn line_and_label(png: &[u8], text: &str) -> (LineInput, Vec<u8>) {
@@ -99,7 +101,7 @@ fn a_small_reader_trained_on_training_digits_reads_test_digits_numbers() {
     // Chance: under 1 in 100 for two digits, 1 in 100,000 for five.
     assert!(last < 0.5 * first, "loss {first} -> {last}");
     assert!(
-        right >= numbers.len() / 2,
+        5 * right >= 2 * numbers.len(),
         "{right} of {} read",
         numbers.len()
     );
