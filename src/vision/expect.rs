@@ -56,6 +56,14 @@ impl Expected {
         }
         reading
     }
+
+    /// `reading` marked by `expected` where one is given ([`Self::mark`]), else as it is.
+    pub fn mark_if(expected: Option<&Expected>, reading: Reading) -> Reading {
+        match expected {
+            Some(e) => e.mark(reading),
+            None => reading,
+        }
+    }
 }
 
 impl FromStr for Expected {

@@ -66,6 +66,13 @@ impl Reading {
                 .collect(),
         }
     }
+
+    /// [`Self::of`] a cut's digits, and whether every one stood apart in the ink (none was
+    /// cut out of ink it touches).
+    pub fn of_cut(found: &[FoundDigit]) -> (Self, bool) {
+        let apart = found.iter().all(|d| !d.cut_from_wider);
+        (Reading::of(found), apart)
+    }
 }
 
 /// Something that reads the number in a picture. A blank picture reads as
@@ -81,11 +88,7 @@ pub trait NumberReader: Send + Sync {
         img: &image::DynamicImage,
         expected: Option<&Expected>,
     ) -> Result<Reading, PreprocessError> {
-        let reading = self.read_image(img)?;
-        Ok(match expected {
-            Some(e) => e.mark(reading),
-            None => reading,
-        })
+        Ok(Expected::mark_if(expected, self.read_image(img)?))
     }
 
     /// What the model is given for the picture, as pictures, ink light on black: the line a
@@ -135,9 +138,7 @@ impl SegmentReader {
     /// The reading of an already made ink map, and whether every digit read stood apart in
     /// the ink (none was cut out of ink it touches).
     pub fn read_ink_apart(&self, ink: &preprocess::Ink) -> (Reading, bool) {
-        let found = read_digits(ink, &|x| self.classify(x));
-        let apart = found.iter().all(|d| !d.cut_from_wider);
-        (Reading::of(&found), apart)
+        Reading::of_cut(&read_digits(ink, &|x| self.classify(x)))
     }
 
     /// The reading of an already made ink map when its ink is a number of pieces in `counts`,
@@ -172,10 +173,7 @@ impl NumberReader for SegmentReader {
     ) -> Result<Reading, PreprocessError> {
         read_ink_of(img, |ink| {
             let reading = self.remembering().read_ink_apart_as(ink, expected).0;
-            match expected {
-                Some(e) => e.mark(reading),
-                None => reading,
-            }
+            Expected::mark_if(expected, reading)
         })
     }
 

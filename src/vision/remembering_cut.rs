@@ -40,9 +40,7 @@ impl<'a> RememberingCut<'a> {
     /// The cut of `ink` as it comes ([`SegmentReader::read_ink_apart`]), and whether every
     /// digit stood apart in the ink.
     pub fn read_ink_apart(&self, ink: &Ink) -> (Reading, bool) {
-        let found = read_digits(ink, &|x| self.classify(x));
-        let apart = found.iter().all(|d| !d.cut_from_wider);
-        (Reading::of(&found), apart)
+        Reading::of_cut(&read_digits(ink, &|x| self.classify(x)))
     }
 
     /// The cut of `ink` as a number of as many digits as `expected` says, where it is given:
@@ -55,10 +53,7 @@ impl<'a> RememberingCut<'a> {
             return (reading, apart);
         };
         match read_digits_counted(ink, e.range(), &|x| self.classify(x)) {
-            Some(found) => {
-                let apart = found.iter().all(|d| !d.cut_from_wider);
-                (Reading::of(&found), apart)
-            }
+            Some(found) => Reading::of_cut(&found),
             None => (reading, apart),
         }
     }

@@ -67,10 +67,7 @@ impl CheckedReader {
         if let (Some(map), false) = (&self.calibration, reading.text.is_empty()) {
             reading.confidence = map.apply(reading.confidence);
         }
-        match expected {
-            Some(e) => e.mark(reading),
-            None => reading,
-        }
+        Expected::mark_if(expected, reading)
     }
 
     /// The reading of `ink`:
