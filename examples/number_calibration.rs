@@ -1,11 +1,11 @@
 //! Fits the calibration of the built-in number reader's confidence
 //! (`default_reader::CALIBRATION`): numbers composed from MNIST *training* digits (a seed
 //! nothing else uses), laid out as the composed numbers of `tests/vision_read.rs` are, are read by the
-//! built-in reader with its confidence left as its rules make it; a Platt map
-//! (`train::calibration::fit_platt`) is fitted to whether each was read right. Each folder of
-//! `--numbers DIR` (labels.csv, as `digits eval --numbers` takes) is then read and the expected
-//! calibration error printed before and after the map, with a reliability table: measured only,
-//! never fitted on.
+//! built-in reader with its confidence left as its rules make it, once untold and once told
+//! their count of digits; a Platt map (`train::calibration::fit_platt`) is fitted to whether each
+//! was read right, one for each way of reading. Each folder of `--numbers DIR` (labels.csv, as
+//! `digits eval --numbers` takes) is then read both ways and the expected calibration error
+//! printed before and after its map, with a reliability table: measured only, never fitted on.
 //!
 //!     cargo run --release --example number_calibration -- [MNIST_DIR] [--fit N] [--seed S]
 //!         [--distorted] [--numbers DIR]...
@@ -20,8 +20,11 @@ mod numbers;
 
 use clap::Parser;
 use digits::data::{mnist, Pixels};
-use digits::train::calibration::{expected_calibration_error, fit_platt, Answer, Platt, ECE_BINS};
+use digits::train::calibration::{
+    expected_calibration_error, fit_platt, Answer, Platt, ReaderCalibration, ECE_BINS,
+};
 use digits::vision::augment::{augment_image, Augment};
+use digits::vision::expect::Expected;
 use digits::vision::line::check::CheckedReader;
 use digits::vision::number_eval::{digits_of, load_labels};
 use digits::vision::preprocess::{self, PIXELS, SIDE};
@@ -58,36 +61,48 @@ fn main() -> anyhow::Result<()> {
     let built_in = reader.calibration.take();
     let (train, _) = mnist::load_dir(&args.mnist_dir)?;
     let pictures = composed(&train, args.fit, seed, plain)?;
-    let fit_set: Vec<Answer> = pictures
-        .par_iter()
-        .map(|(png, label)| {
-            let img = preprocess::decode_bytes(png)?;
-            answer(&reader, &img, label)
-        })
-        .collect::<anyhow::Result<_>>()?;
-    let map = fit_platt(&fit_set);
+    let fit_set = |told: bool| -> anyhow::Result<Vec<Answer>> {
+        pictures
+            .par_iter()
+            .map(|(png, label)| {
+                let img = preprocess::decode_bytes(png)?;
+                answer(&reader, &img, label, told)
+            })
+            .collect()
+    };
+    let (untold, told) = (fit_set(false)?, fit_set(true)?);
+    let maps = ReaderCalibration {
+        untold: fit_platt(&untold),
+        told: fit_platt(&told),
+    };
     println!(
-        "fitted on {} numbers of 2-5 {} MNIST training digits (seed {seed}): \
-         Platt {{ a: {:.4}, b: {:.4} }} (built in: {built_in:?})",
-        fit_set.len(),
+        "fitted on {} numbers of 2-5 {} MNIST training digits (seed {seed}):\n  {maps:?}\n  \
+         built in: {built_in:?}",
+        untold.len(),
         if plain { "plain" } else { "distorted" },
-        map.a,
-        map.b
     );
-    report("the numbers fitted on", &fit_set, &map);
+    report("the numbers fitted on, untold", &untold, &maps.untold);
+    report("the numbers fitted on, told", &told, &maps.told);
     for folder in &args.numbers {
         let (labels, problems) = load_labels(folder)?;
         if !problems.is_empty() {
             eprintln!("{}: {} labels skipped", folder.display(), problems.len());
         }
-        let answers: Vec<Answer> = labels
-            .par_iter()
-            .filter_map(|(label, path)| {
-                let img = preprocess::decode_path(path).ok()?;
-                answer(&reader, &img, &digits_of(&label.text)).ok()
-            })
-            .collect();
-        report(&folder.display().to_string(), &answers, &map);
+        for told in [false, true] {
+            let answers: Vec<Answer> = labels
+                .par_iter()
+                .filter_map(|(label, path)| {
+                    let img = preprocess::decode_path(path).ok()?;
+                    answer(&reader, &img, &digits_of(&label.text), told).ok()
+                })
+                .collect();
+            let way = if told { "told" } else { "untold" };
+            report(
+                &format!("{}, {way}", folder.display()),
+                &answers,
+                maps.map(told),
+            );
+        }
     }
     Ok(())
 }
@@ -130,13 +145,16 @@ fn composed(
         .collect())
 }
 
-/// How sure `reader` is of its reading of `img`, and whether it read `label`.
+/// How sure `reader` is of its reading of `img`, untold or `told` as many digits as `label` has,
+/// and whether it read `label`.
 fn answer(
     reader: &CheckedReader,
     img: &image::DynamicImage,
     label: &str,
+    told: bool,
 ) -> anyhow::Result<Answer> {
-    let reading = reader.read_image(img)?;
+    let count = Expected::digits(label.len()..=label.len()).map_err(anyhow::Error::msg)?;
+    let reading = reader.read_image_as(img, told.then_some(&count))?;
     Ok(Answer {
         confidence: reading.confidence,
         correct: reading.text == label,

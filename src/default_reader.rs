@@ -5,7 +5,7 @@
 //! together (`LineReader::with_model`), checked where they are unsure by the built-in digit model
 //! cutting the ink into digits (`vision::line::check`).
 
-use crate::train::calibration::Platt;
+use crate::train::calibration::{Platt, ReaderCalibration};
 use crate::train::checkpoint::{self, Checkpoint};
 use crate::vision::line::check::CheckedReader;
 use crate::vision::line::reader::LineReader;
@@ -30,12 +30,19 @@ pub fn load_second() -> anyhow::Result<Checkpoint> {
 }
 
 /// What the built-in reader's confidence in a number becomes: the chance that the number is
-/// right (`train::calibration::Platt`). Fitted by `examples/number_calibration.rs` on 4,000
-/// numbers composed from MNIST training digits (seed 2027; see the README, "How far a number's
-/// confidence can be trusted").
-pub const CALIBRATION: Platt = Platt {
-    a: 1.3800,
-    b: 1.1389,
+/// right (`train::calibration::Platt`), one map for numbers read untold and one for numbers
+/// told their count of digits. Both fitted by `examples/number_calibration.rs` on the same
+/// 4,000 numbers composed from MNIST training digits (seed 2027), read untold and told (see the
+/// README, "How far a number's confidence can be trusted").
+pub const CALIBRATION: ReaderCalibration = ReaderCalibration {
+    untold: Platt {
+        a: 1.3800,
+        b: 1.1389,
+    },
+    told: Platt {
+        a: 1.2900,
+        b: 1.4817,
+    },
 };
 
 /// The built-in reader: the line reader, checked by the built-in digit model, its confidence

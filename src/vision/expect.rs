@@ -39,6 +39,11 @@ impl Expected {
         self.digits.clone()
     }
 
+    /// The one count of digits expected, where the range holds one.
+    pub fn exactly(&self) -> Option<usize> {
+        (self.digits.start() == self.digits.end()).then_some(*self.digits.start())
+    }
+
     /// Whether a number of `digits` digits fits.
     pub fn fits_count(&self, digits: usize) -> bool {
         self.digits.contains(&digits)
@@ -108,6 +113,9 @@ mod tests {
             assert!(e.contains("digits"), "{bad:?}: {e}");
         }
         assert!("8-4".parse::<Expected>().unwrap_err().contains("not 8-4"));
+        assert_eq!("5".parse::<Expected>().unwrap().exactly(), Some(5));
+        assert_eq!("5-5".parse::<Expected>().unwrap().exactly(), Some(5));
+        assert_eq!("4-8".parse::<Expected>().unwrap().exactly(), None);
         assert!("0".parse::<Expected>().unwrap_err().ends_with("not 0"));
     }
 

@@ -11,7 +11,7 @@
 //! line's digits or one more ([`judge_sure`]).
 
 use super::reader::LineReader;
-use crate::train::calibration::Platt;
+use crate::train::calibration::ReaderCalibration;
 use crate::vision::expect::Expected;
 use crate::vision::preprocess::{Ink, PreprocessError};
 use crate::vision::reading::{
@@ -46,26 +46,29 @@ pub struct CheckedReader {
     pub line: LineReader,
     pub cut: SegmentReader,
     /// What the confidence of each number read becomes once the rules below have used it: the
-    /// chance that the number is right (`default_reader::CALIBRATION` for the built-in reader);
-    /// None leaves it as the rules made it.
-    pub calibration: Option<Platt>,
+    /// chance that the number is right (`default_reader::CALIBRATION` for the built-in reader),
+    /// by the untold map or, told an exact count of digits, the told one; None leaves it as
+    /// the rules made it.
+    pub calibration: Option<ReaderCalibration>,
 }
 
 impl CheckedReader {
     /// The reading of `ink` by [`Self::read_ink_by_the_rules`], its confidence then mapped by
-    /// `calibration` (a blank's stays 0).
+    /// `calibration`'s untold map (a blank's stays 0).
     pub fn read_ink(&self, ink: &Ink) -> Reading {
         self.read_ink_as(ink, None)
     }
 
     /// [`Self::read_ink`] of a number of as many digits as `expected` says, where it is given:
     /// the line reader reads the best string that fits ([`LineReader::read_ink_as`]), a cut
-    /// of another length does not overrule it, and a reading that still does not fit gets a
+    /// of another length does not overrule it, its confidence is mapped by `calibration`'s told
+    /// map where one count is expected, and a reading that still does not fit gets a
     /// confidence of 0.
     pub fn read_ink_as(&self, ink: &Ink, expected: Option<&Expected>) -> Reading {
         let mut reading = self.read_ink_by_the_rules(ink, expected);
-        if let (Some(map), false) = (&self.calibration, reading.text.is_empty()) {
-            reading.confidence = map.apply(reading.confidence);
+        if let (Some(maps), false) = (&self.calibration, reading.text.is_empty()) {
+            let told_exactly = expected.and_then(Expected::exactly).is_some();
+            reading.confidence = maps.map(told_exactly).apply(reading.confidence);
         }
         Expected::mark_if(expected, reading)
     }
