@@ -92,22 +92,49 @@ pub fn compose(glyphs: &[Glyph], gaps: &[i32], dark_on_light: bool, rng: &mut im
     out.into_inner()
 }
 
+/// One composed number: its picture and what it was made of.
+pub struct MnistNumber {
+    /// PNG bytes.
+    pub png: Vec<u8>,
+    /// Its digits.
+    pub label: String,
+    /// The MNIST test digits drawn, in order.
+    pub digits: Vec<usize>,
+    /// How many times each digit was scaled.
+    pub scale: f32,
+    pub dark_on_light: bool,
+}
+
 /// `count` pictures of numbers of 2 to 5 MNIST test digits (PNG bytes, the digits), scaled 1.5
 /// to 3.5 times, with uneven gaps, on paper of either polarity.
 pub fn mnist_numbers(test: &Dataset, count: usize, seed: u64) -> Vec<(Vec<u8>, String)> {
+    mnist_numbers_drawn(test, count, seed)
+        .into_iter()
+        .map(|n| (n.png, n.label))
+        .collect()
+}
+
+/// [`mnist_numbers`] with what each was made of (the same pictures for the same seed).
+pub fn mnist_numbers_drawn(test: &Dataset, count: usize, seed: u64) -> Vec<MnistNumber> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..count)
         .map(|k| {
             let n = rng.gen_range(2..=5);
-            let idx: Vec<usize> = (0..n).map(|_| rng.gen_range(0..test.len())).collect();
+            let digits: Vec<usize> = (0..n).map(|_| rng.gen_range(0..test.len())).collect();
             let scale = rng.gen_range(1.5..3.5f32);
-            let glyphs: Vec<Glyph> = idx.iter().map(|&i| mnist_glyph(test, i, scale)).collect();
+            let glyphs: Vec<Glyph> = digits
+                .iter()
+                .map(|&i| mnist_glyph(test, i, scale))
+                .collect();
             let g = gaps(n, (20.0 * scale) as usize, &mut rng);
-            let png = compose(&glyphs, &g, k % 2 == 1, &mut rng);
-            (
-                png,
-                idx.iter().map(|&i| test.labels[i].to_string()).collect(),
-            )
+            let dark_on_light = k % 2 == 1;
+            MnistNumber {
+                png: compose(&glyphs, &g, dark_on_light, &mut rng),
+                label: digits.iter().map(|&i| test.labels[i].to_string()).collect(),
+                digits,
+                scale,
+                dark_on_light,
+            }
         })
         .collect()
 }
