@@ -8,6 +8,7 @@
 //! the digit model misreads.
 //!
 //!     cargo run --release --example composed_ceiling -- [MNIST_DIR] [--count N] [--seeds 41,42]
+//!         [--digit-model FILE]
 
 #[allow(dead_code)]
 #[path = "../tests/common/numbers.rs"]
@@ -33,6 +34,9 @@ struct Args {
     /// Seeds of the composition (`digits eval --numbers` folders of 41-44 are the README's).
     #[arg(long, value_delimiter = ',', default_value = "41,42,43,44")]
     seeds: Vec<u64>,
+    /// The digit model that reads each digit alone (default: the built-in one).
+    #[arg(long, value_name = "FILE")]
+    digit_model: Option<PathBuf>,
 }
 
 /// What became of one number.
@@ -47,7 +51,10 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let (_, test) = digits::data::mnist::load_dir(&args.mnist_dir)?;
     let reader = digits::default_reader::reader()?;
-    let digit_model = digits::default_model::load()?.model;
+    let digit_model = match &args.digit_model {
+        Some(path) => digits::train::checkpoint::load(path)?.model,
+        None => digits::default_model::load()?.model,
+    };
     println!("seed  numbers  digits  misread alone  all read alone (a perfect cut)  read whole  both  whole but not alone");
     for &seed in &args.seeds {
         let drawn = mnist_numbers_drawn(&test, args.count, seed);
