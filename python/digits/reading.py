@@ -112,7 +112,8 @@ class Reader:
         the ones to check by hand.
         ``digits=5`` (or ``(4, 8)``, ``"4-8"``; ``digits read --digits``): each number has that
         many digits (a zip code, a phone number; separators are not counted): the best reading
-        that fits is given, and one that still does not fit has confidence 0."""
+        that fits is given, and one that still does not fit has confidence 0. Told one count,
+        the built-in reader's confidence is calibrated for readings told their length."""
         level = _level(min_confidence)
         count = _digit_count(digits)
         native = self._native.read_batch
