@@ -61,16 +61,12 @@ fn main() -> anyhow::Result<()> {
     let built_in = reader.calibration.take();
     let (train, _) = mnist::load_dir(&args.mnist_dir)?;
     let pictures = composed(&train, args.fit, seed, plain)?;
-    let fit_set = |told: bool| -> anyhow::Result<Vec<Answer>> {
-        pictures
-            .par_iter()
-            .map(|(png, label)| {
-                let img = preprocess::decode_bytes(png)?;
-                answer(&reader, &img, label, told)
-            })
-            .collect()
-    };
-    let (untold, told) = (fit_set(false)?, fit_set(true)?);
+    let (untold, told): (Vec<Answer>, Vec<Answer>) = pictures
+        .par_iter()
+        .map(|(png, label)| answers(&reader, &preprocess::decode_bytes(png)?, label))
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let maps = ReaderCalibration {
         untold: fit_platt(&untold),
         told: fit_platt(&told),
@@ -88,21 +84,16 @@ fn main() -> anyhow::Result<()> {
         if !problems.is_empty() {
             eprintln!("{}: {} labels skipped", folder.display(), problems.len());
         }
-        for told in [false, true] {
-            let answers: Vec<Answer> = labels
-                .par_iter()
-                .filter_map(|(label, path)| {
-                    let img = preprocess::decode_path(path).ok()?;
-                    answer(&reader, &img, &digits_of(&label.text), told).ok()
-                })
-                .collect();
-            let way = if told { "told" } else { "untold" };
-            report(
-                &format!("{}, {way}", folder.display()),
-                &answers,
-                maps.map(told),
-            );
-        }
+        let (untold, told): (Vec<Answer>, Vec<Answer>) = labels
+            .par_iter()
+            .filter_map(|(label, path)| {
+                let img = preprocess::decode_path(path).ok()?;
+                answers(&reader, &img, &digits_of(&label.text)).ok()
+            })
+            .unzip();
+        let name = folder.display();
+        report(&format!("{name}, untold"), &untold, &maps.untold);
+        report(&format!("{name}, told"), &told, &maps.told);
     }
     Ok(())
 }
@@ -145,20 +136,22 @@ fn composed(
         .collect())
 }
 
-/// How sure `reader` is of its reading of `img`, untold or `told` as many digits as `label` has,
-/// and whether it read `label`.
-fn answer(
+/// How sure `reader` is of its reading of `img`, and whether it read `label`: untold, and told
+/// as many digits as `label` has.
+fn answers(
     reader: &CheckedReader,
     img: &image::DynamicImage,
     label: &str,
-    told: bool,
-) -> anyhow::Result<Answer> {
+) -> anyhow::Result<(Answer, Answer)> {
     let count = Expected::digits(label.len()..=label.len()).map_err(anyhow::Error::msg)?;
-    let reading = reader.read_image_as(img, told.then_some(&count))?;
-    Ok(Answer {
-        confidence: reading.confidence,
-        correct: reading.text == label,
-    })
+    let answer = |expected| -> anyhow::Result<Answer> {
+        let reading = reader.read_image_as(img, expected)?;
+        Ok(Answer {
+            confidence: reading.confidence,
+            correct: reading.text == label,
+        })
+    };
+    Ok((answer(None)?, answer(Some(&count))?))
 }
 
 /// The expected calibration error of `answers` before and after `map`, and a reliability table.
