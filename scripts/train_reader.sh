@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Trains the two line models of the number reader built into the binary, from scratch, in about
-# 85-89 minutes on the 2-core project machine (a 2-core Intel Xeon): the line model of
+# 85-90 minutes on the 2-core project machine (a 2-core Intel Xeon): the line model of
 # `digits train-reader` (vision::line::reader::DEFAULT_LAYERS, 136,015 parameters) on numbers
 # composed on the fly from MNIST's training digits (never its test set, never the shared numbers
 # folder), in runs of 500-step epochs of 32 lines, each run's Adam rate easing down along a
@@ -12,7 +12,8 @@
 #    9m13s, 9m39s, 3m29s, 3m30s; epochs of 17-19 s, making the lines 17-18% of the two cores).
 # 2. OUT_DIR/reader-short.safetensors -> assets/default-reader-2.safetensors (read second):
 #    26 epochs at 1.5e-3, 36 at 1e-3, 30 at 5e-4, 10 at 1e-4, other seeds; 30m34s (7m33s,
-#    10m30s, 9m20s, 3m11s), 34m32s with two builds beside it.
+#    10m30s, 9m20s, 3m11s), 34m32s with two builds beside it, 35m15s quiet (8m38s, 12m08s,
+#    10m33s, 3m57s; the built-in file's tensors, bit for bit).
 # The runs are seeded: run again, the script has made the very same tensors, bit for bit.
 # Read together (and checked by the built-in digit model), the pair reads the shared numbers
 # 0.9487 exact, 81 wrong among the 80% most confident, and 19,522 of 20,000 composed MNIST
