@@ -32,6 +32,10 @@ pub struct DigitRead {
     /// x, y, width, height in the pixels of the picture read.
     #[serde(rename = "box")]
     pub bbox: [u32; 4],
+    /// The probability of each digit 0-9 where the reader has them all (a digit model's, for
+    /// a digit cut out of the ink); None where it has only `probability` (a line model's).
+    #[serde(skip)]
+    pub probabilities: Option<[f32; 10]>,
 }
 
 impl Reading {
@@ -62,6 +66,7 @@ impl Reading {
                     digit: d.digit,
                     probability: d.probability,
                     bbox: d.bbox,
+                    probabilities: d.probabilities.as_slice().try_into().ok(),
                 })
                 .collect(),
         }
@@ -201,6 +206,7 @@ mod tests {
             bbox: [x, 2, 3, 4],
             input: Vec::new(),
             cut_from_wider: false,
+            probabilities: Vec::new(),
         };
         let r = Reading::of(&[found(9, 1), found(0, 10)]);
         assert_eq!(r.text, "90");

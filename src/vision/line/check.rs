@@ -10,6 +10,7 @@
 //! look: the digit model reads the pieces of ink standing apart, where they are as many as the
 //! line's digits or one more ([`judge_sure`]).
 
+use super::joint::joint_reading;
 use super::reader::LineReader;
 use crate::train::calibration::ReaderCalibration;
 use crate::vision::expect::Expected;
@@ -123,8 +124,11 @@ impl CheckedReader {
     /// A line reading of [`SURE_CUT_BELOW`] or more is not cut; but where its ink is as many
     /// pieces standing apart as it has digits, or one more, each piece is read by the digit
     /// model (cheaply: no cut is sought; [`judge_sure`]).
+    ///
+    /// In either band, a cut of as many digits, all standing apart, that reads some otherwise
+    /// is weighed with the line by [`joint_reading`] in place of the rules above.
     fn read_ink_by_the_rules(&self, ink: &Ink, expected: Option<&Expected>) -> Reading {
-        let line = self.line.read_ink_as(ink, expected);
+        let (line, looks) = self.line.read_ink_weighing(ink, expected);
         if line.text.is_empty() {
             return line;
         }
@@ -134,7 +138,9 @@ impl CheckedReader {
         let judged = if line.confidence >= SURE_CUT_BELOW {
             let n = line.digits.len();
             match self.cut.read_ink_if_apart(ink, n..=n + 1) {
-                Some(cut) => judge_sure(line, cut),
+                Some(cut) => {
+                    joint_reading(&line, &looks, &cut).unwrap_or_else(|| judge_sure(line, cut))
+                }
                 None => line,
             }
         } else {
@@ -142,7 +148,10 @@ impl CheckedReader {
             let (cut, apart) = cutting.read_ink_apart_as(ink, expected);
             match cut_as_long(&cutting, ink, &line, &cut) {
                 Some(recut) => judge(line, recut, false),
-                None => judge(line, cut, apart),
+                None if apart => {
+                    joint_reading(&line, &looks, &cut).unwrap_or_else(|| judge(line, cut, true))
+                }
+                None => judge(line, cut, false),
             }
         };
         match (kept, expected) {
@@ -381,6 +390,7 @@ mod tests {
                     digit: c.to_digit(10).unwrap() as usize,
                     probability,
                     bbox: [k as u32 * 10, 0, 10, 20],
+                    probabilities: None,
                 })
                 .collect(),
             text,

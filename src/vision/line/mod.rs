@@ -11,6 +11,7 @@
 
 pub mod check;
 pub mod compose;
+pub mod joint;
 pub mod normalize;
 pub mod paper;
 pub mod reader;

@@ -226,8 +226,17 @@ impl LineReader {
     /// ([`best_path_counted`]; separators not counted), and the strings are weighed as above.
     /// When no look gives one, the reading as [`Self::read_ink`] makes it, with confidence 0.
     pub fn read_ink_as(&self, ink: &preprocess::Ink, expected: Option<&Expected>) -> Reading {
+        self.read_ink_weighing(ink, expected).0
+    }
+
+    /// [`Self::read_ink_as`], and the looks it was read from, which can weigh other strings.
+    pub fn read_ink_weighing(
+        &self,
+        ink: &preprocess::Ink,
+        expected: Option<&Expected>,
+    ) -> (Reading, Looks) {
         let Some(writing) = normalize::Writing::of(ink) else {
-            return Reading::empty();
+            return (Reading::empty(), Looks(Vec::new()));
         };
         let fits = |d: &Decoded| expected.is_none_or(|e| e.fits_count(digit_count(d)));
         let most = self.stretches.len() * self.models.len();
@@ -278,14 +287,18 @@ impl LineReader {
                 best = Some((mean, look));
             }
         }
-        match (best, expected) {
+        let reading = match (best, expected) {
             (Some((confidence, look)), _) => {
                 let d = read[look].as_ref().expect("the best look read a string");
                 reading_of(d, &looks[look].0, ink, confidence as f32)
             }
             (None, Some(e)) => e.mark(self.read_ink(ink)),
             (None, None) => Reading::empty(),
-        }
+        };
+        (
+            reading,
+            Looks(looks.into_iter().map(|(_, lp)| lp).collect()),
+        )
     }
 
     /// The models' probability of reading `ink` as each one-digit number, "0" to "9" (the CTC
@@ -305,6 +318,30 @@ impl LineReader {
         }
         let looks = (self.stretches.len() * self.models.len()) as f64;
         Some(p.map(|v| v / looks))
+    }
+}
+
+/// The looks at one picture a reading was made from: each look's columns' log probabilities.
+pub struct Looks(Vec<Vec<f64>>);
+
+impl Looks {
+    /// Looks of these columns' log probabilities (each look's columns x CLASSES, row by row).
+    pub fn new(log_probs: Vec<Vec<f64>>) -> Self {
+        Looks(log_probs)
+    }
+
+    /// The probability of reading `formatted` (digits and separators), averaged over the
+    /// looks as a reading's confidence is (the CTC forward score of each); 0 when there are no
+    /// looks or `formatted` holds a character the reader does not write.
+    pub fn probability(&self, formatted: &str) -> f64 {
+        let labels: Option<Vec<u8>> = formatted.bytes().map(super::class_of).collect();
+        let (Some(labels), false) = (labels, self.0.is_empty()) else {
+            return 0.0;
+        };
+        let sum: f64 = (self.0.iter())
+            .map(|lp| labelling_log_prob_of(lp, CLASSES, &labels).exp())
+            .sum();
+        sum / self.0.len() as f64
     }
 }
 
@@ -361,6 +398,7 @@ fn reading_of(
             digit: c.label as usize - 1,
             probability: c.prob,
             bbox: char_box(line, ink, c.first_column, c.last_column),
+            probabilities: None,
         })
         .collect();
     Reading {

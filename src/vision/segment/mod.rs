@@ -37,6 +37,8 @@ pub struct FoundDigit {
     pub input: Vec<f32>,
     /// Whether it was cut out of ink it touches (a piece too wide for one digit).
     pub cut_from_wider: bool,
+    /// The network's probability of each class (each digit 0-9 for a digit model).
+    pub probabilities: Vec<f32>,
 }
 
 /// A set of ink pixels (indices into the working grid) and its box (half-open).
@@ -164,6 +166,7 @@ impl Seen {
             bbox,
             input: self.input,
             cut_from_wider,
+            probabilities: self.probs,
         }
     }
 }
