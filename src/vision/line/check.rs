@@ -123,10 +123,8 @@ impl CheckedReader {
     ///
     /// A line reading of [`SURE_CUT_BELOW`] or more is not cut; but where its ink is as many
     /// pieces standing apart as it has digits, or one more, each piece is read by the digit
-    /// model (cheaply: no cut is sought; [`judge_sure`]).
-    ///
-    /// In either band, a cut of as many digits, all standing apart, that reads some otherwise
-    /// is weighed with the line by [`joint_reading`] in place of the rules above.
+    /// model (cheaply: no cut is sought; [`judge_sure`]). In either band, a cut of as many
+    /// digits, all standing apart, that reads some otherwise is weighed by [`joint_reading`].
     fn read_ink_by_the_rules(&self, ink: &Ink, expected: Option<&Expected>) -> Reading {
         let (line, looks) = self.line.read_ink_weighing(ink, expected);
         if line.text.is_empty() {
