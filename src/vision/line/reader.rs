@@ -338,11 +338,18 @@ impl Looks {
         let (Some(labels), false) = (labels, self.0.is_empty()) else {
             return 0.0;
         };
-        let sum: f64 = (self.0.iter())
-            .map(|lp| labelling_log_prob_of(lp, CLASSES, &labels).exp())
-            .sum();
-        sum / self.0.len() as f64
+        mean_probability(self.0.iter().map(Vec::as_slice), &labels)
     }
+}
+
+/// The probability of the labelling `labels` averaged over looks given by their columns' log
+/// probabilities (at least one look).
+fn mean_probability<'a>(log_probs: impl ExactSizeIterator<Item = &'a [f64]>, labels: &[u8]) -> f64 {
+    let looks = log_probs.len() as f64;
+    let sum: f64 = log_probs
+        .map(|lp| labelling_log_prob_of(lp, CLASSES, labels).exp())
+        .sum();
+    sum / looks
 }
 
 /// Whether every look read the same string, not empty, with a mean probability of at least
@@ -352,11 +359,7 @@ fn settled(looks: &[(Arc<LineInput>, Vec<f64>)], decoded: &[Decoded], confidence
     if labels.is_empty() || decoded.iter().any(|d| &d.labels != labels) {
         return false;
     }
-    let sum: f64 = looks
-        .iter()
-        .map(|(_, lp)| labelling_log_prob_of(lp, CLASSES, labels).exp())
-        .sum();
-    sum / looks.len() as f64 >= confidence
+    mean_probability(looks.iter().map(|(_, lp)| lp.as_slice()), labels) >= confidence
 }
 
 /// Which classes are digits (counted by [`Expected`]); the blank and separators are not.
