@@ -7,6 +7,10 @@
 //! a reader that leans on the digit model can reach, unless its line model reads the digits
 //! the digit model misreads.
 //!
+//! It also reads each number with the line models alone and with the cutting reader alone:
+//! the numbers one of the two reads right are what a referee between their readings could
+//! reach at best.
+//!
 //!     cargo run --release --example composed_ceiling -- [MNIST_DIR] [--count N] [--seeds 41,42]
 //!         [--digit-model FILE]
 
@@ -16,7 +20,7 @@ mod numbers;
 
 use clap::Parser;
 use digits::vision::preprocess;
-use digits::vision::reading::NumberReader;
+use digits::vision::reading::Reading;
 use numbers::{compose, mnist_glyph, mnist_numbers_drawn, MnistNumber};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -45,6 +49,10 @@ struct Outcome {
     whole: bool,
     /// Digits of it the digit model misread alone.
     misread_alone: usize,
+    /// The line models alone (unchecked) read it right.
+    line: bool,
+    /// The cutting reader alone read it right.
+    cut: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -55,7 +63,7 @@ fn main() -> anyhow::Result<()> {
         Some(path) => digits::train::checkpoint::load(path)?.model,
         None => digits::default_model::load()?.model,
     };
-    println!("seed  numbers  digits  misread alone  all read alone (a perfect cut)  read whole  both  whole but not alone");
+    println!("seed  numbers  digits  misread alone  all read alone (a perfect cut)  read whole  both  whole but not alone  line alone  cut alone  line or cut");
     for &seed in &args.seeds {
         let drawn = mnist_numbers_drawn(&test, args.count, seed);
         let outcomes: Vec<Outcome> = drawn
@@ -63,7 +71,11 @@ fn main() -> anyhow::Result<()> {
             .enumerate()
             .map(|(k, number)| -> anyhow::Result<Outcome> {
                 let img = preprocess::decode_bytes(&number.png)?;
-                let whole = reader.read_image(&img)?.text == number.label;
+                let ink = preprocess::ink_from_image(&img)?;
+                let right = |r: Reading| r.text == number.label;
+                let whole = right(reader.read_ink(&ink));
+                let line = right(reader.line.read_ink(&ink));
+                let cut = right(reader.cut.read_ink(&ink));
                 let mut misread_alone = 0;
                 for (place, &i) in number.digits.iter().enumerate() {
                     let input = preprocess::from_bytes(&alone(&test, number, i, k, place))?;
@@ -73,6 +85,8 @@ fn main() -> anyhow::Result<()> {
                 Ok(Outcome {
                     whole,
                     misread_alone,
+                    line,
+                    cut,
                 })
             })
             .collect::<anyhow::Result<_>>()?;
@@ -83,13 +97,16 @@ fn main() -> anyhow::Result<()> {
         let alone = count(&|o| o.misread_alone == 0);
         let whole = count(&|o| o.whole);
         let both = count(&|o| o.whole && o.misread_alone == 0);
+        let (line, cut) = (count(&|o| o.line), count(&|o| o.cut));
+        let either = count(&|o| o.line || o.cut);
         println!(
-            "{seed:4}  {:7}  {digits:6}  {misread:5} ({:.4})  {alone:5} ({:.4})                  {whole:5} ({:.4})  {both:5}  {:5}",
+            "{seed:4}  {:7}  {digits:6}  {misread:5} ({:.4})  {alone:5} ({:.4})                  {whole:5} ({:.4})  {both:5}  {:5}                {line:5}       {cut:5}      {either:5} ({:.4})",
             outcomes.len(),
             misread as f64 / digits as f64,
             alone as f64 / n,
             whole as f64 / n,
-            whole - both
+            whole - both,
+            either as f64 / n
         );
     }
     Ok(())
