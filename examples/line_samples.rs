@@ -1,8 +1,8 @@
 //! Training lines of the number reader as the model sees them: writes a PNG of COUNT lines
 //! (default 24) made from MNIST's training digits, prints their labels, and times the making
-//! of 500 more on one thread.
+//! of 500 more on one thread. PLAIN: the share of plain lines (`train-reader --plain`).
 //!
-//!     cargo run --release --example line_samples -- ../shared/data/mnist lines.png [COUNT]
+//!     cargo run --release --example line_samples -- ../shared/data/mnist lines.png [COUNT [PLAIN]]
 
 use digits::data::{mnist, Pixels};
 use digits::vision::line::synth::LineSynth;
@@ -19,11 +19,14 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let (dir, out) = (&args[1], &args[2]);
     let count: usize = args.get(3).map_or(24, |v| v.parse().unwrap());
+    let plain: f64 = args.get(4).map_or(0.0, |v| v.parse().unwrap());
     let (train, _) = mnist::load_dir(dir.as_ref())?;
     let Pixels::U8(images) = train.pixels else {
         anyhow::bail!("MNIST loads as bytes")
     };
-    let synth = LineSynth::new(images, &train.labels).map_err(anyhow::Error::msg)?;
+    let synth = LineSynth::new(images, &train.labels)
+        .map_err(anyhow::Error::msg)?
+        .with_plain(plain);
     let samples: Vec<_> = (0..count as u64).map(|s| synth.sample(s)).collect();
     let width = samples.iter().map(|s| s.line.width).max().unwrap_or(1);
     let mut img = GrayImage::from_pixel(width as u32, (count * (HEIGHT + 2)) as u32, Luma([128]));

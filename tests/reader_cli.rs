@@ -77,13 +77,22 @@ fn a_reader_trains_resumes_and_reads() {
         "{v}"
     );
 
-    // A new run from its weights; a file that is not a reader is refused by name.
+    // A new run from its weights, on plain lines only; a share of them outside 0-1 is refused;
+    // a file that is not a reader is refused by name.
     let other = tempfile::tempdir().unwrap();
+    let from_saved = ["--epochs", "1", "--init-from", saved.to_str().unwrap()];
+    let out = train(other.path(), &[&from_saved[..], &["--plain", "1"]].concat());
+    assert!(out.status.success(), "{}", text(&out.stderr));
     let out = train(
         other.path(),
-        &["--epochs", "1", "--init-from", saved.to_str().unwrap()],
+        &[&from_saved[..], &["--plain", "1.5"]].concat(),
     );
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("--plain"),
+        "{}",
+        text(&out.stderr)
+    );
     let junk = dir.path().join("junk.safetensors");
     std::fs::write(&junk, b"not a checkpoint").unwrap();
     let out = train(

@@ -65,6 +65,10 @@ pub struct TrainReaderArgs {
     /// Write TensorBoard scalars to this folder.
     #[arg(long)]
     pub logdir: Option<PathBuf>,
+    /// The share of plain lines among the training lines: upright, on clean paper, sharp
+    /// (`LineSynth::with_plain`).
+    #[arg(long, default_value_t = 0.0)]
+    pub plain: f64,
 }
 
 fn synth_of(dataset: digits::data::Dataset) -> anyhow::Result<LineSynth> {
@@ -75,6 +79,11 @@ fn synth_of(dataset: digits::data::Dataset) -> anyhow::Result<LineSynth> {
 }
 
 pub fn run(args: TrainReaderArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.plain),
+        "--plain takes the share of plain lines, from 0 to 1; got {}",
+        args.plain
+    );
     let dir = DatasetKind::Mnist.resolve_dir(args.mnist_dir.as_deref());
     let (train, test) = mnist::load_dir(&dir)?;
     let spec = reader_spec(&args.layers, SAVED_WIDTH).map_err(anyhow::Error::msg)?;
@@ -120,7 +129,7 @@ pub fn run(args: TrainReaderArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let first_line = trainer.global_step * args.fresh as u64;
     let mut source = LineSource::start(
-        Arc::new(synth_of(train)?),
+        Arc::new(synth_of(train)?.with_plain(args.plain)),
         args.seed,
         first_line,
         args.pool,

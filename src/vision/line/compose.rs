@@ -314,8 +314,13 @@ pub struct RunOnBar {
 
 /// Lays `glyphs` out left to right on one canvas: gaps (negative ones overlap), a baseline
 /// that drifts and wanders, and a slant; returns the canvas and the baseline's row at its
-/// middle.
-pub fn lay_out<R: Rng>(glyphs: &[Placed], spaces: &[bool], rng: &mut R) -> (Canvas, f32) {
+/// middle. Upright (`slanted` false): no slant.
+pub fn lay_out<R: Rng>(
+    glyphs: &[Placed],
+    spaces: &[bool],
+    slanted: bool,
+    rng: &mut R,
+) -> (Canvas, f32) {
     let hd = DIGIT_HEIGHT;
     let base_gap = hd * rng.gen_range(-0.12..0.45);
     let drift = rng.gen_range(-0.06..0.06f32);
@@ -365,7 +370,11 @@ pub fn lay_out<R: Rng>(glyphs: &[Placed], spaces: &[bool], rng: &mut R) -> (Canv
         let to = (xs[i] + bar.into * next.glyph.w as f32, y - bar.rise);
         canvas.segment(from, to, bar.pen);
     }
-    let slant = rng.gen_range(-0.3..0.35f32);
+    let slant = if slanted {
+        rng.gen_range(-0.3..0.35f32)
+    } else {
+        0.0
+    };
     let mid_baseline = baseline0 - drift * width as f32 / 2.0;
     (canvas.sheared(slant, mid_baseline), mid_baseline)
 }
@@ -433,6 +442,7 @@ mod tests {
             let (c, _) = lay_out(
                 &glyphs,
                 &[false, spaced],
+                true,
                 &mut ChaCha8Rng::seed_from_u64(seed),
             );
             c.px.iter().sum::<f32>()

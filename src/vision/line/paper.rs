@@ -163,6 +163,44 @@ pub fn capture<R: Rng>(ink: &Canvas, baseline: f32, rng: &mut R) -> Picture {
     if rng.gen_bool(0.08) {
         imageops::invert(&mut img);
     }
+    picture_of(img)
+}
+
+/// The written line `ink` on clean paper, captured well: dark ink on light paper or the other
+/// way round, with a little grain, digits 20-48 pixels high and sharp, as the numbers composed
+/// of MNIST digits in `tests/common/numbers.rs` are.
+pub fn capture_plain<R: Rng>(ink: &Canvas, rng: &mut R) -> Picture {
+    let paper = rng.gen_range(180.0..250.0f32);
+    let ink_level = rng.gen_range(0.0..80.0f32);
+    let grain = rng.gen_range(0.0..10.0f32);
+    let digit = rng.gen_range(20.0..48.0f32);
+    let f = digit / DIGIT_HEIGHT;
+    let (sw, sh) = (
+        ((ink.w as f32 * f).round() as u32).max(4),
+        ((ink.h as f32 * f).round() as u32).max(4),
+    );
+    let big = GrayImage::from_raw(
+        ink.w as u32,
+        ink.h as u32,
+        ink.px
+            .iter()
+            .map(|&a| (paper + (ink_level - paper) * a).clamp(0.0, 255.0) as u8)
+            .collect(),
+    )
+    .expect("w x h levels");
+    let mut img = imageops::resize(&big, sw, sh, FilterType::Triangle);
+    for p in img.pixels_mut() {
+        let n = (rng.gen::<f32>() * 2.0 - 1.0) * grain;
+        p.0[0] = (p.0[0] as f32 + n).clamp(0.0, 255.0) as u8;
+    }
+    if rng.gen_bool(0.5) {
+        imageops::invert(&mut img);
+    }
+    picture_of(img)
+}
+
+/// `img` as a [`Picture`].
+fn picture_of(img: GrayImage) -> Picture {
     Picture {
         w: img.width() as usize,
         h: img.height() as usize,
@@ -210,5 +248,33 @@ mod tests {
             }
         }
         assert!(darker * 10 >= tries * 7, "{darker} of {tries}");
+    }
+
+    #[test]
+    fn a_plain_capture_is_sharp_and_clean_in_either_polarity() {
+        let mut ink = Canvas::new(120, 70);
+        ink.segment((20.0, 20.0), (100.0, 50.0), 4.0);
+        let (mut dark_ink, mut light_ink) = (0, 0);
+        for seed in 0..40 {
+            let p = capture_plain(&ink, &mut ChaCha8Rng::seed_from_u64(seed));
+            assert_eq!(p.px.len(), p.w * p.h);
+            // Digits 20-48 pixels high: the canvas is scaled by 20/DIGIT_HEIGHT to 48/DIGIT_HEIGHT.
+            let (lo, hi) = (70.0 * 20.0 / DIGIT_HEIGHT, 70.0 * 48.0 / DIGIT_HEIGHT);
+            assert!((lo - 1.0..=hi + 1.0).contains(&(p.h as f32)), "{}", p.h);
+            let (sx, sy) = (p.w * 60 / 120, p.h * 35 / 70);
+            let (stroke, corner) = (p.px[sy * p.w + sx] as i32, p.px[p.w - 1] as i32);
+            // Paper 180-250, ink 0-80, grain under 10: always far apart (a capture may
+            // leave ink and paper 20 apart).
+            assert!((stroke - corner).abs() >= 60, "{stroke} against {corner}");
+            if stroke < corner {
+                dark_ink += 1;
+            } else {
+                light_ink += 1;
+            }
+        }
+        assert!(
+            dark_ink >= 10 && light_ink >= 10,
+            "{dark_ink} dark, {light_ink} light"
+        );
     }
 }

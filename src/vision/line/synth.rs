@@ -3,7 +3,8 @@
 //! handwritten digit, separators drawn, laid out as handwriting ([`compose::lay_out`]),
 //! captured badly ([`paper::capture`]), then turned into the model's input exactly as a real
 //! picture is ([`crate::vision::preprocess`]'s ink map, then [`normalize::line_of`]).
-//! A line is a function of its seed alone.
+//! A line is a function of its seed alone. A share of the lines may be plain
+//! ([`LineSynth::with_plain`]): upright and captured cleanly, as the other lines seldom are.
 
 use super::compose::{self, Canvas, Mark, Placed, RunOnBar, DIGIT_HEIGHT};
 use super::normalize::{self, LineInput};
@@ -21,6 +22,8 @@ const SIDE: usize = 28;
 const RUN_ON_BARS: f64 = 0.25;
 /// The stream of the random choices of those bars.
 const RUN_ON_BAR_STREAM: u64 = 0x7ba2;
+/// The stream that picks the plain lines ([`LineSynth::with_plain`]).
+const PLAIN_STREAM: u64 = 0x91a1;
 
 /// One training line: the model's input and its label (classes 1.., see `super::CHARS`).
 #[derive(Clone, Debug, PartialEq)]
@@ -36,6 +39,8 @@ pub struct LineSynth {
     /// The images of each digit.
     by_digit: [Vec<usize>; 10],
     augment: Augment,
+    /// The share of plain lines ([`LineSynth::with_plain`]).
+    plain: f64,
 }
 
 impl LineSynth {
@@ -65,7 +70,16 @@ impl LineSynth {
                 scan: 0.0,
                 ..Augment::default()
             },
+            plain: 0.0,
         })
+    }
+
+    /// Makes a share `p` of the lines plain: their digits made as any line's, but laid out
+    /// upright and captured cleanly, 20-48 pixels high and sharp ([`paper::capture_plain`]).
+    /// The other lines stay what they were without plain ones (the choice has its own stream).
+    pub fn with_plain(mut self, p: f64) -> Self {
+        self.plain = p.clamp(0.0, 1.0);
+        self
     }
 
     /// The line of `seed`.
@@ -84,6 +98,11 @@ impl LineSynth {
         // line stays what it was without them.
         let mut bars = rng.clone();
         bars.set_stream(RUN_ON_BAR_STREAM);
+        let plain = self.plain > 0.0 && {
+            let mut pick = rng.clone();
+            pick.set_stream(PLAIN_STREAM);
+            pick.gen_bool(self.plain)
+        };
         let marks = compose::number_text(rng);
         let pen = DIGIT_HEIGHT * rng.gen_range(0.07..0.15);
         let synthetic = rng.gen_range(0.0..0.5);
@@ -131,8 +150,12 @@ impl LineSynth {
             glyphs.push(placed);
             spaces.push(std::mem::take(&mut space));
         }
-        let (canvas, baseline) = compose::lay_out(&glyphs, &spaces, rng);
-        let picture = paper::capture(&canvas, baseline, rng);
+        let (canvas, baseline) = compose::lay_out(&glyphs, &spaces, !plain, rng);
+        let picture = if plain {
+            paper::capture_plain(&canvas, rng)
+        } else {
+            paper::capture(&canvas, baseline, rng)
+        };
         let ink = preprocess::ink_from_gray(&picture.px, picture.w, picture.h, None).ok()?;
         let line = normalize::line_of(&ink)?;
         Some(Sample {
@@ -259,7 +282,7 @@ pub fn digit_on_paper<R: Rng>(digit: &[u8], rng: &mut R) -> Option<Vec<f32>> {
         is_digit: true,
         bar: None,
     };
-    let (canvas, baseline) = compose::lay_out(&[placed], &[false], rng);
+    let (canvas, baseline) = compose::lay_out(&[placed], &[false], true, rng);
     let picture = paper::capture(&canvas, baseline, rng);
     preprocess::from_gray(&picture.px, picture.w, picture.h, None).ok()
 }
@@ -299,6 +322,25 @@ mod tests {
             assert!(!sample.label.is_empty());
             assert!(sample.label.iter().all(|&c| (1..15).contains(&c)));
         }
+    }
+
+    #[test]
+    fn plain_lines_take_their_share_and_leave_the_others_as_they_were() {
+        let (mixed, plain) = (bars().with_plain(0.5), bars().with_plain(1.0));
+        let s = bars();
+        let (mut kept, mut made_plain) = (0, 0);
+        for seed in 0..80 {
+            let line = mixed.sample(seed);
+            if line == s.sample(seed) {
+                kept += 1;
+            } else {
+                assert_eq!(line, plain.sample(seed), "a changed line is the plain one");
+                made_plain += 1;
+            }
+        }
+        assert!((25..=55).contains(&made_plain), "{made_plain} plain of 80");
+        assert_eq!(kept + made_plain, 80);
+        assert_eq!(mixed.sample(3), mixed.sample(3));
     }
 
     #[test]
