@@ -20,8 +20,8 @@
 # The runs are seeded: run again, the script has made the very same tensors, bit for bit.
 # Read together (and checked by the built-in digit model), the pair reads the shared numbers
 # 0.9500 exact, 77 wrong among the 80% most confident, and 19,565 of 20,000 composed MNIST
-# numbers (seeds 41-44; with stop 45's weighing of the two models). After training, fit the calibration maps again
-# (examples/number_calibration.rs -> default_reader::CALIBRATION). See the README, "The number
+# numbers (seeds 41-44; with stop 45's weighing of the two models). After training, fit the
+# calibration maps again (examples/number_calibration.rs -> default_reader::CALIBRATION). See the README, "The number
 # reader", for the pairs tried and the one built in before stop 44 (about 2.4 hours to train).
 #     bash scripts/train_reader.sh [MNIST_DIR] [OUT_DIR] [--no-short: the first model only]
 set -euo pipefail

@@ -125,12 +125,7 @@ pub fn capture<R: Rng>(ink: &Canvas, baseline: f32, rng: &mut R) -> Picture {
         // Ink over paper darkens it (a felt pen over a printed line is no lighter).
         *v = v.min(*v * (1.0 - a) + ink_level * a);
     }
-    let big = GrayImage::from_raw(
-        w as u32,
-        h as u32,
-        levels.iter().map(|&v| v.clamp(0.0, 255.0) as u8).collect(),
-    )
-    .expect("w x h levels");
+    let big = grey(w, h, levels);
     // Digits 8 to 40 pixels high, most of them small.
     let digit = (rng.gen_range(8f32.ln()..40f32.ln())).exp();
     let f = digit / DIGIT_HEIGHT;
@@ -179,15 +174,11 @@ pub fn capture_plain<R: Rng>(ink: &Canvas, rng: &mut R) -> Picture {
         ((ink.w as f32 * f).round() as u32).max(4),
         ((ink.h as f32 * f).round() as u32).max(4),
     );
-    let big = GrayImage::from_raw(
-        ink.w as u32,
-        ink.h as u32,
-        ink.px
-            .iter()
-            .map(|&a| (paper + (ink_level - paper) * a).clamp(0.0, 255.0) as u8)
-            .collect(),
-    )
-    .expect("w x h levels");
+    let big = grey(
+        ink.w,
+        ink.h,
+        ink.px.iter().map(|&a| paper + (ink_level - paper) * a),
+    );
     let mut img = imageops::resize(&big, sw, sh, FilterType::Triangle);
     for p in img.pixels_mut() {
         let n = (rng.gen::<f32>() * 2.0 - 1.0) * grain;
@@ -197,6 +188,15 @@ pub fn capture_plain<R: Rng>(ink: &Canvas, rng: &mut R) -> Picture {
         imageops::invert(&mut img);
     }
     picture_of(img)
+}
+
+/// A `w` x `h` grey picture of `levels` (row-major), each clamped to 0-255.
+fn grey(w: usize, h: usize, levels: impl IntoIterator<Item = f32>) -> GrayImage {
+    let px = levels
+        .into_iter()
+        .map(|v| v.clamp(0.0, 255.0) as u8)
+        .collect();
+    GrayImage::from_raw(w as u32, h as u32, px).expect("w x h levels")
 }
 
 /// `img` as a [`Picture`].
@@ -263,8 +263,8 @@ mod tests {
             assert!((lo - 1.0..=hi + 1.0).contains(&(p.h as f32)), "{}", p.h);
             let (sx, sy) = (p.w * 60 / 120, p.h * 35 / 70);
             let (stroke, corner) = (p.px[sy * p.w + sx] as i32, p.px[p.w - 1] as i32);
-            // Paper 180-250, ink 0-80, grain under 10: always far apart (a capture may
-            // leave ink and paper 20 apart).
+            // Paper 180-250 and ink 0-80 are at least 100 apart; the resize may lighten the
+            // stroke's middle and the grain moves each side by under 10.
             assert!((stroke - corner).abs() >= 60, "{stroke} against {corner}");
             if stroke < corner {
                 dark_ink += 1;
