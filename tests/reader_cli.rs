@@ -1,10 +1,13 @@
 //! `digits train-reader` end to end on a tiny model: it trains, saves, resumes and starts from
 //! another reader's weights; the file reads numbers through `digits read`; bad files are named.
-//! And the built-in reader reads the README's zip code.
+//! And the built-in reader reads the README's zip code, and each line of a picture of two.
 
 mod common;
 
+use common::numbers::{compose, mnist_glyph};
 use common::{digits, text};
+use image::GenericImage;
+use rand::SeedableRng;
 
 const TINY: &str = "c8k3s,p2,c8k3s,p2,p8x1";
 
@@ -186,4 +189,74 @@ fn save_input_writes_the_line_or_the_digits_the_model_was_given() {
         assert_eq!((digit.width(), digit.height()), (28, 28));
     }
     assert!(!folder.join("zip.6.png").exists());
+}
+
+#[test]
+fn a_picture_of_two_lines_reads_each_line() {
+    // Two numbers of MNIST test digits one above the other, on paper of their own: 7 2 small,
+    // 1 0 4 larger (the line holding the most ink).
+    let Some((_, test)) = common::mnist() else {
+        return;
+    };
+    let line = |indices: &[usize], scale: f32, seed: u64| {
+        let glyphs: Vec<_> = indices
+            .iter()
+            .map(|&i| mnist_glyph(&test, i, scale))
+            .collect();
+        let gaps = vec![8; indices.len() - 1];
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        image::load_from_memory(&compose(&glyphs, &gaps, true, &mut rng))
+            .unwrap()
+            .to_luma8()
+    };
+    let (top, below) = (line(&[0, 1], 1.5, 1), line(&[2, 3, 4], 2.5, 2));
+    let mut page = image::GrayImage::from_pixel(
+        below.width().max(top.width()),
+        top.height() + below.height(),
+        image::Luma([230]),
+    );
+    page.copy_from(&top, 0, 0).unwrap();
+    page.copy_from(&below, 0, top.height()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("two.png");
+    page.save(&file).unwrap();
+    let labels: Vec<String> = [&[0, 1][..], &[2, 3, 4]]
+        .iter()
+        .map(|idx| idx.iter().map(|&i| test.labels[i].to_string()).collect())
+        .collect();
+
+    let out = digits(&[
+        "read",
+        "--json",
+        "--min-confidence",
+        "0",
+        file.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let lines = v[0]["lines"].as_array().expect("a lines array");
+    let read: Vec<&str> = lines.iter().map(|l| l["text"].as_str().unwrap()).collect();
+    assert_eq!(read, labels, "{v}");
+    assert!(lines.iter().all(|l| l["accepted"] == true), "{v}");
+    // The number is the line holding the most ink, its boxes in the whole picture's pixels.
+    assert_eq!(v[0]["text"], labels[1].as_str());
+    assert_eq!(v[0]["digits"], lines[1]["digits"]);
+    let box_top = lines[1]["digits"][0]["box"][1].as_u64().unwrap();
+    assert!(box_top >= top.height() as u64, "{v}");
+
+    let out = digits(&["read", file.to_str().unwrap()]);
+    let shown = text(&out.stdout);
+    for (k, label) in labels.iter().enumerate() {
+        assert!(
+            shown.contains(&format!("two.png, line {} of 2: {label}", k + 1)),
+            "{shown}"
+        );
+    }
+    // Each line alone reads as a picture of one line: no "lines".
+    let alone = dir.path().join("one.png");
+    below.save(&alone).unwrap();
+    let out = digits(&["read", "--json", alone.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["text"], labels[1].as_str());
+    assert!(v[0].get("lines").is_none(), "{v}");
 }

@@ -105,11 +105,13 @@ class Reader:
         alone, ``formatted`` with the separators read (``.`` ``,`` ``/`` ``-``), ``confidence``
         how sure the reader is of the whole number (for the built-in reader, calibrated: the
         chance that the number is right; text "" and confidence 0 for a blank picture). One picture gives a dict, a list gives a list.
+        A picture of several lines of writing (a date above a phone number) gives the line
+        holding the most ink, and ``"lines"``: each line's reading, top to bottom.
         ``errors="raise"``: a picture that cannot be read raises ValueError naming it;
         ``"report"``: its entry is ``{"error": message}``.
         ``min_confidence=p`` (the reject option, ``digits read --min-confidence``): each
-        reading also says ``"accepted"``: whether its confidence is at least p; the others are
-        the ones to check by hand.
+        reading (and each of its ``"lines"``) also says ``"accepted"``: whether its confidence
+        is at least p; the others are the ones to check by hand.
         ``digits=5`` (or ``(4, 8)``, ``"4-8"``; ``digits read --digits``): each number has that
         many digits (a zip code, a phone number; separators are not counted): the best reading
         that fits is given, and one that still does not fit has confidence 0. Told one count,
@@ -191,6 +193,8 @@ def _mark(answers, level: Optional[float], confidence):
     for a in [answers] if isinstance(answers, dict) else answers:
         if "error" not in a:
             a["accepted"] = confidence(a) >= level
+            for line in a.get("lines", []):
+                line["accepted"] = confidence(line) >= level
     return answers
 
 

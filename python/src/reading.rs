@@ -7,9 +7,9 @@ use digits::data::PixelScale;
 use digits::nn::argmax;
 use digits::train::checkpoint::{self, Checkpoint};
 use digits::vision::expect::Expected;
-use digits::vision::number_reader::{number_reader, read_path_as};
+use digits::vision::number_reader::{number_reader, read_lines_path_as};
 use digits::vision::preprocess::{self, Ink, PreprocessError};
-use digits::vision::reading::{NumberReader, SegmentReader};
+use digits::vision::reading::{NumberReader, PictureReading, SegmentReader};
 use digits::vision::second_opinion::SecondOpinion;
 use digits::{default_model, default_reader};
 use image::DynamicImage;
@@ -129,12 +129,13 @@ impl Reader {
         expected: Option<&Expected>,
     ) -> Result<String, PreprocessError> {
         let numbers = self.numbers.as_ref();
-        let reading = match picture {
-            Picture::Path(p) => read_path_as(numbers, p, expected)?,
-            Picture::Bytes(b) => numbers.read_image_as(&preprocess::decode_bytes(b)?, expected)?,
-            Picture::Image(img) => numbers.read_image_as(img, expected)?,
+        let read = match picture {
+            Picture::Path(p) => read_lines_path_as(numbers, p, expected)?,
+            Picture::Bytes(b) => numbers.read_lines_as(&preprocess::decode_bytes(b)?, expected)?,
+            Picture::Image(img) => numbers.read_lines_as(img, expected)?,
         };
-        Ok(serde_json::to_string(&reading).expect("a reading always serialises"))
+        let answer = PictureReading::of(read, None);
+        Ok(serde_json::to_string(&answer).expect("a reading always serialises"))
     }
 
     /// The built-in line model for second opinions, loaded on first use.

@@ -1,27 +1,26 @@
 //! `digits read`: the number in each picture (a zip code, an amount, a row of digits), its
-//! digits read left to right, with how sure the reader is. Pictures are read in parallel and
-//! reported in the order given.
+//! digits read left to right, with how sure the reader is; in a picture of several lines of
+//! writing, each line's number. Pictures are read in parallel and reported in the order given.
 
 use super::model_arg::{number_reader_of, ModelArg};
 use anyhow::bail;
 use digits::vision::expect::Expected;
-use digits::vision::number_reader::{read_decoded, read_path_as};
+use digits::vision::number_reader::{read_lines_decoded, read_lines_path_as};
 use digits::vision::preprocess;
-use digits::vision::reading::{NumberReader, Reading};
-use digits::vision::reject::{accepted, parse_probability};
+use digits::vision::reading::{NumberReader, PictureReading, Reading};
+use digits::vision::reject::parse_probability;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// One picture's entry in `--json`: `{"file", "text", "formatted", "confidence", "digits"}`,
-/// and `"accepted"` with `--min-confidence`.
+/// `"accepted"` with `--min-confidence`, and `"lines"` where it holds several lines of writing
+/// ([`PictureReading`]).
 #[derive(Serialize)]
 struct FileReading<'a> {
     file: &'a Path,
     #[serde(flatten)]
-    reading: Reading,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    accepted: Option<bool>,
+    answer: PictureReading,
 }
 
 #[derive(clap::Args)]
@@ -32,7 +31,9 @@ pub struct ReadArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Print JSON: [{"file", "text", "formatted", "confidence", "digits": [{"digit",
-    /// "probability", "box": [x, y, w, h]}]}] ("accepted" too with --min-confidence).
+    /// "probability", "box": [x, y, w, h]}]}] ("accepted" too with --min-confidence; for a
+    /// picture of several lines of writing, the line holding the most ink, and "lines": each
+    /// line's, top to bottom).
     #[arg(long)]
     pub json: bool,
     /// The number of digits each number has, N or N-M (a zip code 5, a phone number 10;
@@ -65,35 +66,40 @@ pub fn run(args: ReadArgs) -> anyhow::Result<()> {
         .files
         .par_iter()
         .map(|file| match &args.save_input {
-            None => Ok(read_path_as(reader.as_ref(), file, expected)?),
+            None => Ok(read_lines_path_as(reader.as_ref(), file, expected)?),
             Some(dir) => {
                 // Decoded once, for the reading and for the inputs saved.
                 let img = preprocess::decode_path(file)?;
-                let reading = read_decoded(reader.as_ref(), file, &img, expected)?;
+                let read = read_lines_decoded(reader.as_ref(), file, &img, expected)?;
                 save_inputs(reader.as_ref(), file, &img, dir)?;
-                Ok::<_, anyhow::Error>(reading)
+                Ok::<_, anyhow::Error>(read)
             }
         })
         .collect();
     let (mut out, mut failed) = (Vec::new(), 0);
-    for (file, reading) in args.files.iter().zip(readings) {
-        let reading = match reading {
-            Ok(r) => r,
+    for (file, read) in args.files.iter().zip(readings) {
+        let answer = match read {
+            Ok(read) => PictureReading::of(read, args.min_confidence),
             Err(e) => {
                 eprintln!("error: {e}");
                 failed += 1;
                 continue;
             }
         };
-        let accepted = accepted(reading.confidence, args.min_confidence);
         if args.json {
-            out.push(FileReading {
-                file,
-                reading,
-                accepted,
-            });
+            out.push(FileReading { file, answer });
+        } else if answer.lines.is_empty() {
+            print_reading(
+                &file.display().to_string(),
+                &answer.reading,
+                args.min_confidence,
+            );
         } else {
-            print_reading(file, &reading, args.min_confidence);
+            let n = answer.lines.len();
+            for (k, line) in answer.lines.iter().enumerate() {
+                let name = format!("{}, line {} of {n}", file.display(), k + 1);
+                print_reading(&name, &line.reading, args.min_confidence);
+            }
         }
     }
     if args.json {
@@ -135,18 +141,15 @@ fn save_inputs(
     Ok(())
 }
 
-/// `file: text`, the formatted number when it differs, each digit's probability, then the
-/// confidence (marked when below `min`).
-fn print_reading(file: &Path, reading: &Reading, min: Option<f32>) {
+/// `name: text` (`name` the file, and the line in a picture of several), the formatted number
+/// when it differs, each digit's probability, then the confidence (marked when below `min`).
+fn print_reading(name: &str, reading: &Reading, min: Option<f32>) {
     let mark = match min {
         Some(p) if reading.confidence < p => format!(" (below {p}: check by hand)"),
         _ => String::new(),
     };
     if reading.text.is_empty() {
-        println!(
-            "{}: no digit found (the picture looks blank){mark}",
-            file.display()
-        );
+        println!("{name}: no digit found (the picture looks blank){mark}");
         return;
     }
     let formatted = if reading.formatted != reading.text {
@@ -154,7 +157,7 @@ fn print_reading(file: &Path, reading: &Reading, min: Option<f32>) {
     } else {
         String::new()
     };
-    println!("{}: {}{formatted}", file.display(), reading.text);
+    println!("{name}: {}{formatted}", reading.text);
     let each: Vec<String> = reading
         .digits
         .iter()

@@ -1,7 +1,9 @@
 //! `POST /api/read`: the number in a drawing or picture, read by the state's
 //! [`crate::vision::reading::NumberReader`] (the one `digits read` makes from the same model), as
-//! `{"text", "formatted", "confidence", "digits": [...]}`; `?digits=5` (or `4-8`) reads it as a
-//! number of that many digits, as `digits read --digits` does.
+//! `{"text", "formatted", "confidence", "digits": [...]}`, and `"lines": [...]` (each line's
+//! reading) where the picture holds several lines of writing, as `digits read --json` gives
+//! it ([`PictureReading`]); `?digits=5` (or `4-8`) reads each as a number of that many digits,
+//! as `digits read --digits` does.
 
 use super::error::ApiError;
 use super::input::{declared_pixels, to_api, BodyKind};
@@ -9,8 +11,7 @@ use super::pixels;
 use super::query::{expected_digits, min_confidence};
 use super::state::AppState;
 use crate::vision::preprocess;
-use crate::vision::reading::Reading;
-use crate::vision::reject::accepted;
+use crate::vision::reading::PictureReading;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{RawQuery, State};
@@ -22,15 +23,13 @@ use std::sync::Arc;
 /// What a picture with no digit answers (200, with an empty `text`).
 pub const NOTHING_FOUND: &str = "no digit found: the picture is blank";
 
-/// The answer: the reading, and a message when nothing was found.
+/// The answer: the reading (with `accepted`: whether the confidence reaches
+/// `?min_confidence=`, else the server's `--min-confidence`; absent when neither asks for a
+/// level), and a message when nothing was found.
 #[derive(Serialize)]
 pub struct ReadAnswer {
     #[serde(flatten)]
-    pub reading: Reading,
-    /// Whether the confidence reaches `?min_confidence=` (else the server's
-    /// `--min-confidence`); absent when neither asks for a level.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub accepted: Option<bool>,
+    pub answer: PictureReading,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<&'static str>,
 }
@@ -81,14 +80,14 @@ pub async fn read(
             }
             BodyKind::Image => preprocess::decode_bytes(&body).map_err(to_api)?,
         };
-        let reading = state
+        let read = state
             .reader
-            .read_image_as(&img, expected.as_ref())
+            .read_lines_as(&img, expected.as_ref())
             .map_err(to_api)?;
+        let answer = PictureReading::of(read, min);
         Ok(Json(ReadAnswer {
-            message: reading.text.is_empty().then_some(NOTHING_FOUND),
-            accepted: accepted(reading.confidence, min),
-            reading,
+            message: answer.reading.text.is_empty().then_some(NOTHING_FOUND),
+            answer,
         }))
     })
     .await

@@ -5,7 +5,7 @@
 use super::expect::Expected;
 use super::line::reader::LineReader;
 use super::preprocess::{self, PreprocessError, PIXELS};
-use super::reading::{NumberReader, Reading, SegmentReader};
+use super::reading::{LinesRead, NumberReader, Reading, SegmentReader};
 use crate::data::PixelScale;
 use crate::nn::Sequential;
 use crate::train::checkpoint::Checkpoint;
@@ -54,23 +54,33 @@ pub fn read_path_as(
     path: &Path,
     expected: Option<&Expected>,
 ) -> Result<Reading, PreprocessError> {
-    read_decoded(reader, path, &preprocess::decode_path(path)?, expected)
+    let img = preprocess::decode_path(path)?;
+    reader
+        .read_image_as(&img, expected)
+        .map_err(|e| preprocess::in_file(path, e))
 }
 
-/// The reading of `img`, already decoded from the file at `path`, of a number of as many
-/// digits as `expected` says where it is given; errors name the file.
-pub fn read_decoded(
+/// Each line of writing in the picture in the file at `path`, read as a number of as many
+/// digits as `expected` says where it is given ([`NumberReader::read_lines_as`]); errors name
+/// the file.
+pub fn read_lines_path_as(
+    reader: &dyn NumberReader,
+    path: &Path,
+    expected: Option<&Expected>,
+) -> Result<LinesRead, PreprocessError> {
+    read_lines_decoded(reader, path, &preprocess::decode_path(path)?, expected)
+}
+
+/// [`read_lines_path_as`] of `img`, already decoded from the file at `path`.
+pub fn read_lines_decoded(
     reader: &dyn NumberReader,
     path: &Path,
     img: &image::DynamicImage,
     expected: Option<&Expected>,
-) -> Result<Reading, PreprocessError> {
+) -> Result<LinesRead, PreprocessError> {
     reader
-        .read_image_as(img, expected)
-        .map_err(|e| PreprocessError::InFile {
-            path: path.to_path_buf(),
-            source: Box::new(e),
-        })
+        .read_lines_as(img, expected)
+        .map_err(|e| preprocess::in_file(path, e))
 }
 
 #[cfg(test)]

@@ -3,7 +3,9 @@
 //! "probability", "box": [x, y, w, h]}, ...]}`; and [`NumberReader`], what reads one.
 
 use super::expect::Expected;
+use super::line::page::{ink_of_rows, lines_of};
 use super::preprocess::{self, PreprocessError};
+use super::reject::accepted;
 pub use super::remembering_cut::RememberingCut;
 use super::segment::{read_digits, read_digits_apart, FoundDigit};
 use crate::nn::Sequential;
@@ -80,20 +82,127 @@ impl Reading {
     }
 }
 
+/// The lines of writing in a picture, each read as a number ([`NumberReader::read_lines_as`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LinesRead {
+    /// Top to bottom: one, the picture's reading, for a picture of one line; none for a blank
+    /// picture.
+    pub lines: Vec<Reading>,
+    /// Which of `lines` holds the most ink: the number the picture is read as when it is read
+    /// as one ([`NumberReader::read_image_as`]).
+    pub main: usize,
+}
+
+/// A picture's answer, as `digits read --json`, `POST /api/read` and Python give it: its
+/// number (the main line's reading: `text`, `formatted`, `confidence`, `digits`), `accepted`
+/// where a level of confidence is asked for, and, where the picture holds several lines of
+/// writing, `lines`: each line's reading and `accepted`, top to bottom.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct PictureReading {
+    #[serde(flatten)]
+    pub reading: Reading,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<bool>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lines: Vec<LineReading>,
+}
+
+/// One line of a [`PictureReading`] of several.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LineReading {
+    #[serde(flatten)]
+    pub reading: Reading,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<bool>,
+}
+
+impl PictureReading {
+    /// The answer for the lines `read`, each accepted or not at the level `min` where one is
+    /// given; a blank picture's is [`Reading::empty`].
+    pub fn of(read: LinesRead, min: Option<f32>) -> Self {
+        let reading = read
+            .lines
+            .get(read.main)
+            .cloned()
+            .unwrap_or_else(Reading::empty);
+        let lines = match read.lines.len() {
+            0 | 1 => Vec::new(),
+            _ => read
+                .lines
+                .into_iter()
+                .map(|reading| LineReading {
+                    accepted: accepted(reading.confidence, min),
+                    reading,
+                })
+                .collect(),
+        };
+        PictureReading {
+            accepted: accepted(reading.confidence, min),
+            reading,
+            lines,
+        }
+    }
+}
+
 /// Something that reads the number in a picture. A blank picture reads as
 /// [`Reading::empty`]; other errors (a picture too large) are returned.
 pub trait NumberReader: Send + Sync {
-    fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError>;
+    /// The reading of a picture's ink as a number of as many digits as `expected` says, where
+    /// it is given (a line reader reads the best number that fits; a reading that still does
+    /// not fit gets a confidence of 0). A picture of several lines of writing is read by the
+    /// line holding the most ink, as one: [`Self::read_lines_as`] reads each.
+    fn read_ink_as(&self, ink: &preprocess::Ink, expected: Option<&Expected>) -> Reading;
 
-    /// The reading of `img` as a number of as many digits as `expected` says, where it is
-    /// given: here [`Self::read_image`]'s, its confidence 0 when it does not fit; a line
-    /// reader reads the best number that fits.
+    fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
+        self.read_image_as(img, None)
+    }
+
+    /// [`Self::read_ink_as`] of the ink in `img`.
     fn read_image_as(
         &self,
         img: &image::DynamicImage,
         expected: Option<&Expected>,
     ) -> Result<Reading, PreprocessError> {
-        Ok(Expected::mark_if(expected, self.read_image(img)?))
+        read_ink_of(img, |ink| self.read_ink_as(ink, expected))
+    }
+
+    /// Each line of writing in `img`, top to bottom ([`lines_of`]), read as a number of its
+    /// own by [`Self::read_ink_as`], its digits' boxes in the whole picture's pixels; one
+    /// reading, the picture's, when it holds one line; none when it is blank.
+    fn read_lines_as(
+        &self,
+        img: &image::DynamicImage,
+        expected: Option<&Expected>,
+    ) -> Result<LinesRead, PreprocessError> {
+        let Some(ink) = preprocess::ink_if_any(img)? else {
+            return Ok(LinesRead {
+                lines: Vec::new(),
+                main: 0,
+            });
+        };
+        let found = lines_of(&ink);
+        if found.rows.len() == 1 {
+            return Ok(LinesRead {
+                lines: vec![self.read_ink_as(&ink, expected)],
+                main: 0,
+            });
+        }
+        let lines = found
+            .rows
+            .into_iter()
+            .map(|rows| {
+                let below = (rows.start * ink.block) as u32;
+                let mut reading = self.read_ink_as(&ink_of_rows(&ink, rows), expected);
+                for d in &mut reading.digits {
+                    d.bbox[1] += below;
+                }
+                reading
+            })
+            .collect();
+        Ok(LinesRead {
+            lines,
+            main: found.main,
+        })
     }
 
     /// What the model is given for the picture, as pictures, ink light on black: the line a
@@ -164,22 +273,14 @@ impl SegmentReader {
 }
 
 impl NumberReader for SegmentReader {
-    fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
-        read_ink_of(img, |ink| self.read_ink(ink))
-    }
-
-    /// The best cut of as many digits as `expected` says
-    /// ([`RememberingCut::read_ink_apart_as`]); one that still does not fit gets a confidence
-    /// of 0.
-    fn read_image_as(
-        &self,
-        img: &image::DynamicImage,
-        expected: Option<&Expected>,
-    ) -> Result<Reading, PreprocessError> {
-        read_ink_of(img, |ink| {
-            let reading = self.remembering().read_ink_apart_as(ink, expected).0;
-            Expected::mark_if(expected, reading)
-        })
+    /// The cut as it comes ([`Self::read_ink`]); told a count, the best cut of as many digits
+    /// as `expected` says ([`RememberingCut::read_ink_apart_as`]), one that still does not fit
+    /// getting a confidence of 0.
+    fn read_ink_as(&self, ink: &preprocess::Ink, expected: Option<&Expected>) -> Reading {
+        match expected {
+            None => self.read_ink(ink),
+            Some(e) => e.mark(self.remembering().read_ink_apart_as(ink, expected).0),
+        }
     }
 
     fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {

@@ -320,6 +320,25 @@ try {
       assert.equal(date.written, `as written: ${date.result.formatted}`);
     }
     console.log(`date: shows ${date.number} (${date.written || "no separator read"})`);
+
+    // Two lines of writing, one above the other: each line's number shown, every digit boxed.
+    await page.click("#clear");
+    await draw([
+      [[0.15, 0.08], [0.15, 0.38]], [[0.25, 0.08], [0.25, 0.38]],                          // above
+      [[0.15, 0.55], [0.15, 0.92]], [[0.25, 0.55], [0.25, 0.92]], [[0.35, 0.55], [0.35, 0.92]], // below
+    ], wide, 3);
+    const two = await page.evaluate(() => ({
+      number: document.querySelector("#number").textContent,
+      message: document.querySelector("#message").textContent,
+      result: window.digitsLastResult,
+    }));
+    await page.screenshot({ path: join(out, "two-lines.png") });
+    assert.equal(two.result.status, 200, JSON.stringify(two.result));
+    const lines = two.result.lines || [];
+    assert.equal(lines.length, 2, `two lines read as ${JSON.stringify(two.result)}`);
+    assert.equal(two.number, lines.map(l => l.text || "\u2013").join(" \u00b7 "));
+    assert.ok(two.message.startsWith("2 lines of writing"), two.message);
+    console.log(`two lines: shows ${two.number}`);
     await page.click("#clear");
     assert.equal(await page.textContent("#number"), "\u2013");
     await page.uncheck("#mode-number");

@@ -15,9 +15,7 @@ use super::reader::LineReader;
 use crate::train::calibration::ReaderCalibration;
 use crate::vision::expect::Expected;
 use crate::vision::preprocess::{Ink, PreprocessError};
-use crate::vision::reading::{
-    read_ink_of, DigitRead, NumberReader, Reading, RememberingCut, SegmentReader,
-};
+use crate::vision::reading::{DigitRead, NumberReader, Reading, RememberingCut, SegmentReader};
 use image::GrayImage;
 
 /// Line readings less sure than this get the cutting reader's opinion.
@@ -58,20 +56,6 @@ impl CheckedReader {
     /// `calibration`'s untold map (a blank's stays 0).
     pub fn read_ink(&self, ink: &Ink) -> Reading {
         self.read_ink_as(ink, None)
-    }
-
-    /// [`Self::read_ink`] of a number of as many digits as `expected` says, where it is given:
-    /// the line reader reads the best string that fits ([`LineReader::read_ink_as`]), a cut
-    /// of another length does not overrule it, its confidence is mapped by `calibration`'s told
-    /// map where one count is expected, and a reading that still does not fit gets a
-    /// confidence of 0.
-    pub fn read_ink_as(&self, ink: &Ink, expected: Option<&Expected>) -> Reading {
-        let mut reading = self.read_ink_by_the_rules(ink, expected);
-        if let (Some(maps), false) = (&self.calibration, reading.text.is_empty()) {
-            let told_exactly = expected.and_then(Expected::exactly).is_some();
-            reading.confidence = maps.map(told_exactly).apply(reading.confidence);
-        }
-        Expected::mark_if(expected, reading)
     }
 
     /// The reading of `ink`:
@@ -350,16 +334,18 @@ fn in_line_format(line: Reading, cut: Reading, extra: Option<usize>) -> Reading 
 }
 
 impl NumberReader for CheckedReader {
-    fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
-        self.read_image_as(img, None)
-    }
-
-    fn read_image_as(
-        &self,
-        img: &image::DynamicImage,
-        expected: Option<&Expected>,
-    ) -> Result<Reading, PreprocessError> {
-        read_ink_of(img, |ink| self.read_ink_as(ink, expected))
+    /// [`Self::read_ink`] of a number of as many digits as `expected` says, where it is given:
+    /// the line reader reads the best string that fits ([`LineReader::read_ink_weighing`]), a cut
+    /// of another length does not overrule it, its confidence is mapped by `calibration`'s told
+    /// map where one count is expected, and a reading that still does not fit gets a
+    /// confidence of 0.
+    fn read_ink_as(&self, ink: &Ink, expected: Option<&Expected>) -> Reading {
+        let mut reading = self.read_ink_by_the_rules(ink, expected);
+        if let (Some(maps), false) = (&self.calibration, reading.text.is_empty()) {
+            let told_exactly = expected.and_then(Expected::exactly).is_some();
+            reading.confidence = maps.map(told_exactly).apply(reading.confidence);
+        }
+        Expected::mark_if(expected, reading)
     }
 
     fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {

@@ -7,12 +7,14 @@
 //!   digit images and drawn separators, then put on paper and photographed or scanned badly;
 //! - [`reader`]: the [`crate::vision::reading::NumberReader`] that reads with such a model
 //!   ([`slash`]: a slash where no date has one read as a 1);
-//! - [`check`]: that reader checked, where it is unsure, by a digit model cutting the ink.
+//! - [`check`]: that reader checked, where it is unsure, by a digit model cutting the ink;
+//! - [`page`]: a picture of several lines of writing parted into its lines, each read alone.
 
 pub mod check;
 pub mod compose;
 pub mod joint;
 pub mod normalize;
+pub mod page;
 pub mod paper;
 pub mod reader;
 mod rules;

@@ -14,7 +14,7 @@ use crate::nn::ctc_decode::{
 use crate::nn::{Activation, LayerSpec, ModelSpec, Padding, Sequential};
 use crate::vision::expect::Expected;
 use crate::vision::preprocess::{self, PreprocessError};
-use crate::vision::reading::{gray_picture, read_ink_of, DigitRead, NumberReader, Reading};
+use crate::vision::reading::{gray_picture, DigitRead, NumberReader, Reading};
 use image::GrayImage;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -225,11 +225,7 @@ impl LineReader {
     /// given: a look whose best path does not fit gives its best path that does
     /// ([`best_path_counted`]; separators not counted), and the strings are weighed as above.
     /// When no look gives one, the reading as [`Self::read_ink`] makes it, with confidence 0.
-    pub fn read_ink_as(&self, ink: &preprocess::Ink, expected: Option<&Expected>) -> Reading {
-        self.read_ink_weighing(ink, expected).0
-    }
-
-    /// [`Self::read_ink_as`], and the looks it was read from, which can weigh other strings.
+    /// Also the looks it was read from, which can weigh other strings.
     pub fn read_ink_weighing(
         &self,
         ink: &preprocess::Ink,
@@ -467,16 +463,9 @@ pub fn score_lines(reader: &LineReader, samples: &[super::synth::Sample]) -> (f6
 }
 
 impl NumberReader for LineReader {
-    fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
-        self.read_image_as(img, None)
-    }
-
-    fn read_image_as(
-        &self,
-        img: &image::DynamicImage,
-        expected: Option<&Expected>,
-    ) -> Result<Reading, PreprocessError> {
-        read_ink_of(img, |ink| self.read_ink_as(ink, expected))
+    /// The reading of [`LineReader::read_ink_weighing`].
+    fn read_ink_as(&self, ink: &preprocess::Ink, expected: Option<&Expected>) -> Reading {
+        self.read_ink_weighing(ink, expected).0
     }
 
     fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {

@@ -71,7 +71,8 @@ pub fn from_path(path: &Path) -> Result<Vec<f32>, PreprocessError> {
     from_bytes(&data).map_err(|e| in_file(path, e))
 }
 
-fn in_file(path: &Path, e: PreprocessError) -> PreprocessError {
+/// `e`, naming the file at `path` it came from.
+pub(crate) fn in_file(path: &Path, e: PreprocessError) -> PreprocessError {
     PreprocessError::InFile {
         path: path.to_path_buf(),
         source: Box::new(e),
