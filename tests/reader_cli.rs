@@ -1,6 +1,6 @@
 //! `digits train-reader` end to end on a tiny model: it trains, saves, resumes and starts from
 //! another reader's weights; the file reads numbers through `digits read`; bad files are named.
-//! And the built-in reader reads the README's zip code, and each line of a picture of two.
+//! And the built-in reader reads the README's zip code, and each number of a picture of two.
 
 mod common;
 
@@ -192,13 +192,13 @@ fn save_input_writes_the_line_or_the_digits_the_model_was_given() {
 }
 
 #[test]
-fn a_picture_of_two_lines_reads_each_line() {
-    // Two numbers of MNIST test digits one above the other, on paper of their own: 7 2 small,
-    // 1 0 4 larger (the line holding the most ink).
+fn a_picture_of_several_numbers_reads_each() {
+    // Two numbers of MNIST test digits, each on paper of its own: 7 2 small, 1 0 4 larger (the
+    // one holding the most ink); one above the other, then far apart on one line.
     let Some((_, test)) = common::mnist() else {
         return;
     };
-    let line = |indices: &[usize], scale: f32, seed: u64| {
+    let number = |indices: &[usize], scale: f32, seed: u64| {
         let glyphs: Vec<_> = indices
             .iter()
             .map(|&i| mnist_glyph(&test, i, scale))
@@ -209,54 +209,76 @@ fn a_picture_of_two_lines_reads_each_line() {
             .unwrap()
             .to_luma8()
     };
-    let (top, below) = (line(&[0, 1], 1.5, 1), line(&[2, 3, 4], 2.5, 2));
-    let mut page = image::GrayImage::from_pixel(
-        below.width().max(top.width()),
-        top.height() + below.height(),
-        image::Luma([230]),
-    );
-    page.copy_from(&top, 0, 0).unwrap();
-    page.copy_from(&below, 0, top.height()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("two.png");
-    page.save(&file).unwrap();
+    let (small, large) = (number(&[0, 1], 1.5, 1), number(&[2, 3, 4], 2.5, 2));
     let labels: Vec<String> = [&[0, 1][..], &[2, 3, 4]]
         .iter()
         .map(|idx| idx.iter().map(|&i| test.labels[i].to_string()).collect())
         .collect();
-
-    let out = digits(&[
-        "read",
-        "--json",
-        "--min-confidence",
-        "0",
-        file.to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let lines = v[0]["lines"].as_array().expect("a lines array");
-    let read: Vec<&str> = lines.iter().map(|l| l["text"].as_str().unwrap()).collect();
-    assert_eq!(read, labels, "{v}");
-    assert!(lines.iter().all(|l| l["accepted"] == true), "{v}");
-    // The number is the line holding the most ink, its boxes in the whole picture's pixels.
-    assert_eq!(v[0]["text"], labels[1].as_str());
-    assert_eq!(v[0]["digits"], lines[1]["digits"]);
-    let box_top = lines[1]["digits"][0]["box"][1].as_u64().unwrap();
-    assert!(box_top >= top.height() as u64, "{v}");
-
+    let page = |w: u32, h: u32, at: [(u32, u32); 2]| {
+        let mut page = image::GrayImage::from_pixel(w, h, image::Luma([230]));
+        page.copy_from(&small, at[0].0, at[0].1).unwrap();
+        page.copy_from(&large, at[1].0, at[1].1).unwrap();
+        page
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let read_json = |name: &str, picture: &image::GrayImage| {
+        let file = dir.path().join(name);
+        picture.save(&file).unwrap();
+        let out = digits(&[
+            "read",
+            "--json",
+            "--min-confidence",
+            "0",
+            file.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v[0].clone()
+    };
+    let (w, h) = (
+        small.width().max(large.width()),
+        small.height() + large.height(),
+    );
+    let stacked = page(w, h, [(0, 0), (0, small.height())]);
+    let gap = 3 * large.height();
+    let apart = page(
+        small.width() + gap + large.width(),
+        large.height(),
+        [(0, 0), (small.width() + gap, 0)],
+    );
+    for (name, picture) in [("stacked.png", &stacked), ("apart.png", &apart)] {
+        let v = read_json(name, picture);
+        let numbers = v["numbers"].as_array().expect("a numbers array");
+        let read: Vec<&str> = numbers
+            .iter()
+            .map(|n| n["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(read, labels, "{name}: {v}");
+        assert!(numbers.iter().all(|n| n["accepted"] == true), "{v}");
+        // The number is the one holding the most ink, its boxes in the whole picture's pixels.
+        assert_eq!(v["text"], labels[1].as_str());
+        assert_eq!(v["digits"], numbers[1]["digits"]);
+        let first_box = &numbers[1]["digits"][0]["box"];
+        let (x, y) = (
+            first_box[0].as_u64().unwrap(),
+            first_box[1].as_u64().unwrap(),
+        );
+        match name {
+            "stacked.png" => assert!(y >= small.height() as u64, "{v}"),
+            _ => assert!(x >= (small.width() + gap) as u64, "{v}"),
+        }
+    }
+    let file = dir.path().join("stacked.png");
     let out = digits(&["read", file.to_str().unwrap()]);
     let shown = text(&out.stdout);
     for (k, label) in labels.iter().enumerate() {
         assert!(
-            shown.contains(&format!("two.png, line {} of 2: {label}", k + 1)),
+            shown.contains(&format!("stacked.png, number {} of 2: {label}", k + 1)),
             "{shown}"
         );
     }
-    // Each line alone reads as a picture of one line: no "lines".
-    let alone = dir.path().join("one.png");
-    below.save(&alone).unwrap();
-    let out = digits(&["read", "--json", alone.to_str().unwrap()]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v[0]["text"], labels[1].as_str());
-    assert!(v[0].get("lines").is_none(), "{v}");
+    // Each number alone reads as a picture of one number: no "numbers".
+    let v = read_json("one.png", &large);
+    assert_eq!(v["text"], labels[1].as_str());
+    assert!(v.get("numbers").is_none(), "{v}");
 }

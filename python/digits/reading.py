@@ -105,12 +105,13 @@ class Reader:
         alone, ``formatted`` with the separators read (``.`` ``,`` ``/`` ``-``), ``confidence``
         how sure the reader is of the whole number (for the built-in reader, calibrated: the
         chance that the number is right; text "" and confidence 0 for a blank picture). One picture gives a dict, a list gives a list.
-        A picture of several lines of writing (a date above a phone number) gives the line
-        holding the most ink, and ``"lines"``: each line's reading, top to bottom.
+        A picture of several numbers (a date above a phone number, numbers far apart on a
+        line) gives the one holding the most ink, and ``"numbers"``: each one's reading, line
+        by line from the top.
         ``errors="raise"``: a picture that cannot be read raises ValueError naming it;
         ``"report"``: its entry is ``{"error": message}``.
         ``min_confidence=p`` (the reject option, ``digits read --min-confidence``): each
-        reading (and each of its ``"lines"``) also says ``"accepted"``: whether its confidence
+        reading (and each of its ``"numbers"``) also says ``"accepted"``: whether its confidence
         is at least p; the others are the ones to check by hand.
         ``digits=5`` (or ``(4, 8)``, ``"4-8"``; ``digits read --digits``): each number has that
         many digits (a zip code, a phone number; separators are not counted): the best reading
@@ -193,8 +194,8 @@ def _mark(answers, level: Optional[float], confidence):
     for a in [answers] if isinstance(answers, dict) else answers:
         if "error" not in a:
             a["accepted"] = confidence(a) >= level
-            for line in a.get("lines", []):
-                line["accepted"] = confidence(line) >= level
+            for number in a.get("numbers", []):
+                number["accepted"] = confidence(number) >= level
     return answers
 
 

@@ -7,7 +7,7 @@ use digits::data::PixelScale;
 use digits::nn::argmax;
 use digits::train::checkpoint::{self, Checkpoint};
 use digits::vision::expect::Expected;
-use digits::vision::number_reader::{number_reader, read_lines_path_as};
+use digits::vision::number_reader::{number_reader, read_numbers_path_as};
 use digits::vision::preprocess::{self, Ink, PreprocessError};
 use digits::vision::reading::{NumberReader, PictureReading, SegmentReader};
 use digits::vision::second_opinion::SecondOpinion;
@@ -130,9 +130,11 @@ impl Reader {
     ) -> Result<String, PreprocessError> {
         let numbers = self.numbers.as_ref();
         let read = match picture {
-            Picture::Path(p) => read_lines_path_as(numbers, p, expected)?,
-            Picture::Bytes(b) => numbers.read_lines_as(&preprocess::decode_bytes(b)?, expected)?,
-            Picture::Image(img) => numbers.read_lines_as(img, expected)?,
+            Picture::Path(p) => read_numbers_path_as(numbers, p, expected)?,
+            Picture::Bytes(b) => {
+                numbers.read_numbers_as(&preprocess::decode_bytes(b)?, expected)?
+            }
+            Picture::Image(img) => numbers.read_numbers_as(img, expected)?,
         };
         let answer = PictureReading::of(read, None);
         Ok(serde_json::to_string(&answer).expect("a reading always serialises"))

@@ -31,7 +31,7 @@ def test_every_form_of_a_picture_reads_the_same(mnist, tmp_path):
     assert digits.read(path) == r  # one picture: one dict
 
 
-def test_a_picture_of_two_lines_reads_each(mnist):
+def test_a_picture_of_two_numbers_reads_each(mnist):
     (_, _), (_, y_test) = mnist
     top, below = number_picture(mnist, [0, 1]), number_picture(mnist, [2, 3, 4])
     width = below.shape[1]
@@ -39,12 +39,18 @@ def test_a_picture_of_two_lines_reads_each(mnist):
     picture = np.concatenate([top, below])
     want = ["".join(str(d) for d in y_test[k]) for k in ([0, 1], [2, 3, 4])]
     r = digits.read(picture, min_confidence=0.0)
-    assert [line["text"] for line in r["lines"]] == want, r
-    assert all(line["accepted"] for line in r["lines"])
+    assert [n["text"] for n in r["numbers"]] == want, r
+    assert all(n["accepted"] for n in r["numbers"])
     # The number: the line holding the most ink; its boxes in the whole picture's pixels.
-    assert r["text"] == want[1] and r["digits"] == r["lines"][1]["digits"]
+    assert r["text"] == want[1] and r["digits"] == r["numbers"][1]["digits"]
     assert all(d["box"][1] >= top.shape[0] - 12 for d in r["digits"]), r
-    assert "lines" not in digits.read(below)
+    assert "numbers" not in digits.read(below)
+    # Far apart on one line (a gap of over twice their height): each, left to right.
+    gap = np.full((below.shape[0], 150), 255, np.uint8)
+    apart = np.concatenate([number_picture(mnist, [0, 1]), gap, below], axis=1)
+    r = digits.read(apart)
+    assert [n["text"] for n in r["numbers"]] == want, r
+    assert r["text"] == want[1] and all(d["box"][0] > 150 for d in r["digits"]), r
 
 
 def test_the_segmenting_reader_reads_the_same_number(mnist):

@@ -1,11 +1,12 @@
 //! `digits read`: the number in each picture (a zip code, an amount, a row of digits), its
-//! digits read left to right, with how sure the reader is; in a picture of several lines of
-//! writing, each line's number. Pictures are read in parallel and reported in the order given.
+//! digits read left to right, with how sure the reader is; in a picture of several numbers
+//! (lines of writing, numbers far apart on a line), each one. Pictures are read in parallel and
+//! reported in the order given.
 
 use super::model_arg::{number_reader_of, ModelArg};
 use anyhow::bail;
 use digits::vision::expect::Expected;
-use digits::vision::number_reader::{read_lines_decoded, read_lines_path_as};
+use digits::vision::number_reader::{read_numbers_decoded, read_numbers_path_as};
 use digits::vision::preprocess;
 use digits::vision::reading::{NumberReader, PictureReading, Reading};
 use digits::vision::reject::parse_probability;
@@ -14,7 +15,7 @@ use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// One picture's entry in `--json`: `{"file", "text", "formatted", "confidence", "digits"}`,
-/// `"accepted"` with `--min-confidence`, and `"lines"` where it holds several lines of writing
+/// `"accepted"` with `--min-confidence`, and `"numbers"` where it holds several
 /// ([`PictureReading`]).
 #[derive(Serialize)]
 struct FileReading<'a> {
@@ -32,8 +33,8 @@ pub struct ReadArgs {
     pub files: Vec<PathBuf>,
     /// Print JSON: [{"file", "text", "formatted", "confidence", "digits": [{"digit",
     /// "probability", "box": [x, y, w, h]}]}] ("accepted" too with --min-confidence; for a
-    /// picture of several lines of writing, the line holding the most ink, and "lines": each
-    /// line's, top to bottom).
+    /// picture of several numbers, lines of writing or numbers far apart on a line, the one
+    /// holding the most ink, and "numbers": each one's, line by line from the top).
     #[arg(long)]
     pub json: bool,
     /// The number of digits each number has, N or N-M (a zip code 5, a phone number 10;
@@ -66,11 +67,11 @@ pub fn run(args: ReadArgs) -> anyhow::Result<()> {
         .files
         .par_iter()
         .map(|file| match &args.save_input {
-            None => Ok(read_lines_path_as(reader.as_ref(), file, expected)?),
+            None => Ok(read_numbers_path_as(reader.as_ref(), file, expected)?),
             Some(dir) => {
                 // Decoded once, for the reading and for the inputs saved.
                 let img = preprocess::decode_path(file)?;
-                let read = read_lines_decoded(reader.as_ref(), file, &img, expected)?;
+                let read = read_numbers_decoded(reader.as_ref(), file, &img, expected)?;
                 save_inputs(reader.as_ref(), file, &img, dir)?;
                 Ok::<_, anyhow::Error>(read)
             }
@@ -88,17 +89,17 @@ pub fn run(args: ReadArgs) -> anyhow::Result<()> {
         };
         if args.json {
             out.push(FileReading { file, answer });
-        } else if answer.lines.is_empty() {
+        } else if answer.numbers.is_empty() {
             print_reading(
                 &file.display().to_string(),
                 &answer.reading,
                 args.min_confidence,
             );
         } else {
-            let n = answer.lines.len();
-            for (k, line) in answer.lines.iter().enumerate() {
-                let name = format!("{}, line {} of {n}", file.display(), k + 1);
-                print_reading(&name, &line.reading, args.min_confidence);
+            let n = answer.numbers.len();
+            for (k, number) in answer.numbers.iter().enumerate() {
+                let name = format!("{}, number {} of {n}", file.display(), k + 1);
+                print_reading(&name, &number.reading, args.min_confidence);
             }
         }
     }
@@ -141,7 +142,7 @@ fn save_inputs(
     Ok(())
 }
 
-/// `name: text` (`name` the file, and the line in a picture of several), the formatted number
+/// `name: text` (`name` the file, and which number in a picture of several), the formatted number
 /// when it differs, each digit's probability, then the confidence (marked when below `min`).
 fn print_reading(name: &str, reading: &Reading, min: Option<f32>) {
     let mark = match min {

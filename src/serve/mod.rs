@@ -22,8 +22,8 @@
 //!   state's `NumberReader`: the one made from the served model (`vision::number_reader`)
 //!   unless `with_reader` gave another (`digits serve` gives the built-in number reader). A blank picture is
 //!   not an error: 200 with `"text": ""`, `"confidence": 0`, `"digits": []` and a `"message"`.
-//!   A picture of several lines of writing: the line holding the most ink as above, and
-//!   `"lines"`: each line's reading (and `"accepted"`), top to bottom.
+//!   A picture of several numbers (lines of writing, numbers far apart on a line): the one
+//!   holding the most ink as above, and `"numbers"`: each one's reading (and `"accepted"`).
 //!   `?min_confidence=P` adds `"accepted"`: whether the confidence is at least P;
 //!   `?digits=N` (or `N-M`) reads a number of that many digits (`vision::expect`; a reading
 //!   that does not fit has confidence 0). Errors as for `/api/predict` (400, 413, 415, 503).

@@ -1,8 +1,8 @@
 //! `POST /api/read`: the number in a drawing or picture, read by the state's
 //! [`crate::vision::reading::NumberReader`] (the one `digits read` makes from the same model), as
-//! `{"text", "formatted", "confidence", "digits": [...]}`, and `"lines": [...]` (each line's
-//! reading) where the picture holds several lines of writing, as `digits read --json` gives
-//! it ([`PictureReading`]); `?digits=5` (or `4-8`) reads each as a number of that many digits,
+//! `{"text", "formatted", "confidence", "digits": [...]}`, and `"numbers": [...]` (each one's
+//! reading) where the picture holds several numbers, as `digits read --json` gives it
+//! ([`PictureReading`]); `?digits=5` (or `4-8`) reads each as a number of that many digits,
 //! as `digits read --digits` does.
 
 use super::error::ApiError;
@@ -82,7 +82,7 @@ pub async fn read(
         };
         let read = state
             .reader
-            .read_lines_as(&img, expected.as_ref())
+            .read_numbers_as(&img, expected.as_ref())
             .map_err(to_api)?;
         let answer = PictureReading::of(read, min);
         Ok(Json(ReadAnswer {

@@ -5,7 +5,7 @@
 use super::expect::Expected;
 use super::line::reader::LineReader;
 use super::preprocess::{self, PreprocessError, PIXELS};
-use super::reading::{LinesRead, NumberReader, Reading, SegmentReader};
+use super::reading::{NumberReader, NumbersRead, Reading, SegmentReader};
 use crate::data::PixelScale;
 use crate::nn::Sequential;
 use crate::train::checkpoint::Checkpoint;
@@ -60,26 +60,26 @@ pub fn read_path_as(
         .map_err(|e| preprocess::in_file(path, e))
 }
 
-/// Each line of writing in the picture in the file at `path`, read as a number of as many
-/// digits as `expected` says where it is given ([`NumberReader::read_lines_as`]); errors name
-/// the file.
-pub fn read_lines_path_as(
+/// Each number in the picture in the file at `path` (lines of writing, numbers far apart on a
+/// line), read as a number of as many digits as `expected` says where it is given
+/// ([`NumberReader::read_numbers_as`]); errors name the file.
+pub fn read_numbers_path_as(
     reader: &dyn NumberReader,
     path: &Path,
     expected: Option<&Expected>,
-) -> Result<LinesRead, PreprocessError> {
-    read_lines_decoded(reader, path, &preprocess::decode_path(path)?, expected)
+) -> Result<NumbersRead, PreprocessError> {
+    read_numbers_decoded(reader, path, &preprocess::decode_path(path)?, expected)
 }
 
-/// [`read_lines_path_as`] of `img`, already decoded from the file at `path`.
-pub fn read_lines_decoded(
+/// [`read_numbers_path_as`] of `img`, already decoded from the file at `path`.
+pub fn read_numbers_decoded(
     reader: &dyn NumberReader,
     path: &Path,
     img: &image::DynamicImage,
     expected: Option<&Expected>,
-) -> Result<LinesRead, PreprocessError> {
+) -> Result<NumbersRead, PreprocessError> {
     reader
-        .read_lines_as(img, expected)
+        .read_numbers_as(img, expected)
         .map_err(|e| preprocess::in_file(path, e))
 }
 

@@ -3,7 +3,7 @@
 //! "probability", "box": [x, y, w, h]}, ...]}`; and [`NumberReader`], what reads one.
 
 use super::expect::Expected;
-use super::line::page::{ink_of_rows, lines_of};
+use super::line::page::{ink_of, parts_of};
 use super::preprocess::{self, PreprocessError};
 use super::reject::accepted;
 pub use super::remembering_cut::RememberingCut;
@@ -82,21 +82,22 @@ impl Reading {
     }
 }
 
-/// The lines of writing in a picture, each read as a number ([`NumberReader::read_lines_as`]).
+/// The numbers in a picture, each read ([`NumberReader::read_numbers_as`]).
 #[derive(Clone, Debug, PartialEq)]
-pub struct LinesRead {
-    /// Top to bottom: one, the picture's reading, for a picture of one line; none for a blank
-    /// picture.
-    pub lines: Vec<Reading>,
-    /// Which of `lines` holds the most ink: the number the picture is read as when it is read
+pub struct NumbersRead {
+    /// Line by line from the top, left to right on a line: one, the picture's reading, for a
+    /// picture of one number; none for a blank picture.
+    pub numbers: Vec<Reading>,
+    /// Which of `numbers` holds the most ink: the number the picture is read as when it is read
     /// as one ([`NumberReader::read_image_as`]).
     pub main: usize,
 }
 
 /// A picture's answer, as `digits read --json`, `POST /api/read` and Python give it: its
-/// number (the main line's reading: `text`, `formatted`, `confidence`, `digits`), `accepted`
-/// where a level of confidence is asked for, and, where the picture holds several lines of
-/// writing, `lines`: each line's reading and `accepted`, top to bottom.
+/// number (the main one's reading: `text`, `formatted`, `confidence`, `digits`), `accepted`
+/// where a level of confidence is asked for, and, where the picture holds several numbers
+/// (lines of writing one above the other, numbers far apart on a line), `numbers`: each one's
+/// reading and `accepted`, line by line from the top.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct PictureReading {
     #[serde(flatten)]
@@ -104,12 +105,12 @@ pub struct PictureReading {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub accepted: Option<bool>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub lines: Vec<LineReading>,
+    pub numbers: Vec<NumberReading>,
 }
 
-/// One line of a [`PictureReading`] of several.
+/// One number of a [`PictureReading`] of several.
 #[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct LineReading {
+pub struct NumberReading {
     #[serde(flatten)]
     pub reading: Reading,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -117,20 +118,20 @@ pub struct LineReading {
 }
 
 impl PictureReading {
-    /// The answer for the lines `read`, each accepted or not at the level `min` where one is
+    /// The answer for the numbers `read`, each accepted or not at the level `min` where one is
     /// given; a blank picture's is [`Reading::empty`].
-    pub fn of(read: LinesRead, min: Option<f32>) -> Self {
+    pub fn of(read: NumbersRead, min: Option<f32>) -> Self {
         let reading = read
-            .lines
+            .numbers
             .get(read.main)
             .cloned()
             .unwrap_or_else(Reading::empty);
-        let lines = match read.lines.len() {
+        let numbers = match read.numbers.len() {
             0 | 1 => Vec::new(),
             _ => read
-                .lines
+                .numbers
                 .into_iter()
-                .map(|reading| LineReading {
+                .map(|reading| NumberReading {
                     accepted: accepted(reading.confidence, min),
                     reading,
                 })
@@ -139,7 +140,7 @@ impl PictureReading {
         PictureReading {
             accepted: accepted(reading.confidence, min),
             reading,
-            lines,
+            numbers,
         }
     }
 }
@@ -149,8 +150,8 @@ impl PictureReading {
 pub trait NumberReader: Send + Sync {
     /// The reading of a picture's ink as a number of as many digits as `expected` says, where
     /// it is given (a line reader reads the best number that fits; a reading that still does
-    /// not fit gets a confidence of 0). A picture of several lines of writing is read by the
-    /// line holding the most ink, as one: [`Self::read_lines_as`] reads each.
+    /// not fit gets a confidence of 0). A picture of several numbers is read by the one holding
+    /// the most ink, as one: [`Self::read_numbers_as`] reads each.
     fn read_ink_as(&self, ink: &preprocess::Ink, expected: Option<&Expected>) -> Reading;
 
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
@@ -166,41 +167,43 @@ pub trait NumberReader: Send + Sync {
         read_ink_of(img, |ink| self.read_ink_as(ink, expected))
     }
 
-    /// Each line of writing in `img`, top to bottom ([`lines_of`]), read as a number of its
-    /// own by [`Self::read_ink_as`], its digits' boxes in the whole picture's pixels; one
-    /// reading, the picture's, when it holds one line; none when it is blank.
-    fn read_lines_as(
+    /// Each number in `img` ([`parts_of`]: lines of writing one above the other, numbers far
+    /// apart on a line), line by line from the top, read as a number of its own by
+    /// [`Self::read_ink_as`], its digits' boxes in the whole picture's pixels; one reading, the
+    /// picture's, when it holds one number; none when it is blank.
+    fn read_numbers_as(
         &self,
         img: &image::DynamicImage,
         expected: Option<&Expected>,
-    ) -> Result<LinesRead, PreprocessError> {
+    ) -> Result<NumbersRead, PreprocessError> {
         let Some(ink) = preprocess::ink_if_any(img)? else {
-            return Ok(LinesRead {
-                lines: Vec::new(),
+            return Ok(NumbersRead {
+                numbers: Vec::new(),
                 main: 0,
             });
         };
-        let found = lines_of(&ink);
-        if found.rows.len() == 1 {
-            return Ok(LinesRead {
-                lines: vec![self.read_ink_as(&ink, expected)],
+        let found = parts_of(&ink);
+        if found.parts.len() == 1 {
+            return Ok(NumbersRead {
+                numbers: vec![self.read_ink_as(&ink, expected)],
                 main: 0,
             });
         }
-        let lines = found
-            .rows
-            .into_iter()
-            .map(|rows| {
-                let below = (rows.start * ink.block) as u32;
-                let mut reading = self.read_ink_as(&ink_of_rows(&ink, rows), expected);
+        let numbers = found
+            .parts
+            .iter()
+            .map(|part| {
+                let (left, top) = (part.cols.start * ink.block, part.rows.start * ink.block);
+                let mut reading = self.read_ink_as(&ink_of(&ink, part), expected);
                 for d in &mut reading.digits {
-                    d.bbox[1] += below;
+                    d.bbox[0] += left as u32;
+                    d.bbox[1] += top as u32;
                 }
                 reading
             })
             .collect();
-        Ok(LinesRead {
-            lines,
+        Ok(NumbersRead {
+            numbers,
             main: found.main,
         })
     }

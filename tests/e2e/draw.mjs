@@ -334,10 +334,10 @@ try {
     }));
     await page.screenshot({ path: join(out, "two-lines.png") });
     assert.equal(two.result.status, 200, JSON.stringify(two.result));
-    const lines = two.result.lines || [];
-    assert.equal(lines.length, 2, `two lines read as ${JSON.stringify(two.result)}`);
-    assert.equal(two.number, lines.map(l => l.text || "\u2013").join(" \u00b7 "));
-    assert.ok(two.message.startsWith("2 lines of writing"), two.message);
+    const numbers = two.result.numbers || [];
+    assert.equal(numbers.length, 2, `two lines read as ${JSON.stringify(two.result)}`);
+    assert.equal(two.number, numbers.map(n => n.text || "\u2013").join(" \u00b7 "));
+    assert.ok(two.message.startsWith("2 numbers"), two.message);
     console.log(`two lines: shows ${two.number}`);
     await page.click("#clear");
     assert.equal(await page.textContent("#number"), "\u2013");

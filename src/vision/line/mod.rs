@@ -8,7 +8,8 @@
 //! - [`reader`]: the [`crate::vision::reading::NumberReader`] that reads with such a model
 //!   ([`slash`]: a slash where no date has one read as a 1);
 //! - [`check`]: that reader checked, where it is unsure, by a digit model cutting the ink;
-//! - [`page`]: a picture of several lines of writing parted into its lines, each read alone.
+//! - [`page`]: a picture of several numbers (lines of writing, numbers far apart on a line)
+//!   parted into its numbers, each read alone.
 
 pub mod check;
 pub mod compose;

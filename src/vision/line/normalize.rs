@@ -46,7 +46,7 @@ impl LineInput {
 }
 
 /// Writing further than this many line heights from the rest is a speck or a stray mark.
-const FAR: usize = 2;
+pub(super) const FAR: usize = 2;
 
 /// The box (x0, y0, x1, y1 inclusive) of the writing in `px` (w x h): the ink above
 /// [`BOX_LEVEL`] within the band of rows holding the most ink ([`main_band`]), in the group of

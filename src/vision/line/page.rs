@@ -1,48 +1,144 @@
-//! Pictures holding several lines of writing (a date above a phone number, a column of amounts,
-//! two fields of a form): the rows each line fills, so that each is read as a number of its
-//! own. A line reader reads one band of writing (the one holding the most ink: `normalize`);
-//! read whole, a picture of two numbers gave one of them, as sure as if the other were not
-//! there.
+//! Pictures holding several numbers: lines of writing one above the other (a date above a phone
+//! number, a column of amounts), or numbers far apart on one line (a date and an amount on a
+//! cheque's line): the part of the picture each fills, so that each is read as a number of its
+//! own. A line reader reads one band of writing, and in it the group of columns holding the
+//! most ink (`normalize`); read whole, a picture of two numbers gave one of them, as sure as if
+//! the other were not there.
 //!
 //! Lines are told apart only where blank rows part them: a run of inked rows is a line of its
 //! own when it is at least [`LINE_HEIGHT`] of the tallest run's height, holds at least
 //! [`LINE_INK`] of the most ink a run holds, and is at least [`LINE_GAP`] of its height away
 //! from the line before it. Within one line of writing no such parting is found (every row of
 //! the line holds ink somewhere along it; a 5's bar written apart is too low to count, a dot
-//! holds too little ink), so a picture of one line is read as it always was: whole. Of the
-//! 6,355 shared numbers and 10,000 composed ones (all of one line), none is parted.
+//! holds too little ink). On a line, numbers are told apart where blank columns wider than
+//! [`FAR`] times the line's height part them (what the line reader takes for the gap before a
+//! far mark), each at least [`LINE_HEIGHT`] of the line's height high and holding at least
+//! [`LINE_INK`] of the most ink a number holds. So a picture of one number is read as it always
+//! was: whole. Of the 6,355 shared numbers and 10,000 composed ones, none is parted.
 
+use super::normalize::FAR;
 use super::rules;
 use crate::vision::preprocess::Ink;
 use std::ops::Range;
 
 /// A run of inked rows is a line of writing when it is at least this share of the tallest
-/// run's height (a full stop, a bar written apart or what is left of a ruled line is not) ...
+/// run's height (a full stop, a bar written apart or what is left of a ruled line is not), and
+/// a group of columns on a line is a number when it is at least this share of the line's
+/// height high ...
 const LINE_HEIGHT: f32 = 0.35;
-/// ... and holds at least this share of the most ink a run holds (a stray mark is not).
+/// ... and holds at least this share of the most ink a line, or a number, holds (a stray mark
+/// is not one).
 const LINE_INK: f32 = 0.1;
 /// Two lines are parted only by blank rows at least this share of the shorter one's height
 /// (faint or broken strokes may leave a blank row or two across one line of writing).
 const LINE_GAP: f32 = 0.25;
-/// A pixel above this level counts as ink in a row (as for the writing's box in `normalize`).
+/// A pixel above this level counts as ink (as for the writing's box in `normalize`).
 const INK_LEVEL: f32 = 0.2;
 
-/// The lines of writing in a picture's ink.
+/// The part of a picture's ink one number is read from (half-open rows and columns).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Lines {
-    /// The rows each line is read from, top to bottom, parted halfway between lines; all the
-    /// ink's rows, once, when it holds one line of writing or none.
-    pub rows: Vec<Range<usize>>,
-    /// The line holding the most ink: the one a line reader reads when it reads the picture
-    /// whole.
+pub struct Part {
+    pub rows: Range<usize>,
+    pub cols: Range<usize>,
+}
+
+/// The numbers in a picture's ink.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Parts {
+    /// The part each number is read from, line by line from the top, left to right on a line,
+    /// parted halfway between numbers; the whole ink, once, when it holds one number or none.
+    pub parts: Vec<Part>,
+    /// The part holding the most ink (the first of equals): the number a line reader reads
+    /// when it reads the picture whole.
     pub main: usize,
 }
 
-/// The lines of writing in `ink` (see the module's comment). Printed lines (a box's sides,
-/// ruled lines) are left out first, as the line reader leaves them out.
-pub fn lines_of(ink: &Ink) -> Lines {
-    let clean = rules::without_rules(&ink.px, ink.w, ink.h);
-    let runs = inked_runs(&clean, ink.w, ink.h);
+/// The numbers in `ink` (see the module's comment). Printed lines (a box's sides, ruled lines)
+/// are left out first, as the line reader leaves them out.
+pub fn parts_of(ink: &Ink) -> Parts {
+    let (w, h) = (ink.w, ink.h);
+    let whole = Parts {
+        parts: vec![Part {
+            rows: 0..h,
+            cols: 0..w,
+        }],
+        main: 0,
+    };
+    let clean = rules::without_rules(&ink.px, w, h);
+    let lines = lines_in(&clean, w, h);
+    if lines.is_empty() {
+        return whole;
+    }
+    // Each line's groups of columns, with their ink.
+    let groups: Vec<Vec<Group>> = lines
+        .iter()
+        .map(|line| column_groups(&clean, w, line.rows.clone()))
+        .collect();
+    let most = groups.iter().flatten().map(|g| g.ink).fold(0.0, f32::max);
+    let row_cuts = halfway(lines.iter().map(|l| l.rows.clone()), h);
+    let (mut parts, mut inks) = (Vec::new(), Vec::new());
+    for (rows, groups) in row_cuts.into_iter().zip(groups) {
+        // The line's largest group is a number whatever the others hold.
+        let largest = groups.iter().map(|g| g.ink).fold(0.0, f32::max);
+        let numbers: Vec<&Group> = groups
+            .iter()
+            .filter(|g| g.ink == largest || (g.tall && g.ink >= LINE_INK * most))
+            .collect();
+        let col_cuts = halfway(numbers.iter().map(|g| g.cols.clone()), w);
+        for (cols, g) in col_cuts.into_iter().zip(numbers) {
+            parts.push(Part {
+                rows: rows.clone(),
+                cols,
+            });
+            inks.push(g.ink);
+        }
+    }
+    if parts.len() < 2 {
+        return whole;
+    }
+    let main = (0..inks.len())
+        .rev()
+        .max_by(|&a, &b| inks[a].total_cmp(&inks[b]))
+        .unwrap_or(0);
+    Parts { parts, main }
+}
+
+/// The ink of `part` of `ink` alone, as the ink of a picture of its own: what lies in it is
+/// `part.cols.start * ink.block` picture pixels further left, and `part.rows.start *
+/// ink.block` higher, in the whole picture.
+pub fn ink_of(ink: &Ink, part: &Part) -> Ink {
+    let (left, top) = (
+        (part.cols.start * ink.block) as u32,
+        (part.rows.start * ink.block) as u32,
+    );
+    Ink {
+        w: part.cols.len(),
+        h: part.rows.len(),
+        px: part
+            .rows
+            .clone()
+            .flat_map(|y| ink.px[y * ink.w + part.cols.start..y * ink.w + part.cols.end].iter())
+            .copied()
+            .collect(),
+        block: ink.block,
+        width: ((part.cols.len() * ink.block) as u32).min(ink.width.saturating_sub(left)),
+        height: ((part.rows.len() * ink.block) as u32).min(ink.height.saturating_sub(top)),
+    }
+}
+
+/// The ranges parted halfway between consecutive `spans` (in order, apart), covering 0..end.
+fn halfway(spans: impl Iterator<Item = Range<usize>>, end: usize) -> Vec<Range<usize>> {
+    let spans: Vec<Range<usize>> = spans.collect();
+    let mut cuts = vec![0];
+    cuts.extend(spans.windows(2).map(|p| (p[0].end + p[1].start) / 2));
+    cuts.push(end);
+    cuts.windows(2).map(|c| c[0]..c[1]).collect()
+}
+
+/// The lines of writing in `px` (w x h), top to bottom: runs of inked rows that are lines (see
+/// the module's comment), a run too close to the line before joined to it.
+fn lines_in(px: &[f32], w: usize, h: usize) -> Vec<Run> {
+    let runs = inked_runs(px, w, h);
     let tallest = runs.iter().map(|r| r.rows.len()).max().unwrap_or(0);
     let most = runs.iter().map(|r| r.ink).fold(0.0, f32::max);
     let mut lines: Vec<Run> = Vec::new();
@@ -58,42 +154,7 @@ pub fn lines_of(ink: &Ink) -> Lines {
             _ => lines.push(run),
         }
     }
-    if lines.len() < 2 {
-        return Lines {
-            rows: std::iter::once(0..ink.h).collect(),
-            main: 0,
-        };
-    }
-    let mut cuts = vec![0];
-    cuts.extend(
-        lines
-            .windows(2)
-            .map(|pair| (pair[0].rows.end + pair[1].rows.start) / 2),
-    );
-    cuts.push(ink.h);
-    // The first of lines holding as much ink.
-    let main = (0..lines.len())
-        .rev()
-        .max_by(|&a, &b| lines[a].ink.total_cmp(&lines[b].ink))
-        .unwrap_or(0);
-    Lines {
-        rows: cuts.windows(2).map(|c| c[0]..c[1]).collect(),
-        main,
-    }
-}
-
-/// The ink of `rows` of `ink` alone, as the ink of a picture of its own: what lies in it is
-/// `rows.start * ink.block` picture pixels higher than in the whole picture.
-pub fn ink_of_rows(ink: &Ink, rows: Range<usize>) -> Ink {
-    let top = (rows.start * ink.block) as u32;
-    Ink {
-        w: ink.w,
-        h: rows.len(),
-        px: ink.px[rows.start * ink.w..rows.end * ink.w].to_vec(),
-        block: ink.block,
-        width: ink.width,
-        height: ((rows.len() * ink.block) as u32).min(ink.height.saturating_sub(top)),
-    }
+    lines
 }
 
 /// Whether the lines of rows `above` and `below` are far enough apart to be two ([`LINE_GAP`]).
@@ -133,6 +194,54 @@ fn inked_runs(px: &[f32], w: usize, h: usize) -> Vec<Run> {
     runs
 }
 
+/// A group of inked columns on a line: its columns, its ink, and whether its ink is at least
+/// [`LINE_HEIGHT`] of the line's height high.
+struct Group {
+    cols: Range<usize>,
+    ink: f32,
+    tall: bool,
+}
+
+/// The groups of inked columns of `px` (w wide) within `rows`, left to right, parted by blank
+/// stretches wider than [`FAR`] times the rows' height (as `normalize` parts them).
+fn column_groups(px: &[f32], w: usize, rows: Range<usize>) -> Vec<Group> {
+    let height = rows.len();
+    let inked = |x: usize, y: usize| px[y * w + x] > INK_LEVEL;
+    let mut groups: Vec<(Range<usize>, f32)> = Vec::new();
+    for x in 0..w {
+        let ink: f32 = rows
+            .clone()
+            .filter(|&y| inked(x, y))
+            .map(|y| px[y * w + x])
+            .sum();
+        if ink == 0.0 {
+            continue;
+        }
+        match groups.last_mut() {
+            Some((cols, total)) if x - (cols.end - 1) <= FAR * height => {
+                cols.end = x + 1;
+                *total += ink;
+            }
+            _ => groups.push((x..x + 1, ink)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(cols, ink)| {
+            let holds = |y: &usize| cols.clone().any(|x| inked(x, *y));
+            let high = match (rows.clone().find(holds), rows.clone().rev().find(holds)) {
+                (Some(a), Some(b)) => b - a + 1,
+                _ => 0,
+            };
+            Group {
+                tall: high as f32 >= LINE_HEIGHT * height as f32,
+                cols,
+                ink,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,18 +264,24 @@ mod tests {
         }
     }
 
+    /// The rows of each part, where every part spans all the columns.
+    fn rows_of(parts: &Parts, w: usize) -> Vec<Range<usize>> {
+        assert!(parts.parts.iter().all(|p| p.cols == (0..w)), "{parts:?}");
+        parts.parts.iter().map(|p| p.rows.clone()).collect()
+    }
+
     #[test]
     fn two_lines_are_parted_halfway_between_them() {
         // Digits (bars 3 wide) in rows 5-24 and 40-59, a gap of 15 rows.
         let digits = |y0, y1| (0..6).map(move |k| (10 + 8 * k, y0, 13 + 8 * k, y1));
         let rects: Vec<_> = digits(5, 25).chain(digits(40, 60)).collect();
         let ink = ink_with(80, 70, &rects);
-        let lines = lines_of(&ink);
-        assert_eq!(lines.rows, vec![0..32, 32..70]);
-        assert_eq!(lines.main, 0, "as much ink in each: the first");
-        let second = ink_of_rows(&ink, 32..70);
+        let parts = parts_of(&ink);
+        assert_eq!(rows_of(&parts, 80), vec![0..32, 32..70]);
+        assert_eq!(parts.main, 0, "as much ink in each: the first");
+        let second = ink_of(&ink, &parts.parts[1]);
         assert_eq!((second.w, second.h, second.block), (80, 38, 2));
-        assert_eq!(second.height, 76);
+        assert_eq!((second.width, second.height), (160, 76));
         assert_eq!(
             second.px[8 * 80 + 10],
             1.0,
@@ -179,16 +294,46 @@ mod tests {
         // A short line above (two digits, rows 5-16) and a longer, taller one below.
         let mut rects = vec![(10, 5, 13, 17), (20, 5, 23, 17)];
         rects.extend((0..6).map(|k| (10 + 8 * k, 30, 13 + 8 * k, 55)));
-        let lines = lines_of(&ink_with(80, 60, &rects));
-        assert_eq!(lines.rows, vec![0..23, 23..60]);
-        assert_eq!(lines.main, 1);
+        let parts = parts_of(&ink_with(80, 60, &rects));
+        assert_eq!(rows_of(&parts, 80), vec![0..23, 23..60]);
+        assert_eq!(parts.main, 1);
+    }
+
+    #[test]
+    fn numbers_far_apart_on_a_line_are_parted_halfway_between_them() {
+        // Two digits at columns 10-22 and three at 100-122, rows 10-29: a gap of 78 columns,
+        // more than twice the line's height (20).
+        let mut rects = vec![(10, 10, 13, 30), (19, 10, 22, 30)];
+        rects.extend((0..3).map(|k| (100 + 9 * k, 10, 103 + 9 * k, 30)));
+        let ink = ink_with(140, 40, &rects);
+        let parts = parts_of(&ink);
+        let cols: Vec<Range<usize>> = parts.parts.iter().map(|p| p.cols.clone()).collect();
+        assert_eq!(cols, vec![0..61, 61..140]);
+        assert!(parts.parts.iter().all(|p| p.rows == (0..40)));
+        assert_eq!(parts.main, 1);
+        let right = ink_of(&ink, &parts.parts[1]);
+        assert_eq!((right.w, right.h, right.width), (79, 40, 158));
+        assert_eq!(right.px[10 * 79 + 100 - 61], 1.0, "column 100 is column 39");
+        // Twice the height apart or less: one number (a wide gap between groups of digits).
+        let near = [(10, 10, 13, 30), (50, 10, 53, 30)];
+        assert_eq!(parts_of(&ink_with(80, 40, &near)).parts.len(), 1);
+        // Far, but a thin mark holding under a tenth of the ink, or a dash not a third as high.
+        let mut mark = rects[2..].to_vec();
+        mark.push((10, 12, 11, 28));
+        assert_eq!(parts_of(&ink_with(140, 40, &mark)).parts.len(), 1);
+        let mut dash = rects[2..].to_vec();
+        dash.push((10, 20, 40, 22));
+        assert_eq!(parts_of(&ink_with(140, 40, &dash)).parts.len(), 1);
     }
 
     #[test]
     fn one_line_and_what_is_not_a_line_are_read_whole() {
         let whole = |ink: &Ink| {
-            let lines = lines_of(ink);
-            lines.rows.len() == 1 && lines.rows[0] == (0..ink.h) && lines.main == 0
+            let parts = parts_of(ink);
+            parts.parts.len() == 1
+                && parts.parts[0].rows == (0..ink.h)
+                && parts.parts[0].cols == (0..ink.w)
+                && parts.main == 0
         };
         // One line of digits, a bar written apart above them (a 5's).
         let bar = [(10, 10, 13, 30), (20, 10, 23, 30), (30, 4, 38, 6)];
@@ -203,7 +348,7 @@ mod tests {
             &[(10, 5, 13, 25), (20, 5, 23, 25), (30, 32, 33, 35)],
         );
         assert!(whole(&dot));
-        // A faint mark as tall as the line, holding under a fifth of its ink.
+        // A faint mark as tall as the line, holding under a tenth of its ink.
         let mut faint = ink_with(80, 60, &[(10, 5, 40, 25)]);
         faint.px[45 * 80 + 10] = 1.0;
         for y in 35..55 {
