@@ -1,6 +1,7 @@
 //! A number read from a picture, in the JSON form `digits read --json` and `POST /api/read`
 //! share: `{"text": "90210", "formatted": "90210", "confidence": 0.97, "digits": [{"digit",
-//! "probability", "box": [x, y, w, h]}, ...]}`; and [`NumberReader`], what reads one.
+//! "probability", "box": [x, y, w, h]}, ...]}`, with `"numbers"` for a picture of several
+//! ([`PictureReading`]); and [`NumberReader`], what reads one.
 
 use super::expect::Expected;
 use super::line::page::{ink_of, parts_of};
@@ -154,11 +155,12 @@ pub trait NumberReader: Send + Sync {
     /// the most ink, as one: [`Self::read_numbers_as`] reads each.
     fn read_ink_as(&self, ink: &preprocess::Ink, expected: Option<&Expected>) -> Reading;
 
+    /// [`Self::read_image_as`], no count of digits expected.
     fn read_image(&self, img: &image::DynamicImage) -> Result<Reading, PreprocessError> {
         self.read_image_as(img, None)
     }
 
-    /// [`Self::read_ink_as`] of the ink in `img`.
+    /// [`Self::read_ink_as`] of the ink in `img` (a blank picture reads as [`Reading::empty`]).
     fn read_image_as(
         &self,
         img: &image::DynamicImage,
