@@ -60,10 +60,7 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let (_, test) = digits::data::mnist::load_dir(&args.mnist_dir)?;
     let reader = digits::default_reader::reader()?;
-    let digit_model = match &args.digit_model {
-        Some(path) => digits::train::checkpoint::load(path)?.model,
-        None => digits::default_model::load()?.model,
-    };
+    let digit_model = digits::default_model::load_or_default(args.digit_model.as_deref())?.model;
     println!("seed  numbers  digits  misread alone  all read alone (a perfect cut)  read whole  both  whole but not alone  line alone  cut alone  line or cut  lost: line right  lost: cut right");
     for &seed in &args.seeds {
         let drawn = mnist_numbers_drawn(&test, args.count, seed);

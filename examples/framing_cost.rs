@@ -71,10 +71,7 @@ fn png_of(tensor: &[f32]) -> Vec<u8> {
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let (_, test) = digits::data::mnist::load_dir(&args.mnist_dir)?;
-    let model = match &args.digit_model {
-        Some(path) => digits::train::checkpoint::load(path)?.model,
-        None => digits::default_model::load()?.model,
-    };
+    let model = digits::default_model::load_or_default(args.digit_model.as_deref())?.model;
     println!("MNIST's {} test digits, misread:", test.len());
     let as_tensor = misread(&model, &test, |_, x| Some(x.to_vec()));
     println!("  as tensors                            {as_tensor:5}");

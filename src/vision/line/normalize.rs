@@ -8,6 +8,7 @@ use super::{rules, COLUMN_STRIDE, HEIGHT};
 use crate::vision::preprocess::Ink;
 use image::imageops::{self, FilterType};
 use image::{ImageBuffer, Luma};
+use std::ops::Range;
 
 /// The writing's height in the line.
 pub const INNER: usize = 24;
@@ -46,74 +47,99 @@ impl LineInput {
 }
 
 /// Writing further than this many line heights from the rest is a speck or a stray mark.
-pub(super) const FAR: usize = 2;
+const FAR: usize = 2;
 
 /// The box (x0, y0, x1, y1 inclusive) of the writing in `px` (w x h): the ink above
 /// [`BOX_LEVEL`] within the band of rows holding the most ink ([`main_band`]), in the group of
-/// columns holding the most ink, groups being parted by empty stretches wider than [`FAR`] line
-/// heights. None when there is no ink.
+/// columns holding the most ink ([`column_groups`]). None when there is no ink.
 fn writing_bounds(px: &[f32], w: usize, h: usize) -> Option<(usize, usize, usize, usize)> {
     let inked = |v: &f32| *v > BOX_LEVEL;
     let (top, bottom) = main_band(px, w, h)?;
-    let height = bottom - top + 1;
-    let mass: Vec<f32> = (0..w)
-        .map(|x| (top..=bottom).map(|y| px[y * w + x]).filter(inked).sum())
-        .collect();
-    // Groups of columns: (first, last, ink).
-    let mut groups: Vec<(usize, usize, f32)> = Vec::new();
-    for (x, &m) in mass.iter().enumerate().filter(|(_, &m)| m > 0.0) {
-        match groups.last_mut() {
-            Some(g) if x - g.1 <= FAR * height => {
-                g.1 = x;
-                g.2 += m;
-            }
-            _ => groups.push((x, x, m)),
-        }
-    }
-    let &(x0, x1, _) = groups.iter().max_by(|a, b| a.2.total_cmp(&b.2))?;
+    let groups = column_groups(px, w, top..bottom + 1);
+    let (cols, _) = groups.iter().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (x0, x1) = (cols.start, cols.end - 1);
     let in_group = |y: &usize| px[y * w + x0..=y * w + x1].iter().any(inked);
     let y0 = (top..=bottom).find(in_group)?;
     let y1 = (top..=bottom).rev().find(in_group)?;
     Some((x0, y0, x1, y1))
 }
 
-/// The rows (first, last) of the band of writing holding the most ink: runs of inked rows,
-/// a run joined to the next when the blank rows between them are fewer than half the taller
-/// one's height (a digit's strokes may leave a blank row between them). A speck far above or
-/// below a small number (a dust mark in the corner of a page) is then not taken for part of
-/// its line, which would have shrunk the writing to a few pixels.
+/// The rows (first, last) of the band of writing holding the most ink: runs of inked rows
+/// ([`inked_runs`]), a run joined to the next when the blank rows between them are fewer than
+/// half the taller one's height (a digit's strokes may leave a blank row between them). A speck
+/// far above or below a small number (a dust mark in the corner of a page) is then not taken
+/// for part of its line, which would have shrunk the writing to a few pixels.
 fn main_band(px: &[f32], w: usize, h: usize) -> Option<(usize, usize)> {
-    let mass: Vec<f32> = (0..h)
-        .map(|y| {
-            px[y * w..(y + 1) * w]
-                .iter()
-                .filter(|&&v| v > BOX_LEVEL)
-                .sum()
-        })
-        .collect();
-    // Bands: (first, last, ink).
-    let mut bands: Vec<(usize, usize, f32)> = Vec::new();
-    for (y, &m) in mass.iter().enumerate().filter(|(_, &m)| m > 0.0) {
-        match bands.last_mut() {
-            Some(b) if y == b.1 + 1 => {
-                b.1 = y;
-                b.2 += m;
-            }
-            _ => bands.push((y, y, m)),
-        }
-    }
-    let mut joined: Vec<(usize, usize, f32)> = Vec::with_capacity(bands.len());
-    for b in bands {
+    let mut joined: Vec<Run> = Vec::new();
+    for b in inked_runs(px, w, h) {
         match joined.last_mut() {
-            Some(a) if 2 * (b.0 - a.1 - 1) < (a.1 - a.0 + 1).max(b.1 - b.0 + 1) => {
-                a.1 = b.1;
-                a.2 += b.2;
+            Some(a) if 2 * (b.rows.start - a.rows.end) < a.rows.len().max(b.rows.len()) => {
+                a.rows.end = b.rows.end;
+                a.ink += b.ink;
             }
             _ => joined.push(b),
         }
     }
-    let &(top, bottom, _) = joined.iter().max_by(|a, b| a.2.total_cmp(&b.2))?;
-    Some((top, bottom))
+    let band = joined.iter().max_by(|a, b| a.ink.total_cmp(&b.ink))?;
+    Some((band.rows.start, band.rows.end - 1))
+}
+
+/// A run of consecutive rows holding ink, and how much.
+pub(super) struct Run {
+    pub rows: Range<usize>,
+    pub ink: f32,
+}
+
+/// The runs of rows of `px` (w x h) holding ink above [`BOX_LEVEL`], top to bottom, each with
+/// the sum of that ink.
+pub(super) fn inked_runs(px: &[f32], w: usize, h: usize) -> Vec<Run> {
+    let mut runs: Vec<Run> = Vec::new();
+    for y in 0..h {
+        let ink: f32 = px[y * w..(y + 1) * w]
+            .iter()
+            .filter(|&&v| v > BOX_LEVEL)
+            .sum();
+        if ink == 0.0 {
+            continue;
+        }
+        match runs.last_mut() {
+            Some(run) if run.rows.end == y => {
+                run.rows.end = y + 1;
+                run.ink += ink;
+            }
+            _ => runs.push(Run {
+                rows: y..y + 1,
+                ink,
+            }),
+        }
+    }
+    runs
+}
+
+/// The groups of columns of `px` (w wide) holding ink above [`BOX_LEVEL`] within `rows`, left
+/// to right, each with the sum of that ink: parted by blank stretches wider than [`FAR`] times
+/// the rows' height.
+pub(super) fn column_groups(px: &[f32], w: usize, rows: Range<usize>) -> Vec<(Range<usize>, f32)> {
+    let height = rows.len();
+    let mut groups: Vec<(Range<usize>, f32)> = Vec::new();
+    for x in 0..w {
+        let ink: f32 = rows
+            .clone()
+            .map(|y| px[y * w + x])
+            .filter(|&v| v > BOX_LEVEL)
+            .sum();
+        if ink == 0.0 {
+            continue;
+        }
+        match groups.last_mut() {
+            Some((cols, total)) if x - (cols.end - 1) <= FAR * height => {
+                cols.end = x + 1;
+                *total += ink;
+            }
+            _ => groups.push((x..x + 1, ink)),
+        }
+    }
+    groups
 }
 
 /// The line of `ink`; None when it holds no ink.

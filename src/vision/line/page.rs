@@ -11,12 +11,12 @@
 //! from the line before it. Within one line of writing no such parting is found (every row of
 //! the line holds ink somewhere along it; a 5's bar written apart is too low to count, a dot
 //! holds too little ink). On a line, numbers are told apart where blank columns wider than
-//! `FAR` times the line's height part them (what the line reader takes for the gap before a
-//! far mark), each at least `LINE_HEIGHT` of the line's height high and holding at least
+//! twice the line's height part them (`normalize::column_groups`: what the line reader takes
+//! for the gap before a far mark), each at least `LINE_HEIGHT` of the line's height high and holding at least
 //! `LINE_INK` of the most ink a number holds. So a picture of one number is read as it always
 //! was: whole. Of the 6,355 shared numbers and 10,000 composed ones, none is parted.
 
-use super::normalize::FAR;
+use super::normalize::{column_groups, inked_runs, Run, BOX_LEVEL};
 use super::rules;
 use crate::vision::preprocess::Ink;
 use std::ops::Range;
@@ -32,8 +32,6 @@ const LINE_INK: f32 = 0.1;
 /// Two lines are parted only by blank rows at least this share of the shorter one's height
 /// (faint or broken strokes may leave a blank row or two across one line of writing).
 const LINE_GAP: f32 = 0.25;
-/// A pixel above this level counts as ink (as for the writing's box in `normalize`).
-const INK_LEVEL: f32 = 0.2;
 
 /// The part of a picture's ink one number is read from (half-open rows and columns).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +70,7 @@ pub fn parts_of(ink: &Ink) -> Parts {
     // Each line's groups of columns, with their ink.
     let groups: Vec<Vec<Group>> = lines
         .iter()
-        .map(|line| column_groups(&clean, w, line.rows.clone()))
+        .map(|line| groups_on(&clean, w, line.rows.clone()))
         .collect();
     let most = groups.iter().flatten().map(|g| g.ink).fold(0.0, f32::max);
     let row_cuts = halfway(lines.iter().map(|l| l.rows.clone()), h);
@@ -163,37 +161,6 @@ fn parted(above: &Range<usize>, below: &Range<usize>) -> bool {
     (below.start - above.end) as f32 >= (LINE_GAP * shorter as f32).max(2.0)
 }
 
-/// A run of consecutive rows holding ink, and how much.
-struct Run {
-    rows: Range<usize>,
-    ink: f32,
-}
-
-/// The runs of rows of `px` (w x h) holding ink above [`INK_LEVEL`], top to bottom.
-fn inked_runs(px: &[f32], w: usize, h: usize) -> Vec<Run> {
-    let mut runs: Vec<Run> = Vec::new();
-    for y in 0..h {
-        let ink: f32 = px[y * w..(y + 1) * w]
-            .iter()
-            .filter(|&&v| v > INK_LEVEL)
-            .sum();
-        if ink == 0.0 {
-            continue;
-        }
-        match runs.last_mut() {
-            Some(run) if run.rows.end == y => {
-                run.rows.end = y + 1;
-                run.ink += ink;
-            }
-            _ => runs.push(Run {
-                rows: y..y + 1,
-                ink,
-            }),
-        }
-    }
-    runs
-}
-
 /// A group of inked columns on a line: its columns, its ink, and whether its ink is at least
 /// [`LINE_HEIGHT`] of the line's height high.
 struct Group {
@@ -202,33 +169,14 @@ struct Group {
     tall: bool,
 }
 
-/// The groups of inked columns of `px` (w wide) within `rows`, left to right, parted by blank
-/// stretches wider than [`FAR`] times the rows' height (as `normalize` parts them).
-fn column_groups(px: &[f32], w: usize, rows: Range<usize>) -> Vec<Group> {
+/// The groups of inked columns of `px` (w wide) within `rows` ([`column_groups`]), each
+/// marked tall or not.
+fn groups_on(px: &[f32], w: usize, rows: Range<usize>) -> Vec<Group> {
     let height = rows.len();
-    let inked = |x: usize, y: usize| px[y * w + x] > INK_LEVEL;
-    let mut groups: Vec<(Range<usize>, f32)> = Vec::new();
-    for x in 0..w {
-        let ink: f32 = rows
-            .clone()
-            .filter(|&y| inked(x, y))
-            .map(|y| px[y * w + x])
-            .sum();
-        if ink == 0.0 {
-            continue;
-        }
-        match groups.last_mut() {
-            Some((cols, total)) if x - (cols.end - 1) <= FAR * height => {
-                cols.end = x + 1;
-                *total += ink;
-            }
-            _ => groups.push((x..x + 1, ink)),
-        }
-    }
-    groups
+    column_groups(px, w, rows.clone())
         .into_iter()
         .map(|(cols, ink)| {
-            let holds = |y: &usize| cols.clone().any(|x| inked(x, *y));
+            let holds = |y: &usize| cols.clone().any(|x| px[*y * w + x] > BOX_LEVEL);
             let high = match (rows.clone().find(holds), rows.clone().rev().find(holds)) {
                 (Some(a), Some(b)) => b - a + 1,
                 _ => 0,
