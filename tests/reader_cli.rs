@@ -269,7 +269,13 @@ fn a_picture_of_several_numbers_reads_each() {
         }
     }
     let file = dir.path().join("stacked.png");
-    let out = digits(&["read", file.to_str().unwrap()]);
+    let seen = dir.path().join("seen");
+    let out = digits(&[
+        "read",
+        "--save-input",
+        seen.to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
     let shown = text(&out.stdout);
     for (k, label) in labels.iter().enumerate() {
         assert!(
@@ -277,6 +283,17 @@ fn a_picture_of_several_numbers_reads_each() {
             "{shown}"
         );
     }
+    // --save-input writes each number's line: two lines 32 high, each with ink of its own.
+    let line = |k: usize| {
+        image::open(seen.join(format!("stacked.number{k}.png")))
+            .unwrap()
+            .to_luma8()
+    };
+    let (first, second) = (line(1), line(2));
+    assert_eq!((first.height(), second.height()), (32, 32));
+    assert!(first.pixels().any(|p| p.0[0] > 127));
+    assert_ne!(first, second);
+    assert!(!seen.join("stacked.png").exists());
     // Each number alone reads as a picture of one number: no "numbers".
     let v = read_json("one.png", &large);
     assert_eq!(v["text"], labels[1].as_str());

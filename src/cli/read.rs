@@ -51,7 +51,8 @@ pub struct ReadArgs {
     pub segment: bool,
     /// Write what the model was given for each picture to this folder, ink light on black:
     /// the line the number reader read (NAME.png), or with --segment each digit cut out
-    /// (NAME.1.png, NAME.2.png, ...).
+    /// (NAME.1.png, NAME.2.png, ...); for a picture of several numbers, NAME.number1.png (or
+    /// NAME.number1.1.png, ...) for the first, and so on.
     #[arg(long, value_name = "DIR")]
     pub save_input: Option<PathBuf>,
 }
@@ -118,26 +119,33 @@ fn parse_expected(s: &str) -> Result<Expected, String> {
 }
 
 /// Writes what `reader`'s model is given for `img`, decoded from `file`, to `dir`: NAME.png
-/// for one input, NAME.1.png, NAME.2.png, ... for several.
+/// for one input, NAME.1.png, NAME.2.png, ... for several; in a picture of several numbers,
+/// NAME.number1.png (or NAME.number1.1.png, ...) for the first, and so on.
 fn save_inputs(
     reader: &dyn NumberReader,
     file: &Path,
     img: &image::DynamicImage,
     dir: &Path,
 ) -> anyhow::Result<()> {
-    let inputs = reader
+    let numbers = reader
         .model_inputs(img)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let stem = file.file_stem().unwrap_or_default().to_string_lossy();
-    for (k, input) in inputs.iter().enumerate() {
-        let name = match inputs.len() {
-            1 => format!("{stem}.png"),
-            _ => format!("{stem}.{}.png", k + 1),
+    for (n, inputs) in numbers.iter().enumerate() {
+        let number = match numbers.len() {
+            1 => stem.to_string(),
+            _ => format!("{stem}.number{}", n + 1),
         };
-        let out = dir.join(name);
-        input
-            .save(&out)
-            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+        for (k, input) in inputs.iter().enumerate() {
+            let name = match inputs.len() {
+                1 => format!("{number}.png"),
+                _ => format!("{number}.{}.png", k + 1),
+            };
+            let out = dir.join(name);
+            input
+                .save(&out)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", out.display()))?;
+        }
     }
     Ok(())
 }

@@ -210,10 +210,29 @@ pub trait NumberReader: Send + Sync {
         })
     }
 
-    /// What the model is given for the picture, as pictures, ink light on black: the line a
-    /// line reader reads (its first look), or each digit cut out (28x28); none for a blank
-    /// picture.
-    fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError>;
+    /// What the model is given for `ink`, as pictures, ink light on black: the line a line
+    /// reader reads (its first look), or each digit cut out (28x28).
+    fn ink_inputs(&self, ink: &preprocess::Ink) -> Vec<GrayImage>;
+
+    /// [`Self::ink_inputs`] of each number in `img`, as [`Self::read_numbers_as`] parts it: one
+    /// list for a picture of one number, none for a blank picture.
+    fn model_inputs(
+        &self,
+        img: &image::DynamicImage,
+    ) -> Result<Vec<Vec<GrayImage>>, PreprocessError> {
+        let Some(ink) = preprocess::ink_if_any(img)? else {
+            return Ok(Vec::new());
+        };
+        let found = parts_of(&ink);
+        if found.parts.len() == 1 {
+            return Ok(vec![self.ink_inputs(&ink)]);
+        }
+        Ok(found
+            .parts
+            .iter()
+            .map(|part| self.ink_inputs(&ink_of(&ink, part)))
+            .collect())
+    }
 }
 
 /// `read(ink)` of the ink in `img`; [`Reading::empty`] for a blank picture.
@@ -288,15 +307,12 @@ impl NumberReader for SegmentReader {
         }
     }
 
-    fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {
-        let Some(ink) = preprocess::ink_if_any(img)? else {
-            return Ok(Vec::new());
-        };
+    fn ink_inputs(&self, ink: &preprocess::Ink) -> Vec<GrayImage> {
         let side = preprocess::SIDE;
-        Ok(read_digits(&ink, &|x| self.classify(x))
+        read_digits(ink, &|x| self.classify(x))
             .iter()
             .map(|d| gray_picture(&d.input, side, side))
-            .collect())
+            .collect()
     }
 }
 

@@ -14,7 +14,7 @@ use super::joint::joint_reading;
 use super::reader::LineReader;
 use crate::train::calibration::ReaderCalibration;
 use crate::vision::expect::Expected;
-use crate::vision::preprocess::{Ink, PreprocessError};
+use crate::vision::preprocess::Ink;
 use crate::vision::reading::{DigitRead, NumberReader, Reading, RememberingCut, SegmentReader};
 use image::GrayImage;
 
@@ -348,8 +348,8 @@ impl NumberReader for CheckedReader {
         Expected::mark_if(expected, reading)
     }
 
-    fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {
-        self.line.model_inputs(img)
+    fn ink_inputs(&self, ink: &Ink) -> Vec<GrayImage> {
+        self.line.ink_inputs(ink)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::nn::ctc_decode::{
 };
 use crate::nn::{Activation, LayerSpec, ModelSpec, Padding, Sequential};
 use crate::vision::expect::Expected;
-use crate::vision::preprocess::{self, PreprocessError};
+use crate::vision::preprocess;
 use crate::vision::reading::{gray_picture, DigitRead, NumberReader, Reading};
 use image::GrayImage;
 use std::collections::HashMap;
@@ -468,16 +468,13 @@ impl NumberReader for LineReader {
         self.read_ink_weighing(ink, expected).0
     }
 
-    fn model_inputs(&self, img: &image::DynamicImage) -> Result<Vec<GrayImage>, PreprocessError> {
-        let Some(ink) = preprocess::ink_if_any(img)? else {
-            return Ok(Vec::new());
-        };
+    fn ink_inputs(&self, ink: &preprocess::Ink) -> Vec<GrayImage> {
         let first = self.stretches.first().copied().unwrap_or(1.0);
-        Ok(normalize::Writing::of(&ink)
+        normalize::Writing::of(ink)
             .map(|w| w.line(first))
             .map(|line| gray_picture(&line.px, line.width, HEIGHT))
             .into_iter()
-            .collect())
+            .collect()
     }
 }
 
