@@ -246,6 +246,48 @@ fn a_picture_of_several_numbers_reads_each() {
         large.height(),
         [(0, 0), (small.width() + gap, 0)],
     );
+    // Two lines of five digits on one page, on a slant (dropping a row every 6 columns), 20
+    // rows apart: no blank row parts them.
+    let glyphs = |from: usize| -> Vec<_> {
+        (from..from + 5)
+            .map(|i| mnist_glyph(&test, i, 2.0))
+            .collect()
+    };
+    let lines = [glyphs(10), glyphs(20)];
+    let slanted_labels: Vec<String> = [10, 20]
+        .iter()
+        .map(|&from| {
+            (from..from + 5)
+                .map(|i| test.labels[i].to_string())
+                .collect()
+        })
+        .collect();
+    let tallest = lines.iter().flatten().map(|g| g.2).max().unwrap() as u32;
+    let mut slanted = image::GrayImage::from_pixel(300, 2 * tallest + 80, image::Luma([230]));
+    for (k, line) in lines.iter().enumerate() {
+        let (mut x, top) = (10u32, 10 + k as u32 * (tallest + 20));
+        for (px, gw, _) in line {
+            for (i, &v) in px.iter().enumerate() {
+                let (c, r) = (x + (i % gw) as u32, top + (i / gw) as u32);
+                let level = (230.0 - 200.0 * v) as u8;
+                let p = slanted.get_pixel_mut(c, r + c / 6);
+                p.0[0] = p.0[0].min(level);
+            }
+            x += *gw as u32 + 6;
+        }
+    }
+    let inked: Vec<u32> = (0..slanted.height())
+        .filter(|&y| (0..slanted.width()).any(|x| slanted.get_pixel(x, y).0[0] < 128))
+        .collect();
+    assert!(inked.windows(2).all(|p| p[1] == p[0] + 1), "{inked:?}");
+    let v = read_json("slanted.png", &slanted);
+    let read: Vec<&str> = v["numbers"]
+        .as_array()
+        .expect("a numbers array")
+        .iter()
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(read, slanted_labels, "slanted.png: {v}");
     for (name, picture) in [("stacked.png", &stacked), ("apart.png", &apart)] {
         let v = read_json(name, picture);
         let numbers = v["numbers"].as_array().expect("a numbers array");

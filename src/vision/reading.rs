@@ -195,7 +195,8 @@ pub trait NumberReader: Send + Sync {
             .parts
             .iter()
             .map(|part| {
-                let (left, top) = (part.cols.start * ink.block, part.rows.start * ink.block);
+                let (left, top) = part.origin(ink.h);
+                let (left, top) = (left * ink.block, top * ink.block);
                 let mut reading = self.read_ink_as(&ink_of(&ink, part), expected);
                 for d in &mut reading.digits {
                     d.bbox[0] += left as u32;

@@ -9,7 +9,7 @@
 //!   ([`slash`]: a slash where no date has one read as a 1);
 //! - [`check`]: that reader checked, where it is unsure, by a digit model cutting the ink;
 //! - [`page`]: a picture of several numbers (lines of writing, numbers far apart on a line)
-//!   parted into its numbers, each read alone.
+//!   parted into its numbers, each read alone ([`slant`]: lines of writing on a slant).
 
 pub mod check;
 pub mod compose;
@@ -19,6 +19,7 @@ pub mod page;
 pub mod paper;
 pub mod reader;
 mod rules;
+pub mod slant;
 pub mod slash;
 pub mod synth;
 

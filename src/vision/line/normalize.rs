@@ -93,12 +93,21 @@ pub(super) struct Run {
 /// The runs of rows of `px` (w x h) holding ink above [`BOX_LEVEL`], top to bottom, each with
 /// the sum of that ink.
 pub(super) fn inked_runs(px: &[f32], w: usize, h: usize) -> Vec<Run> {
+    let per_row: Vec<f32> = (0..h)
+        .map(|y| {
+            px[y * w..(y + 1) * w]
+                .iter()
+                .filter(|&&v| v > BOX_LEVEL)
+                .sum()
+        })
+        .collect();
+    runs_of(&per_row)
+}
+
+/// The runs of consecutive rows whose ink (`per_row`, each row's sum) is not 0, top to bottom.
+pub(super) fn runs_of(per_row: &[f32]) -> Vec<Run> {
     let mut runs: Vec<Run> = Vec::new();
-    for y in 0..h {
-        let ink: f32 = px[y * w..(y + 1) * w]
-            .iter()
-            .filter(|&&v| v > BOX_LEVEL)
-            .sum();
+    for (y, &ink) in per_row.iter().enumerate() {
         if ink == 0.0 {
             continue;
         }

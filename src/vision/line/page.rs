@@ -13,11 +13,14 @@
 //! holds too little ink). On a line, numbers are told apart where blank columns wider than
 //! twice the line's height part them (`normalize::column_groups`: what the line reader takes
 //! for the gap before a far mark), each at least `LINE_HEIGHT` of the line's height high and holding at least
-//! `LINE_INK` of the most ink a number holds. So a picture of one number is read as it always
-//! was: whole. Of the 6,355 shared numbers and 10,000 composed ones, none is parted.
+//! `LINE_INK` of the most ink a number holds. Lines on a slant, which no blank row parts, are
+//! found as these are once the picture is sheared level ([`super::slant`]). So a picture of
+//! one number is read as it always was: whole. Of the 6,355 shared numbers and 20,000 composed
+//! ones, none is parted.
 
 use super::normalize::{column_groups, inked_runs, Run, BOX_LEVEL};
 use super::rules;
+use super::slant::{slant_parting, Shear};
 use crate::vision::preprocess::Ink;
 use std::ops::Range;
 
@@ -33,15 +36,35 @@ const LINE_INK: f32 = 0.1;
 /// (faint or broken strokes may leave a blank row or two across one line of writing).
 const LINE_GAP: f32 = 0.25;
 
-/// The part of a picture's ink one number is read from (half-open rows and columns).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// The part of a picture's ink one number is read from: half-open rows and columns of the ink
+/// sheared by `shear` (upright, unless the lines of writing were found on a slant).
+#[derive(Clone, Debug, PartialEq)]
 pub struct Part {
     pub rows: Range<usize>,
     pub cols: Range<usize>,
+    pub shear: Shear,
+}
+
+impl Part {
+    /// The ink's rows the part holds pixels of.
+    fn picture_rows(&self, h: usize) -> Range<usize> {
+        let each = self
+            .cols
+            .clone()
+            .map(|x| self.shear.rows_at(x, &self.rows, h));
+        let top = each.clone().map(|r| r.start).min().unwrap_or(0);
+        let bottom = each.map(|r| r.end).max().unwrap_or(0);
+        top..bottom.max(top)
+    }
+
+    /// The top left corner (column, row) of [`ink_of`]'s ink in the whole ink's pixels.
+    pub fn origin(&self, h: usize) -> (usize, usize) {
+        (self.cols.start, self.picture_rows(h).start)
+    }
 }
 
 /// The numbers in a picture's ink.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Parts {
     /// The part each number is read from, line by line from the top, left to right on a line,
     /// parted halfway between numbers; the whole ink, once, when it holds one number or none.
@@ -52,28 +75,44 @@ pub struct Parts {
 }
 
 /// The numbers in `ink` (see the module's comment). Printed lines (a box's sides, ruled lines)
-/// are left out first, as the line reader leaves them out.
+/// are left out first, as the line reader leaves them out. Where no blank rows part lines of
+/// writing, the slopes of [`super::slant::SLOPES`] are tried: lines on a slant are parted
+/// along it.
 pub fn parts_of(ink: &Ink) -> Parts {
     let (w, h) = (ink.w, ink.h);
     let whole = Parts {
         parts: vec![Part {
             rows: 0..h,
             cols: 0..w,
+            shear: Shear::UPRIGHT,
         }],
         main: 0,
     };
     let clean = rules::without_rules(&ink.px, w, h);
-    let lines = lines_in(&clean, w, h);
+    let mut lines = lines_of(inked_runs(&clean, w, h));
+    let mut shear = Shear::UPRIGHT;
+    if lines.len() < 2 {
+        if let Some((slanted, found)) = slant_parting(&clean, w, h, lines_of) {
+            (shear, lines) = (slanted, found);
+        }
+    }
     if lines.is_empty() {
         return whole;
     }
+    let sheared;
+    let px = if shear == Shear::UPRIGHT {
+        &clean
+    } else {
+        sheared = shear.apply(&clean, w, h);
+        &sheared
+    };
     // Each line's groups of columns, with their ink.
     let groups: Vec<Vec<Group>> = lines
         .iter()
-        .map(|line| groups_on(&clean, w, line.rows.clone()))
+        .map(|line| groups_on(px, w, line.rows.clone()))
         .collect();
     let most = groups.iter().flatten().map(|g| g.ink).fold(0.0, f32::max);
-    let row_cuts = halfway(lines.iter().map(|l| l.rows.clone()), h);
+    let row_cuts = halfway(lines.iter().map(|l| l.rows.clone()), shear.height(h));
     let (mut parts, mut inks) = (Vec::new(), Vec::new());
     for (rows, groups) in row_cuts.into_iter().zip(groups) {
         // The line's largest group is a number whatever the others hold.
@@ -87,6 +126,7 @@ pub fn parts_of(ink: &Ink) -> Parts {
             parts.push(Part {
                 rows: rows.clone(),
                 cols,
+                shear,
             });
             inks.push(g.ink);
         }
@@ -101,26 +141,33 @@ pub fn parts_of(ink: &Ink) -> Parts {
     Parts { parts, main }
 }
 
-/// The ink of `part` of `ink` alone, as the ink of a picture of its own: what lies in it is
-/// `part.cols.start * ink.block` picture pixels further left, and `part.rows.start *
-/// ink.block` higher, in the whole picture.
+/// The ink of `part` of `ink` alone, as the ink of a picture of its own (paper where the
+/// part's box holds pixels of another part, on a slant): what lies in it is
+/// [`Part::origin`] further right and down in the whole ink, times `ink.block` in the picture.
 pub fn ink_of(ink: &Ink, part: &Part) -> Ink {
+    let rows = part.picture_rows(ink.h);
     let (left, top) = (
         (part.cols.start * ink.block) as u32,
-        (part.rows.start * ink.block) as u32,
+        (rows.start * ink.block) as u32,
     );
+    let upright = part.shear == Shear::UPRIGHT;
+    let px = rows
+        .clone()
+        .flat_map(|y| part.cols.clone().map(move |x| (x, y)))
+        .map(
+            |(x, y)| match upright || part.rows.contains(&part.shear.row(x, y)) {
+                true => ink.px[y * ink.w + x],
+                false => 0.0,
+            },
+        )
+        .collect();
     Ink {
         w: part.cols.len(),
-        h: part.rows.len(),
-        px: part
-            .rows
-            .clone()
-            .flat_map(|y| ink.px[y * ink.w + part.cols.start..y * ink.w + part.cols.end].iter())
-            .copied()
-            .collect(),
+        h: rows.len(),
+        px,
         block: ink.block,
         width: ((part.cols.len() * ink.block) as u32).min(ink.width.saturating_sub(left)),
-        height: ((part.rows.len() * ink.block) as u32).min(ink.height.saturating_sub(top)),
+        height: ((rows.len() * ink.block) as u32).min(ink.height.saturating_sub(top)),
     }
 }
 
@@ -133,10 +180,9 @@ fn halfway(spans: impl Iterator<Item = Range<usize>>, end: usize) -> Vec<Range<u
     cuts.windows(2).map(|c| c[0]..c[1]).collect()
 }
 
-/// The lines of writing in `px` (w x h), top to bottom: runs of inked rows that are lines (see
+/// The lines of writing among `runs` of inked rows, top to bottom: the runs that are lines (see
 /// the module's comment), a run too close to the line before joined to it.
-fn lines_in(px: &[f32], w: usize, h: usize) -> Vec<Run> {
-    let runs = inked_runs(px, w, h);
+fn lines_of(runs: Vec<Run>) -> Vec<Run> {
     let tallest = runs.iter().map(|r| r.rows.len()).max().unwrap_or(0);
     let most = runs.iter().map(|r| r.ink).fold(0.0, f32::max);
     let mut lines: Vec<Run> = Vec::new();
@@ -272,6 +318,39 @@ mod tests {
         let mut dash = rects[2..].to_vec();
         dash.push((10, 20, 40, 22));
         assert_eq!(parts_of(&ink_with(140, 40, &dash)).parts.len(), 1);
+    }
+
+    #[test]
+    fn two_lines_on_a_slant_are_parted_along_it() {
+        // Eleven digits (bars 3 wide, 16 high) on each of two lines drifting down a row every
+        // 10 columns, 24 rows apart: their rows overlap (11-36 and 35-60), no blank row parts
+        // them.
+        let digit = |x: usize, top: usize| {
+            let y = top + (x as f32 * 0.1).round() as usize;
+            (x, y, x + 3, y + 16)
+        };
+        let line = |top| (0..11).map(move |k| digit(10 + 10 * k, top));
+        let rects: Vec<_> = line(10).chain(line(34)).collect();
+        let ink = ink_with(120, 80, &rects);
+        let parts = parts_of(&ink);
+        assert_eq!(parts.parts.len(), 2, "{parts:?}");
+        let each_line = 11.0 * 16.0 * 3.0;
+        for (k, part) in parts.parts.iter().enumerate() {
+            assert_eq!(part.shear.slope, 0.1);
+            assert_eq!(part.cols, 0..120);
+            // Each part holds its line's ink, and only its line's.
+            let alone = ink_of(&ink, part);
+            assert_eq!(alone.px.iter().sum::<f32>(), each_line, "part {k}");
+            let (_, top) = part.origin(ink.h);
+            let (first, _, _, _) = rects[11 * k];
+            let row = (rects[11 * k].1 - top) * alone.w + first;
+            assert_eq!(alone.px[row], 1.0, "part {k}: its first digit's top left");
+            assert_eq!(alone.height, 2 * alone.h as u32);
+        }
+        // One line alone on the same slant: whole.
+        let one = parts_of(&ink_with(120, 80, &line(10).collect::<Vec<_>>()));
+        assert_eq!(one.parts.len(), 1);
+        assert_eq!(one.parts[0].shear, Shear::UPRIGHT);
     }
 
     #[test]
