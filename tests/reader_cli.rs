@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::numbers::{compose, mnist_glyph};
+use common::numbers::{compose, mnist_glyph, Glyph};
 use common::{digits, text};
 use image::GenericImage;
 use rand::SeedableRng;
@@ -191,6 +191,74 @@ fn save_input_writes_the_line_or_the_digits_the_model_was_given() {
     assert!(!folder.join("zip.6.png").exists());
 }
 
+/// Lines of glyphs (MNIST test digits), dark on light paper, `gap` rows apart, on a slant:
+/// dropping a row every 6 columns (about 9.5 degrees).
+fn on_a_slant(lines: &[Vec<Glyph>], gap: u32) -> image::GrayImage {
+    let tallest = lines.iter().flatten().map(|g| g.2).max().unwrap() as u32;
+    let high = lines.len() as u32 * (tallest + gap) + 80;
+    let mut page = image::GrayImage::from_pixel(300, high, image::Luma([230]));
+    for (k, line) in lines.iter().enumerate() {
+        let (mut x, top) = (10u32, 10 + k as u32 * (tallest + gap));
+        for (px, gw, _) in line {
+            for (i, &v) in px.iter().enumerate() {
+                let (c, r) = (x + (i % gw) as u32, top + (i / gw) as u32);
+                let level = (230.0 - 200.0 * v) as u8;
+                let p = page.get_pixel_mut(c, r + c / 6);
+                p.0[0] = p.0[0].min(level);
+            }
+            x += *gw as u32 + 6;
+        }
+    }
+    page
+}
+
+#[test]
+fn a_number_on_a_slant_is_read_and_boxed_where_its_digits_are() {
+    let Some((_, test)) = common::mnist() else {
+        return;
+    };
+    let indices = 40..46;
+    let label: String = indices
+        .clone()
+        .map(|i| test.labels[i].to_string())
+        .collect();
+    let glyphs: Vec<Glyph> = indices.map(|i| mnist_glyph(&test, i, 2.0)).collect();
+    let picture = on_a_slant(&[glyphs], 0);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("slanted.png");
+    picture.save(&file).unwrap();
+    let out = digits(&["read", "--json", file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["text"], label.as_str(), "{v}");
+    // It is read sheared level (vision::line::slant); each box holds ink in the picture's
+    // pixels, the last lower than the first by at least half the slant between them.
+    let boxes: Vec<Vec<u32>> = v[0]["digits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            d["box"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_u64().unwrap() as u32)
+                .collect()
+        })
+        .collect();
+    for b in &boxes {
+        let (x, y, w, h) = (b[0], b[1], b[2], b[3]);
+        assert!(y + h <= picture.height(), "{b:?}");
+        let dark = (y..y + h)
+            .flat_map(|r| (x..x + w).map(move |c| (c, r)))
+            .filter(|&(c, r)| picture.get_pixel(c, r).0[0] < 128)
+            .count();
+        assert!(dark > 20, "{b:?}: {dark} dark pixels");
+    }
+    let (first, last) = (&boxes[0], &boxes[boxes.len() - 1]);
+    assert!(last[1] >= first[1] + (last[0] - first[0]) / 12, "{boxes:?}");
+}
+
 #[test]
 fn a_picture_of_several_numbers_reads_each() {
     // Two numbers of MNIST test digits, each on paper of its own: 7 2 small, 1 0 4 larger (the
@@ -262,20 +330,7 @@ fn a_picture_of_several_numbers_reads_each() {
                 .collect()
         })
         .collect();
-    let tallest = lines.iter().flatten().map(|g| g.2).max().unwrap() as u32;
-    let mut slanted = image::GrayImage::from_pixel(300, 2 * tallest + 80, image::Luma([230]));
-    for (k, line) in lines.iter().enumerate() {
-        let (mut x, top) = (10u32, 10 + k as u32 * (tallest + 20));
-        for (px, gw, _) in line {
-            for (i, &v) in px.iter().enumerate() {
-                let (c, r) = (x + (i % gw) as u32, top + (i / gw) as u32);
-                let level = (230.0 - 200.0 * v) as u8;
-                let p = slanted.get_pixel_mut(c, r + c / 6);
-                p.0[0] = p.0[0].min(level);
-            }
-            x += *gw as u32 + 6;
-        }
-    }
+    let slanted = on_a_slant(&lines, 20);
     let inked: Vec<u32> = (0..slanted.height())
         .filter(|&y| (0..slanted.width()).any(|x| slanted.get_pixel(x, y).0[0] < 128))
         .collect();

@@ -12,6 +12,7 @@
 
 use super::joint::joint_reading;
 use super::reader::LineReader;
+use super::slant::read_level;
 use crate::train::calibration::ReaderCalibration;
 use crate::vision::expect::Expected;
 use crate::vision::preprocess::Ink;
@@ -338,9 +339,9 @@ impl NumberReader for CheckedReader {
     /// the line reader reads the best string that fits ([`LineReader::read_ink_weighing`]), a cut
     /// of another length does not overrule it, its confidence is mapped by `calibration`'s told
     /// map where one count is expected, and a reading that still does not fit gets a
-    /// confidence of 0.
+    /// confidence of 0. Writing on a slant is read level ([`read_level`]).
     fn read_ink_as(&self, ink: &Ink, expected: Option<&Expected>) -> Reading {
-        let mut reading = self.read_ink_by_the_rules(ink, expected);
+        let mut reading = read_level(ink, |ink| self.read_ink_by_the_rules(ink, expected));
         if let (Some(maps), false) = (&self.calibration, reading.text.is_empty()) {
             let told_exactly = expected.and_then(Expected::exactly).is_some();
             reading.confidence = maps.map(told_exactly).apply(reading.confidence);

@@ -5,6 +5,7 @@
 //! writing it (the CTC forward score).
 
 use super::normalize::{self, LineInput};
+use super::slant::{level, read_level};
 use super::slash;
 use super::{char_of, CLASSES, COLUMN_STRIDE, HEIGHT};
 use crate::nn::ctc_counted::best_path_counted;
@@ -463,12 +464,16 @@ pub fn score_lines(reader: &LineReader, samples: &[super::synth::Sample]) -> (f6
 }
 
 impl NumberReader for LineReader {
-    /// The reading of [`LineReader::read_ink_weighing`].
+    /// The reading of [`LineReader::read_ink_weighing`], of writing on a slant read level
+    /// ([`read_level`]).
     fn read_ink_as(&self, ink: &preprocess::Ink, expected: Option<&Expected>) -> Reading {
-        self.read_ink_weighing(ink, expected).0
+        read_level(ink, |ink| self.read_ink_weighing(ink, expected).0)
     }
 
+    /// The line read first, of writing on a slant sheared level as it is read.
     fn ink_inputs(&self, ink: &preprocess::Ink) -> Vec<GrayImage> {
+        let levelled = level(ink).map(|shear| shear.ink(ink));
+        let ink = levelled.as_ref().unwrap_or(ink);
         let first = self.stretches.first().copied().unwrap_or(1.0);
         normalize::Writing::of(ink)
             .map(|w| w.line(first))
