@@ -161,9 +161,13 @@ fn most_level(px: &[f32], w: usize, h: usize) -> Option<(Shear, f32, Vec<f32>)> 
         .filter(|&(_, _, v)| v > BOX_LEVEL)
         .collect();
     let per_row = |shear: &Shear| {
+        // Each column's move down, so that the row is y + down[x] (`Shear::row`).
+        let down: Vec<usize> = (0..w)
+            .map(|x| (shear.lift as isize - shear.drift(x)) as usize)
+            .collect();
         let mut per_row = vec![0.0f32; shear.height(h)];
         for &(x, y, v) in &inked {
-            per_row[shear.row(x, y)] += v;
+            per_row[y + down[x]] += v;
         }
         per_row
     };
