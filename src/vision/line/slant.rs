@@ -20,7 +20,7 @@ use std::ops::Range;
 
 /// A number is read level when its rows' ink bunches at least this much more sharply under
 /// the most level slope than upright (on the shared numbers 0.9500 exact read as they are,
-/// 0.9527 levelled at 1.05, 1.1 or 1.2, 0.9518 at 1.3, 0.9506 at every slope that bunches
+/// 0.9526 levelled at 1.05, 1.1 or 1.2, 0.9517 at 1.3, 0.9506 at every slope that bunches
 /// them more; 1.2 shears 3% of them, and no composed number of seeds 7 and 8 reads otherwise).
 pub const LEVEL_GAIN: f32 = 1.2;
 
