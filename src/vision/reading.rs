@@ -4,7 +4,7 @@
 //! ([`PictureReading`]); and [`NumberReader`], what reads one.
 
 use super::expect::Expected;
-use super::line::page::{ink_of, parts_of};
+use super::line::page::each_number;
 use super::preprocess::{self, PreprocessError};
 use super::reject::accepted;
 pub use super::remembering_cut::RememberingCut;
@@ -169,7 +169,7 @@ pub trait NumberReader: Send + Sync {
         read_ink_of(img, |ink| self.read_ink_as(ink, expected))
     }
 
-    /// Each number in `img` ([`parts_of`]: lines of writing one above the other, numbers far
+    /// Each number in `img` ([`each_number`]: lines of writing one above the other, numbers far
     /// apart on a line), line by line from the top, read as a number of its own by
     /// [`Self::read_ink_as`], its digits' boxes in the whole picture's pixels; one reading, the
     /// picture's, when it holds one number; none when it is blank.
@@ -184,39 +184,24 @@ pub trait NumberReader: Send + Sync {
                 main: 0,
             });
         };
-        let found = parts_of(&ink);
-        if found.parts.len() == 1 {
-            return Ok(NumbersRead {
-                numbers: vec![self.read_ink_as(&ink, expected)],
-                main: 0,
-            });
-        }
-        let numbers = found
-            .parts
-            .iter()
-            .map(|part| {
-                let (left, top) = part.origin(ink.h);
-                let (left, top) = (left * ink.block, top * ink.block);
-                let mut reading = self.read_ink_as(&ink_of(&ink, part), expected);
-                for d in &mut reading.digits {
-                    d.bbox[0] += left as u32;
-                    d.bbox[1] += top as u32;
-                }
-                reading
-            })
-            .collect();
-        Ok(NumbersRead {
-            numbers,
-            main: found.main,
-        })
+        let (numbers, main) = each_number(&ink, |part, [left, top]| {
+            let mut reading = self.read_ink_as(part, expected);
+            for d in &mut reading.digits {
+                d.bbox[0] += left;
+                d.bbox[1] += top;
+            }
+            reading
+        });
+        Ok(NumbersRead { numbers, main })
     }
 
     /// What the model is given for `ink`, as pictures, ink light on black: the line a line
     /// reader reads (its first look), or each digit cut out (28x28).
     fn ink_inputs(&self, ink: &preprocess::Ink) -> Vec<GrayImage>;
 
-    /// [`Self::ink_inputs`] of each number in `img`, as [`Self::read_numbers_as`] parts it: one
-    /// list for a picture of one number, none for a blank picture.
+    /// [`Self::ink_inputs`] of each number in `img` ([`each_number`]), as
+    /// [`Self::read_numbers_as`] reads them: one list for a picture of one number, none for a
+    /// blank picture.
     fn model_inputs(
         &self,
         img: &image::DynamicImage,
@@ -224,15 +209,7 @@ pub trait NumberReader: Send + Sync {
         let Some(ink) = preprocess::ink_if_any(img)? else {
             return Ok(Vec::new());
         };
-        let found = parts_of(&ink);
-        if found.parts.len() == 1 {
-            return Ok(vec![self.ink_inputs(&ink)]);
-        }
-        Ok(found
-            .parts
-            .iter()
-            .map(|part| self.ink_inputs(&ink_of(&ink, part)))
-            .collect())
+        Ok(each_number(&ink, |part, _| self.ink_inputs(part)).0)
     }
 }
 

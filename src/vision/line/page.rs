@@ -141,6 +141,26 @@ pub fn parts_of(ink: &Ink) -> Parts {
     Parts { parts, main }
 }
 
+/// `f(number's ink, [left, top])` for each number in `ink` ([`parts_of`]), with which of them
+/// holds the most ink: `ink` itself at [0, 0] when it holds one number; else each part's own
+/// ink ([`ink_of`]) and where its top left corner lies in the picture's pixels.
+pub fn each_number<T>(ink: &Ink, f: impl Fn(&Ink, [u32; 2]) -> T) -> (Vec<T>, usize) {
+    let found = parts_of(ink);
+    if found.parts.len() == 1 {
+        return (vec![f(ink, [0, 0])], 0);
+    }
+    let each = found
+        .parts
+        .iter()
+        .map(|part| {
+            let (left, top) = part.origin(ink.h);
+            let corner = [(left * ink.block) as u32, (top * ink.block) as u32];
+            f(&ink_of(ink, part), corner)
+        })
+        .collect();
+    (each, found.main)
+}
+
 /// The ink of `part` of `ink` alone, as the ink of a picture of its own (paper where the
 /// part's box holds pixels of another part, on a slant): what lies in it is
 /// [`Part::origin`] further right and down in the whole ink, times `ink.block` in the picture.

@@ -96,10 +96,12 @@ impl Shear {
     /// `ink` sheared.
     pub fn ink(&self, ink: &Ink) -> Ink {
         Ink {
-            px: self.apply(&ink.px, ink.w, ink.h),
+            w: ink.w,
             h: self.height(ink.h),
+            px: self.apply(&ink.px, ink.w, ink.h),
+            block: ink.block,
+            width: ink.width,
             height: ink.height + (self.grow * ink.block) as u32,
-            ..ink.clone()
         }
     }
 
