@@ -359,8 +359,35 @@ fn a_flagged_one_and_a_barred_seven_are_read_in_a_number() {
     assert!(right >= 9, "{right} of 10 read 1704");
 }
 
+/// A comma before a 1 is not read as a 1: the digit model reads every piece the cut finds as a
+/// digit, the comma as a 1 (`570,112` in 7 of these 10 before the cut's pieces in the line's
+/// separators were set aside).
+#[test]
+fn an_amounts_comma_before_a_1_stays_a_comma() {
+    let comma = vec![vec![(0.55, 0.88), (0.4, 1.08)]];
+    let reader = digits::default_reader::reader().unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(29);
+    let mut right = 0;
+    for k in 0..10 {
+        let height = rng.gen_range(30.0..70.0f32);
+        let amount = vec![
+            synth_glyph(5, height, &mut rng),
+            synth_glyph(7, height, &mut rng),
+            synth_glyph(0, height, &mut rng),
+            stroke_glyph(&comma, height, &mut rng),
+            synth_glyph(1, height, &mut rng),
+            synth_glyph(2, height, &mut rng),
+        ];
+        let r = read_composed(&reader, &amount, height, k % 2 == 0, &mut rng);
+        println!("570,12: {k}: read {:?} ({:?})", r.text, r.formatted);
+        right += (r.text == "57012") as usize;
+    }
+    assert!(right >= 8, "{right} of 10 read 57012");
+}
+
 /// A date written with a slash keeps it (the cutting reader, which takes a slash for a 1, must
-/// not put a 1 there: 2 of these 10 were read `12/05` before), and a straight leaning 1 that
+/// not put a 1 there: 2 of these 10 were read `12/05` before, and where a 1 follows the slash
+/// the 1 was put back in all 10 `3/12`s: `3/112`), and a straight leaning 1 that
 /// the line model reads as a slash where no date has one is read as a 1 (`6/48` in all 10
 /// without `line::slash`).
 #[test]
@@ -369,7 +396,7 @@ fn a_dates_slash_is_kept_and_a_leaning_1_elsewhere_is_read_as_1() {
     let leaning_one = vec![vec![(0.75, 0.0), (0.35, 1.0)]];
     let reader = digits::default_reader::reader().unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(23);
-    let (mut dates, mut ones) = (0, 0);
+    let (mut dates, mut dates_with_1, mut ones) = (0, 0, 0);
     for k in 0..10 {
         let height = rng.gen_range(30.0..70.0f32);
         let date = vec![
@@ -382,6 +409,17 @@ fn a_dates_slash_is_kept_and_a_leaning_1_elsewhere_is_read_as_1() {
         let r = read_composed(&reader, &date, height, k % 2 == 0, &mut rng);
         println!("12/05: {k}: read {:?} ({:?})", r.text, r.formatted);
         dates += (r.formatted == "12/05" && r.text == "1205") as usize;
+        // A 1 after the slash: the cut reads `3112`, whose first difference from the line's
+        // digits is the second 1, not the slash.
+        let date = vec![
+            synth_glyph(3, height, &mut rng),
+            stroke_glyph(&slash, height, &mut rng),
+            synth_glyph(1, height, &mut rng),
+            synth_glyph(2, height, &mut rng),
+        ];
+        let r = read_composed(&reader, &date, height, k % 2 == 1, &mut rng);
+        println!("3/12: {k}: read {:?} ({:?})", r.text, r.formatted);
+        dates_with_1 += (r.formatted == "3/12") as usize;
         let number = vec![
             synth_glyph(6, height, &mut rng),
             stroke_glyph(&leaning_one, height, &mut rng),
@@ -393,5 +431,6 @@ fn a_dates_slash_is_kept_and_a_leaning_1_elsewhere_is_read_as_1() {
         ones += (r.formatted == "6148") as usize;
     }
     assert!(dates >= 8, "{dates} of 10 read 12/05");
+    assert!(dates_with_1 >= 8, "{dates_with_1} of 10 read 3/12");
     assert!(ones >= 8, "{ones} of 10 read 6148");
 }

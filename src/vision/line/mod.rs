@@ -19,6 +19,7 @@ pub mod page;
 pub mod paper;
 pub mod reader;
 mod rules;
+mod separator_pieces;
 pub mod slant;
 pub mod slash;
 pub mod synth;
