@@ -50,7 +50,10 @@ fn main() -> anyhow::Result<()> {
     pictures(&dir, &mut files)?;
     files.sort();
     if files.is_empty() {
-        anyhow::bail!("no PNG, JPEG or BMP picture under {}", dir.display());
+        anyhow::bail!(
+            "no PNG, JPEG, BMP, TIFF or WebP picture under {}",
+            dir.display()
+        );
     }
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(THREADS)
@@ -117,7 +120,7 @@ fn pictures(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
         } else if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
             if matches!(
                 ext.to_ascii_lowercase().as_str(),
-                "png" | "jpg" | "jpeg" | "bmp"
+                "png" | "jpg" | "jpeg" | "bmp" | "tif" | "tiff" | "webp"
             ) {
                 out.push(path);
             }

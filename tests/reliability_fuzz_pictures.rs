@@ -1,4 +1,4 @@
-//! Fuzzing the parsers that read pictures: encoded images (PNG, JPEG, BMP), grey pixel arrays, the JSON
+//! Fuzzing the parsers that read pictures: encoded images (PNG, JPEG, BMP, TIFF, WebP), grey pixel arrays, the JSON
 //! pixel body in process and the HTTP API of a running server.
 //!
 //! Each test starts from a valid encoding made by the crate's own writers (or the image crate's
@@ -20,7 +20,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 
 // ---------------------------------------------------------------------------------------------
-// Encoded images (PNG, JPEG, BMP)
+// Encoded images (PNG, JPEG, BMP, TIFF, WebP)
 
 #[derive(Clone, Debug)]
 enum ImgEdit {
@@ -43,7 +43,7 @@ fn img_case() -> impl Strategy<Value = (usize, ImgEdit, Corrupt)> {
         Just(0x8000_0000),
     ];
     (
-        0usize..3,
+        0usize..FORMATS.len(),
         prop_oneof![
             1 => Just(ImgEdit::None),
             2 => (dim.clone(), dim, any::<bool>()).prop_map(|(w, h, crc)| ImgEdit::Dims(w, h, crc)),
@@ -53,7 +53,17 @@ fn img_case() -> impl Strategy<Value = (usize, ImgEdit, Corrupt)> {
     )
 }
 
-/// A 28x28 "1": a vertical bar, as PNG, JPEG and BMP.
+/// The formats fuzzed, in the order [`encoded_digits`] gives them ([`set_dims`] knows each
+/// one's header).
+const FORMATS: [image::ImageFormat; 5] = [
+    image::ImageFormat::Png,
+    image::ImageFormat::Jpeg,
+    image::ImageFormat::Bmp,
+    image::ImageFormat::Tiff,
+    image::ImageFormat::WebP,
+];
+
+/// A 28x28 "1": a vertical bar, in each of [`FORMATS`].
 fn encoded_digits() -> Vec<Vec<u8>> {
     let img = image::GrayImage::from_fn(28, 28, |x, y| {
         image::Luma([if (12..16).contains(&x) && (4..24).contains(&y) {
@@ -63,23 +73,19 @@ fn encoded_digits() -> Vec<Vec<u8>> {
         }])
     });
     let img = image::DynamicImage::ImageLuma8(img);
-    [
-        image::ImageFormat::Png,
-        image::ImageFormat::Jpeg,
-        image::ImageFormat::Bmp,
-    ]
-    .iter()
-    .map(|&f| {
-        let mut out = std::io::Cursor::new(Vec::new());
-        let img = if f == image::ImageFormat::Bmp {
-            image::DynamicImage::ImageRgb8(img.to_rgb8())
-        } else {
-            img.clone()
-        };
-        img.write_to(&mut out, f).unwrap();
-        out.into_inner()
-    })
-    .collect()
+    FORMATS
+        .iter()
+        .map(|&f| {
+            let mut out = std::io::Cursor::new(Vec::new());
+            let img = if f == image::ImageFormat::Bmp {
+                image::DynamicImage::ImageRgb8(img.to_rgb8())
+            } else {
+                img.clone()
+            };
+            img.write_to(&mut out, f).unwrap();
+            out.into_inner()
+        })
+        .collect()
 }
 
 fn set_dims(bytes: &mut [u8], format: usize, w: u32, h: u32, fix_crc: bool) {
@@ -103,12 +109,48 @@ fn set_dims(bytes: &mut [u8], format: usize, w: u32, h: u32, fix_crc: bool) {
                 }
             }
         }
-        _ if bytes.len() >= 26 => {
+        2 if bytes.len() >= 26 => {
             // BMP: BITMAPINFOHEADER width, height (i32 LE; negative height = top-down).
             bytes[18..22].copy_from_slice(&w.to_le_bytes());
             bytes[22..26].copy_from_slice(&h.to_le_bytes());
         }
+        3 => set_tiff_dims(bytes, w, h),
+        4 if bytes.len() >= 25 && &bytes[12..16] == b"VP8L" => {
+            // WebP lossless: after the signature byte 0x2f, width - 1 and height - 1 in 14
+            // bits each, least significant first.
+            let mut bits = u32::from_le_bytes(bytes[21..25].try_into().unwrap());
+            bits &= !((1 << 28) - 1);
+            bits |= (w.wrapping_sub(1) & 0x3fff) | (h.wrapping_sub(1) & 0x3fff) << 14;
+            bytes[21..25].copy_from_slice(&bits.to_le_bytes());
+        }
         _ => {}
+    }
+}
+
+/// TIFF (little endian): the first IFD's ImageWidth (256) and ImageLength (257) entries set to
+/// `w` and `h` as LONGs.
+fn set_tiff_dims(bytes: &mut [u8], w: u32, h: u32) {
+    let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as usize;
+    if bytes.len() < 8 || &bytes[..2] != b"II" {
+        return;
+    }
+    let ifd = u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize;
+    if ifd + 2 > bytes.len() {
+        return;
+    }
+    for k in 0..u16_at(bytes, ifd) {
+        let e = ifd + 2 + 12 * k;
+        if e + 12 > bytes.len() {
+            return;
+        }
+        let value = match u16_at(bytes, e) {
+            256 => w,
+            257 => h,
+            _ => continue,
+        };
+        bytes[e + 2..e + 4].copy_from_slice(&4u16.to_le_bytes());
+        bytes[e + 4..e + 8].copy_from_slice(&1u32.to_le_bytes());
+        bytes[e + 8..e + 12].copy_from_slice(&value.to_le_bytes());
     }
 }
 
@@ -127,6 +169,11 @@ fn fuzz_encoded_images() {
     for (f, bytes) in encoded.iter().enumerate() {
         check_input(&preprocess::from_bytes(bytes).unwrap_or_else(|e| panic!("format {f}: {e}")))
             .unwrap();
+        // The header edit takes: a declared size over the limit is refused as such.
+        let mut huge = bytes.clone();
+        set_dims(&mut huge, f, 9000, 9000, true);
+        let e = preprocess::from_bytes(&huge).unwrap_err().to_string();
+        assert!(e.contains("too large"), "format {f}: {e}");
     }
     fuzz("encoded images", 200, img_case(), |(f, edit, c)| {
         let mut bytes = encoded[f].clone();

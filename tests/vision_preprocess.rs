@@ -180,7 +180,26 @@ fn colours_and_jpeg_give_nearly_the_same_digit() {
         );
         let bmp = preprocess::from_bytes(&encode(&img, ImageFormat::Bmp)).unwrap();
         assert!(common::max_diff(&lossless, &bmp) < 1e-6, "bmp");
+        // Scanners write TIFF, browsers and phones WebP (lossless here).
+        for format in [ImageFormat::Tiff, ImageFormat::WebP] {
+            let x = preprocess::from_bytes(&encode(&img, format)).unwrap();
+            assert!(common::max_diff(&lossless, &x) < 1e-6, "{format:?}");
+        }
     }
+}
+
+/// A scanner's bilevel page, CCITT Group 4 compressed as fax machines and document scanners
+/// write them (`tests/fixtures/scan_seven_g4.tif`: a 7 with a bar, drawn with PIL, 450 bytes),
+/// is read as the digit it holds.
+#[test]
+fn a_fax_compressed_bilevel_tiff_scan_is_read() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scan_seven_g4.tif");
+    let x = preprocess::from_path(&path).unwrap();
+    assert_mnist_like(&x, "group 4 tiff");
+    let model = digits::default_model::load().unwrap().model;
+    let p = model.predict_proba(&x);
+    assert_eq!(digits::nn::argmax(&p), 7, "{p:?}");
 }
 
 #[test]

@@ -1,5 +1,5 @@
-"""Reading digits from pictures: a path, PNG/JPEG/BMP bytes, a PIL image or a numpy array
-(grey or RGB, any size), one or a batch; a batch is read on all the threads allowed
+"""Reading digits from pictures: a path, PNG/JPEG/BMP/TIFF/WebP bytes, a PIL image or a numpy
+array (grey or RGB, any size), one or a batch; a batch is read on all the threads allowed
 (``digits.set_num_threads``), the GIL released."""
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ def _to_native(picture: Picture, k: int) -> Any:
     if isinstance(picture, np.ndarray):
         return _from_array(picture, k)
     raise ValueError(
-        f"picture {k}: expected a path, PNG/JPEG/BMP bytes, a PIL image or a numpy array, "
-        f"got {type(picture).__name__}"
+        f"picture {k}: expected a path, PNG/JPEG/BMP/TIFF/WebP bytes, a PIL image or a numpy "
+        f"array, got {type(picture).__name__}"
     )
 
 

@@ -42,7 +42,7 @@ impl Picture {
             return Ok(Picture::Path(p));
         }
         Err(PyValueError::new_err(format!(
-            "picture {k}: expected a path, PNG/JPEG/BMP bytes, a PIL image or a uint8 numpy array, got {}",
+            "picture {k}: expected a path, PNG/JPEG/BMP/TIFF/WebP bytes, a PIL image or a uint8 numpy array, got {}",
             item.get_type().name()?
         )))
     }

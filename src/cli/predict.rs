@@ -19,7 +19,8 @@ use std::path::PathBuf;
 pub struct PredictArgs {
     #[command(flatten)]
     pub model: ModelArg,
-    /// Photos or scans of handwritten digits (PNG, JPEG, BMP; any size, dark or light ink).
+    /// Photos or scans of handwritten digits (PNG, JPEG, BMP, TIFF, WebP; any size, dark or
+    /// light ink).
     pub files: Vec<PathBuf>,
     /// Test-set images to predict, by index (repeat or comma-separate; default 0).
     #[arg(long = "index", value_delimiter = ',')]

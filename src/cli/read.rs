@@ -28,7 +28,7 @@ struct FileReading<'a> {
 pub struct ReadArgs {
     #[command(flatten)]
     pub model: ModelArg,
-    /// Pictures of numbers (PNG, JPEG, BMP; dark on light or light on dark).
+    /// Pictures of numbers (PNG, JPEG, BMP, TIFF, WebP; dark on light or light on dark).
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Print JSON: [{"file", "text", "formatted", "confidence", "digits": [{"digit",

@@ -21,7 +21,7 @@ pub struct Problem {
 }
 
 /// Extensions read as pictures (lower case).
-const PICTURES: [&str; 4] = ["png", "jpg", "jpeg", "bmp"];
+const PICTURES: [&str; 7] = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"];
 
 fn is_picture(p: &Path) -> bool {
     p.extension()
@@ -180,16 +180,19 @@ mod tests {
             ("0", "x.png"),
             ("7", "y.png"),
             ("7", "z.bmp"),
+            ("8", "scan.TIF"),
+            ("8", "photo.webp"),
             ("other", "w.png"),
         ] {
             std::fs::create_dir_all(d.path().join(sub)).unwrap();
             std::fs::write(d.path().join(sub).join(f), b"x").unwrap();
         }
         std::fs::write(d.path().join("loose.png"), b"x").unwrap();
+        std::fs::write(d.path().join("loose.tiff"), b"x").unwrap();
         let (items, problems) = list(d.path()).unwrap();
         let labels: Vec<u8> = items.iter().map(|i| i.label).collect();
-        assert_eq!(labels, [0, 7, 7]);
-        assert_eq!(problems.len(), 2);
+        assert_eq!(labels, [0, 7, 7, 8, 8]);
+        assert_eq!(problems.len(), 3);
         assert!(list(&d.path().join("0/x.png")).is_err());
         let empty = tempfile::tempdir().unwrap();
         assert!(list(empty.path())

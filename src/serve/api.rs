@@ -42,7 +42,7 @@ pub async fn predict(
     let (x, opinion) = match BodyKind::of_request(&headers, &body, "{\"pixels\": [784 numbers]}")? {
         BodyKind::Json if second => {
             return Err(ApiError::bad_request(
-                "second_opinion=1 needs a picture (PNG, JPEG or BMP): the line model reads ink, not 784 pixels",
+                "second_opinion=1 needs a picture (PNG, JPEG, BMP, TIFF or WebP): the line model reads ink, not 784 pixels",
             ))
         }
         // Small and fast (microseconds): done on the runtime's thread.

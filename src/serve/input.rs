@@ -55,7 +55,7 @@ impl BodyKind {
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 format!(
                     "unsupported Content-Type {ct:?}: send an image (image/png, image/jpeg, \
-                     image/bmp or application/octet-stream) or application/json \
+                     image/bmp, image/tiff, image/webp or application/octet-stream) or application/json \
                      {{\"pixels\": [784 numbers]}}"
                 ),
             ))
@@ -79,13 +79,13 @@ pub fn from_json(body: &[u8]) -> Result<Vec<f32>, ApiError> {
 }
 
 /// The pixel count an encoded picture declares, refused (413) over `limits`' budget and
-/// (415) when it is not a PNG, JPEG or BMP, all before anything is decoded.
+/// (415) when it is not a PNG, JPEG, BMP, TIFF or WebP, all before anything is decoded.
 pub fn declared_pixels(body: &[u8], limits: &Limits) -> Result<u64, ApiError> {
     let (w, h) = preprocess::dimensions(body).map_err(to_api)?;
     limits.check_pixels(w.into(), h.into())
 }
 
-/// An encoded PNG, JPEG or BMP (a photo or a canvas).
+/// An encoded PNG, JPEG, BMP, TIFF or WebP (a photo, a scan or a canvas).
 pub fn from_image(body: &[u8]) -> Result<Vec<f32>, ApiError> {
     preprocess::from_bytes(body).map_err(to_api)
 }

@@ -1,16 +1,17 @@
-//! Image bytes to a grey working image, refusing what is not a sane PNG/JPEG/BMP.
+//! Image bytes to a grey working image, refusing what is not a sane PNG, JPEG, BMP, TIFF (a
+//! scanner's, fax-compressed bilevel ones included) or WebP.
 
 use super::{alpha, Gray, PreprocessError, MAX_ALLOC, MAX_SIDE, MAX_WORK_SIDE};
 use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 use std::io::Cursor;
 
-/// The width and height a PNG, JPEG or BMP declares in its header (nothing is decoded).
+/// The width and height a picture declares in its header (nothing is decoded).
 pub(super) fn dimensions(bytes: &[u8]) -> Result<(u32, u32), PreprocessError> {
     reader(bytes)?.into_dimensions().map_err(map_error)
 }
 
-/// Decodes PNG, JPEG or BMP (format guessed from the content).
+/// Decodes PNG, JPEG, BMP, TIFF (its first page) or WebP (format guessed from the content).
 pub(super) fn decode(bytes: &[u8]) -> Result<DynamicImage, PreprocessError> {
     // The header alone gives the size: refuse huge declared dimensions before any allocation.
     let (w, h) = dimensions(bytes)?;
@@ -47,7 +48,13 @@ fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, PreprocessError> {
         .map_err(|_| PreprocessError::NotAnImage)?;
     match r.format() {
         None => Err(PreprocessError::NotAnImage),
-        Some(ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::Bmp) => Ok(r),
+        Some(
+            ImageFormat::Png
+            | ImageFormat::Jpeg
+            | ImageFormat::Bmp
+            | ImageFormat::Tiff
+            | ImageFormat::WebP,
+        ) => Ok(r),
         Some(f) => Err(PreprocessError::Unsupported(format!("{f:?}"))),
     }
 }

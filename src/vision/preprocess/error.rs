@@ -5,9 +5,9 @@ use std::path::PathBuf;
 /// A typed reason for refusing an image; each variant has a message a person can act on.
 #[derive(Debug, thiserror::Error)]
 pub enum PreprocessError {
-    #[error("not an image: expected PNG, JPEG or BMP data")]
+    #[error("not an image: expected PNG, JPEG, BMP, TIFF or WebP data")]
     NotAnImage,
-    #[error("unsupported image format {0}: expected PNG, JPEG or BMP")]
+    #[error("unsupported image format {0}: expected PNG, JPEG, BMP, TIFF or WebP")]
     Unsupported(String),
     #[error("image too large: {w}x{h} pixels (at most {max}x{max})", max = super::MAX_SIDE)]
     TooLarge { w: u32, h: u32 },

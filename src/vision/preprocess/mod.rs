@@ -53,13 +53,13 @@ struct Gray {
     px: Vec<f32>,
 }
 
-/// An encoded PNG, JPEG or BMP (format guessed from the content), any size up to
+/// An encoded PNG, JPEG, BMP, TIFF or WebP (format guessed from the content), any size up to
 /// [`MAX_SIDE`], dark ink on light paper or light on dark, colour or grey, opaque or not.
 pub fn from_bytes(bytes: &[u8]) -> Result<Vec<f32>, PreprocessError> {
     from_image(&decode::decode(bytes)?)
 }
 
-/// The width and height an encoded PNG, JPEG or BMP declares, read from its header without
+/// The width and height an encoded picture declares, read from its header without
 /// decoding it (cheap: a server checks its budget with this before any allocation).
 pub fn dimensions(bytes: &[u8]) -> Result<(u32, u32), PreprocessError> {
     decode::dimensions(bytes)
@@ -133,7 +133,7 @@ impl Ink {
     }
 }
 
-/// Decodes an encoded PNG, JPEG or BMP as [`from_bytes`] does (size limits, EXIF orientation),
+/// Decodes an encoded PNG, JPEG, BMP, TIFF or WebP as [`from_bytes`] does (size limits, EXIF orientation),
 /// for a [`crate::vision::reading::NumberReader`].
 pub fn decode_bytes(bytes: &[u8]) -> Result<image::DynamicImage, PreprocessError> {
     decode::decode(bytes)
