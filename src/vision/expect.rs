@@ -34,6 +34,14 @@ impl Expected {
         Ok(Expected { digits })
     }
 
+    /// The same count with up to `extra` more allowed: the pieces a cut of the number finds,
+    /// where `extra` of its characters are separators the cut reads as digits.
+    pub fn allowing(&self, extra: usize) -> Self {
+        Expected {
+            digits: *self.digits.start()..=self.digits.end() + extra,
+        }
+    }
+
     /// How many digits the number may have.
     pub fn range(&self) -> RangeInclusive<usize> {
         self.digits.clone()
@@ -102,6 +110,13 @@ mod tests {
             confidence,
             digits: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_count_allowing_more_keeps_its_least() {
+        let e = Expected::digits(6..=6).unwrap();
+        assert_eq!(e.allowing(2).range(), 6..=8);
+        assert_eq!(e.allowing(0), e);
     }
 
     #[test]

@@ -127,9 +127,11 @@ impl CheckedReader {
         // With a number of digits expected, the line's reading that fits stands against a cut
         // that does not.
         let kept = expected.filter(|e| e.fits(&line)).map(|_| line.clone());
+        // A cut finds a piece where the line read a slash or a comma: it may find that many
+        // more than the digits (set aside by `without_separators`), told their count or not.
+        let separators = line.formatted.len() - line.text.len();
         let judged = if line.confidence >= SURE_CUT_BELOW {
             let n = line.digits.len();
-            let separators = line.formatted.len() - line.text.len();
             match self.cut.read_ink_if_apart(ink, n..=n + 1 + separators) {
                 Some(cut) => {
                     let cut = without_separators(&line, cut);
@@ -139,14 +141,14 @@ impl CheckedReader {
             }
         } else {
             let cutting = self.cut.remembering();
-            let (cut, apart) = cutting.read_ink_apart_as(ink, expected);
-            let separated = line.formatted != line.text;
+            let pieces = expected.map(|e| e.allowing(separators));
+            let (cut, apart) = cutting.read_ink_apart_as(ink, pieces.as_ref());
             let cut = without_separators(&line, cut);
             match cut_as_long(&cutting, ink, &line, &cut) {
                 // The cut cannot tell a separator from a digit (a slash from a 1): agreeing on
                 // the digits beside it, it does not confirm the separator (composed MNIST
                 // numbers `218` read `2/8`).
-                _ if separated && cut.text == line.text => line,
+                _ if separators > 0 && cut.text == line.text => line,
                 Some(recut) => judge(line, recut, false),
                 None if apart => {
                     joint_reading(&line, &looks, &cut).unwrap_or_else(|| judge(line, cut, true))

@@ -102,7 +102,7 @@ fn with_digits(formatted: &str, digits: &[usize]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::vision::line::{class_of, CLASSES};
     use crate::vision::reading::DigitRead;
@@ -110,6 +110,11 @@ mod tests {
     /// Looks of one column per character of `columns`, each a list of (character, probability)
     /// with the rest of the column's probability on the blank; a blank column between each.
     fn looks(columns: &[&[(u8, f64)]]) -> Looks {
+        Looks::new(vec![look(columns)])
+    }
+
+    /// One look's columns' log probabilities, made as [`looks`] makes them.
+    pub(in crate::vision::line) fn look(columns: &[&[(u8, f64)]]) -> Vec<f64> {
         let mut lp = Vec::new();
         let mut push = |col: &[(u8, f64)]| {
             let mut p = [0.0f64; CLASSES];
@@ -124,7 +129,7 @@ mod tests {
             push(col);
         }
         push(&[]);
-        Looks::new(vec![lp])
+        lp
     }
 
     fn digit(d: usize, p: f32, probabilities: Option<[f32; 10]>) -> DigitRead {

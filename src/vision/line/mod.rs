@@ -23,6 +23,7 @@ mod separator_pieces;
 pub mod slant;
 pub mod slash;
 pub mod synth;
+mod weighing;
 
 /// The line's height in the model's input.
 pub const HEIGHT: usize = 32;

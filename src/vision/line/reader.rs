@@ -7,6 +7,7 @@
 use super::normalize::{self, LineInput};
 use super::slant::{level, read_level};
 use super::slash;
+use super::weighing::likeliest;
 use super::{char_of, CLASSES, COLUMN_STRIDE, HEIGHT};
 use crate::nn::ctc_counted::best_path_counted;
 use crate::nn::ctc_decode::{
@@ -264,30 +265,11 @@ impl LineReader {
                 None => Some(d),
             });
         }
-        let mut best: Option<(f64, usize)> = None; // (mean probability, look)
-        for (k, d) in read.iter().enumerate() {
-            let Some(d) = d else { continue };
-            if d.labels.is_empty() || read[..k].iter().flatten().any(|e| e.labels == d.labels) {
-                continue;
-            }
-            let p: Vec<f64> = looks
-                .iter()
-                .map(|(_, lp)| labelling_log_prob_of(lp, CLASSES, &d.labels).exp())
-                .collect();
-            let mean = p.iter().sum::<f64>() / p.len() as f64;
-            // The look that reads this string and gives it the highest probability.
-            let look = (0..looks.len())
-                .filter(|&j| read[j].as_ref().is_some_and(|e| e.labels == d.labels))
-                .max_by(|&a, &b| p[a].total_cmp(&p[b]))
-                .unwrap_or(k);
-            if best.is_none_or(|(m, _)| mean > m) {
-                best = Some((mean, look));
-            }
-        }
+        let log_probs: Vec<&[f64]> = looks.iter().map(|(_, lp)| lp.as_slice()).collect();
+        let best = likeliest(&read, &log_probs, fits);
         let reading = match (best, expected) {
-            (Some((confidence, look)), _) => {
-                let d = read[look].as_ref().expect("the best look read a string");
-                reading_of(d, &looks[look].0, ink, confidence as f32)
+            (Some((confidence, look, d)), _) => {
+                reading_of(&d, &looks[look].0, ink, confidence as f32)
             }
             (None, Some(e)) => e.mark(self.read_ink(ink)),
             (None, None) => Reading::empty(),

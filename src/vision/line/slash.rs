@@ -57,6 +57,46 @@ pub fn slashes_as_ones(decoded: &Decoded) -> Cow<'_, Decoded> {
     Cow::Owned(ones)
 }
 
+/// The other readings of `decoded`, where it holds a slash, that the line model may have meant:
+/// its 1s and slashes read either way so as to make a date (one or two slashes), and every
+/// slash read as a 1. A look's best path may read one slash of `11/06/01` as a 1
+/// (`11/06101`), which fits no date and so became `11106101`, though the model finds the date
+/// likelier; weighed by the looks, the likeliest wins (`weighing::likeliest`). Each keeps
+/// `decoded`'s columns (a slash and a 1 take the same place). None where `decoded` holds no
+/// slash.
+pub fn date_readings(decoded: &Decoded) -> Vec<Decoded> {
+    let (Some(slash), Some(one)) = (class_of(b'/'), class_of(b'1')) else {
+        return Vec::new();
+    };
+    if !decoded.labels.contains(&slash) {
+        return Vec::new();
+    }
+    let either: Vec<usize> = (0..decoded.labels.len())
+        .filter(|&k| decoded.labels[k] == slash || decoded.labels[k] == one)
+        .collect();
+    let with_slashes_at = |at: &[usize]| {
+        let mut d = decoded.clone();
+        for &k in &either {
+            let label = if at.contains(&k) { slash } else { one };
+            d.labels[k] = label;
+            d.chars[k].label = label;
+        }
+        d
+    };
+    let mut out = vec![with_slashes_at(&[])];
+    for (i, &a) in either.iter().enumerate() {
+        out.push(with_slashes_at(&[a]));
+        for &b in &either[i + 1..] {
+            out.push(with_slashes_at(&[a, b]));
+        }
+    }
+    out.retain(|d| {
+        let text: String = d.labels.iter().map(|&c| char_of(c)).collect();
+        d.labels != decoded.labels && (!text.contains('/') || slashes_fit_a_date(&text))
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +160,26 @@ mod tests {
 
     fn text(d: &Decoded) -> String {
         d.labels.iter().map(|&l| char_of(l)).collect()
+    }
+
+    #[test]
+    fn the_dates_a_readings_1s_and_slashes_could_make() {
+        let texts = |t: &str| -> Vec<String> {
+            let mut v: Vec<String> = date_readings(&decoded(t)).iter().map(text).collect();
+            v.sort();
+            v
+        };
+        // One slash read as a 1: the date, and every slash as a 1.
+        assert_eq!(texts("11/06101"), ["11/06/01", "11106101"]);
+        // Each keeps the columns of the character it replaces.
+        let d = &date_readings(&decoded("11/06101"))[0];
+        assert_eq!(d.chars.len(), 8);
+        assert!(d.chars.iter().zip(&d.labels).all(|(c, &l)| c.label == l));
+        assert_eq!(d.chars[5].first_column, 10);
+        // A date as read: only its slashes read as 1s.
+        assert_eq!(texts("12/05"), ["12105"]);
+        // No slash: nothing else.
+        assert!(texts("11106101").is_empty());
     }
 
     #[test]
