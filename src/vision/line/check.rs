@@ -112,8 +112,10 @@ impl CheckedReader {
     /// a 1. A cut that then reads the line's digits does not raise its confidence: it cannot
     /// tell a slash from a 1. (Synthesised dates with a 1 beside the slash, `8/12`: 113 to 192
     /// of 200 read right; amounts and phone numbers, `669,14`, `850-2846`: 187 to 196 of 200;
-    /// composed MNIST numbers of seeds 7 and 8 one fewer each, a `411` and a `1111` the line
-    /// reads as dates; the shared numbers as before.)
+    /// the shared numbers, which hold no separator, as before; composed MNIST numbers 7 fewer
+    /// of six seeds' 30,000, at most 3 of one, where the line reads a thin 1 between digits as
+    /// a date's slash, `811` as `8/1`, and the cut's 1 was put back: see the README, "Dates,
+    /// amounts and phone numbers".)
     ///
     /// A line reading of [`SURE_CUT_BELOW`] or more is not cut; but where its ink is as many
     /// pieces standing apart as it has digits, or one more, each piece is read by the digit
