@@ -24,7 +24,8 @@ import ray
 
 import digits
 
-EXTENSIONS = ["png", "jpg", "jpeg", "bmp", "PNG", "JPG", "JPEG", "BMP"]
+PICTURES = ["png", "jpg", "jpeg", "bmp", "tif", "tiff", "webp"]
+EXTENSIONS = PICTURES + [e.upper() for e in PICTURES]
 
 
 class ReadNumbers:
