@@ -29,7 +29,7 @@ fn synth_glyph(digit: u8, height: f32, rng: &mut impl Rng) -> Glyph {
 }
 
 /// A digit drawn with `strokes` (x, y in [0, 1]) with a random slant, width and size.
-fn stroke_glyph(strokes: &[Vec<(f32, f32)>], height: f32, rng: &mut impl Rng) -> Glyph {
+fn stroke_glyph(strokes: &Strokes, height: f32, rng: &mut impl Rng) -> Glyph {
     let h = height * rng.gen_range(0.85..1.1);
     let w = h * rng.gen_range(0.55..0.75);
     let pen = (h * rng.gen_range(0.07..0.13)) as f64;
@@ -51,6 +51,20 @@ fn stroke_glyph(strokes: &[Vec<(f32, f32)>], height: f32, rng: &mut impl Rng) ->
     }
     let px = img.pixels().map(|p| p.0[0] as f32 / 255.0).collect();
     (px, cw as usize, ch as usize)
+}
+
+/// Pen strokes, each a list of points (x, y in [0, 1]).
+type Strokes = [Vec<(f32, f32)>];
+
+/// The glyphs of `text` written `height` pixels high, in order: each digit synthesised, each
+/// other character drawn with its strokes in `marks`.
+fn written(text: &str, marks: &[(u8, &Strokes)], height: f32, rng: &mut impl Rng) -> Vec<Glyph> {
+    (text.bytes())
+        .map(|b| match marks.iter().find(|(m, _)| *m == b) {
+            Some((_, strokes)) => stroke_glyph(strokes, height, rng),
+            None => synth_glyph(b - b'0', height, rng),
+        })
+        .collect()
 }
 
 /// The share of `pictures` `reader` reads exactly (printed as `who`'s).
@@ -370,14 +384,7 @@ fn an_amounts_comma_before_a_1_stays_a_comma() {
     let mut right = 0;
     for k in 0..10 {
         let height = rng.gen_range(30.0..70.0f32);
-        let amount = vec![
-            synth_glyph(5, height, &mut rng),
-            synth_glyph(7, height, &mut rng),
-            synth_glyph(0, height, &mut rng),
-            stroke_glyph(&comma, height, &mut rng),
-            synth_glyph(1, height, &mut rng),
-            synth_glyph(2, height, &mut rng),
-        ];
+        let amount = written("570,12", &[(b',', &comma)], height, &mut rng);
         let r = read_composed(&reader, &amount, height, k % 2 == 0, &mut rng);
         println!("570,12: {k}: read {:?} ({:?})", r.text, r.formatted);
         right += (r.text == "57012") as usize;
@@ -409,13 +416,7 @@ fn dates_full_of_1s_keep_their_slashes_told_or_not() {
         let lean = rng.gen_range(0.4..0.9f32);
         let (top, bottom) = (rng.gen_range(-0.1..0.05f32), rng.gen_range(0.95..1.1f32));
         let slash = vec![vec![(0.5 + lean / 2.0, top), (0.5 - lean / 2.0, bottom)]];
-        let glyphs: Vec<Glyph> = date
-            .bytes()
-            .map(|b| match b {
-                b'/' => stroke_glyph(&slash, height, &mut rng),
-                d => synth_glyph(d - b'0', height, &mut rng),
-            })
-            .collect();
+        let glyphs = written(date, &[(b'/', &slash)], height, &mut rng);
         let g = gaps(glyphs.len(), height as usize, &mut rng);
         let png = compose(&glyphs, &g, k % 2 == 0, &mut rng);
         let ink = preprocess::ink_from_bytes(&png).unwrap();
@@ -450,33 +451,18 @@ fn a_dates_slash_is_kept_and_a_leaning_1_elsewhere_is_read_as_1() {
     let (mut dates, mut dates_with_1, mut ones) = (0, 0, 0);
     for k in 0..10 {
         let height = rng.gen_range(30.0..70.0f32);
-        let date = vec![
-            synth_glyph(1, height, &mut rng),
-            synth_glyph(2, height, &mut rng),
-            stroke_glyph(&slash, height, &mut rng),
-            synth_glyph(0, height, &mut rng),
-            synth_glyph(5, height, &mut rng),
-        ];
+        let date = written("12/05", &[(b'/', &slash)], height, &mut rng);
         let r = read_composed(&reader, &date, height, k % 2 == 0, &mut rng);
         println!("12/05: {k}: read {:?} ({:?})", r.text, r.formatted);
         dates += (r.formatted == "12/05" && r.text == "1205") as usize;
         // A 1 after the slash: the cut reads `3112`, whose first difference from the line's
         // digits is the second 1, not the slash.
-        let date = vec![
-            synth_glyph(3, height, &mut rng),
-            stroke_glyph(&slash, height, &mut rng),
-            synth_glyph(1, height, &mut rng),
-            synth_glyph(2, height, &mut rng),
-        ];
+        let date = written("3/12", &[(b'/', &slash)], height, &mut rng);
         let r = read_composed(&reader, &date, height, k % 2 == 1, &mut rng);
         println!("3/12: {k}: read {:?} ({:?})", r.text, r.formatted);
         dates_with_1 += (r.formatted == "3/12") as usize;
-        let number = vec![
-            synth_glyph(6, height, &mut rng),
-            stroke_glyph(&leaning_one, height, &mut rng),
-            synth_glyph(4, height, &mut rng),
-            synth_glyph(8, height, &mut rng),
-        ];
+        // The leaning 1 (`|`) drawn as a straight stroke.
+        let number = written("6|48", &[(b'|', &leaning_one)], height, &mut rng);
         let r = read_composed(&reader, &number, height, k % 2 == 1, &mut rng);
         println!("6148: {k}: read {:?} ({:?})", r.text, r.formatted);
         ones += (r.formatted == "6148") as usize;

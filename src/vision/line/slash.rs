@@ -98,7 +98,7 @@ pub fn date_readings(decoded: &Decoded) -> Vec<Decoded> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::nn::ctc_decode::DecodedChar;
 
@@ -139,7 +139,8 @@ mod tests {
         }
     }
 
-    fn decoded(text: &str) -> Decoded {
+    /// `text` as a best path reads it: character k at column 2k, sure by 0.5 + k / 100.
+    pub(in crate::vision::line) fn decoded(text: &str) -> Decoded {
         let labels: Vec<u8> = text.bytes().map(|b| class_of(b).unwrap()).collect();
         let chars = labels
             .iter()
@@ -158,7 +159,8 @@ mod tests {
         }
     }
 
-    fn text(d: &Decoded) -> String {
+    /// The characters `d` reads.
+    pub(in crate::vision::line) fn text(d: &Decoded) -> String {
         d.labels.iter().map(|&l| char_of(l)).collect()
     }
 

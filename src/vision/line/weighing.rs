@@ -4,6 +4,7 @@
 use super::slash;
 use super::CLASSES;
 use crate::nn::ctc_decode::{labelling_log_prob_of, Decoded};
+use std::borrow::Cow;
 
 /// Of the strings the looks read (`read`: each look's, None where it read none that fits),
 /// the likeliest: the one with the highest probability averaged over the looks (`log_probs`:
@@ -21,12 +22,15 @@ pub(super) fn likeliest(
     log_probs: &[&[f64]],
     fits: impl Fn(&Decoded) -> bool,
 ) -> Option<(f64, usize, Decoded)> {
-    let candidates: Vec<(usize, Decoded)> = (read.iter().enumerate())
+    // Borrowed where the look's string is read as it is (most readings hold no slash).
+    let candidates: Vec<(usize, Cow<'_, Decoded>)> = (read.iter().enumerate())
         .filter_map(|(k, d)| Some((k, d.as_ref()?)))
         .flat_map(|(k, d)| {
             let dates = slash::date_readings(d).into_iter().filter(|v| fits(v));
-            let read_as = slash::slashes_as_ones(d).into_owned();
-            std::iter::once(read_as).chain(dates).map(move |v| (k, v))
+            let read_as = slash::slashes_as_ones(d);
+            std::iter::once(read_as)
+                .chain(dates.map(Cow::Owned))
+                .map(move |v| (k, v))
         })
         .collect();
     let mut best: Option<(f64, usize)> = None; // (mean probability, candidate)
@@ -50,37 +54,14 @@ pub(super) fn likeliest(
     }
     let (mean, from) = best?;
     let (look, d) = candidates.into_iter().nth(from)?;
-    Some((mean, look, d))
+    Some((mean, look, d.into_owned()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::joint::tests::look;
+    use super::super::slash::tests::{decoded, text};
     use super::*;
-    use crate::nn::ctc_decode::DecodedChar;
-    use crate::vision::line::{char_of, class_of};
-
-    /// The string `text` as a look's best path read it, character k at column 2k + 1.
-    fn decoded(text: &str) -> Decoded {
-        let labels: Vec<u8> = text.bytes().map(|b| class_of(b).unwrap()).collect();
-        let chars = (labels.iter().enumerate())
-            .map(|(k, &label)| DecodedChar {
-                label,
-                first_column: 2 * k + 1,
-                last_column: 2 * k + 1,
-                prob: 0.9,
-            })
-            .collect();
-        Decoded {
-            labels,
-            log_prob: 0.0,
-            chars,
-        }
-    }
-
-    fn text(d: &Decoded) -> String {
-        d.labels.iter().map(|&c| char_of(c)).collect()
-    }
 
     #[test]
     fn a_date_its_looks_find_likeliest_wins_over_its_slashes_read_as_1s() {
