@@ -7,13 +7,15 @@
 //!   digit images and drawn separators, then put on paper and photographed or scanned badly;
 //! - [`reader`]: the [`crate::vision::reading::NumberReader`] that reads with such a model
 //!   ([`slash`]: a slash where no date has one read as a 1);
-//! - [`check`]: that reader checked, where it is unsure, by a digit model cutting the ink;
+//! - [`check`]: that reader checked, where it is unsure, by a digit model cutting the ink
+//!   ([`judge`]: the rules by which the two readings are weighed against each other);
 //! - [`page`]: a picture of several numbers (lines of writing, numbers far apart on a line)
 //!   parted into its numbers, each read alone ([`slant`]: lines of writing on a slant).
 
 pub mod check;
 pub mod compose;
 pub mod joint;
+mod judge;
 pub mod normalize;
 pub mod page;
 pub mod paper;

@@ -48,7 +48,7 @@ pub(super) fn without_separators(line: &Reading, mut cut: Reading) -> Reading {
 
 #[cfg(test)]
 mod tests {
-    use super::super::check::tests::reading;
+    use super::super::judge::tests::reading;
     use super::*;
 
     #[test]
