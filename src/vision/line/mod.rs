@@ -10,7 +10,8 @@
 //! - [`check`]: that reader checked, where it is unsure, by a digit model cutting the ink
 //!   ([`judge`]: the rules by which the two readings are weighed against each other);
 //! - [`page`]: a picture of several numbers (lines of writing, numbers far apart on a line)
-//!   parted into its numbers, each read alone ([`slant`]: lines of writing on a slant).
+//!   parted into its numbers, each read alone ([`slant`]: lines of writing on a slant;
+//!   [`turn`]: a number turned further than a shear levels).
 
 pub mod check;
 pub mod compose;
@@ -25,6 +26,7 @@ mod separator_pieces;
 pub mod slant;
 pub mod slash;
 pub mod synth;
+pub mod turn;
 mod weighing;
 
 /// The line's height in the model's input.

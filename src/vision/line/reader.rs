@@ -452,9 +452,9 @@ impl NumberReader for LineReader {
         read_level(ink, |ink| self.read_ink_weighing(ink, expected).0)
     }
 
-    /// The line read first, of writing on a slant sheared level as it is read.
+    /// The line read first, of writing on a slant levelled as it is read.
     fn ink_inputs(&self, ink: &preprocess::Ink) -> Vec<GrayImage> {
-        let levelled = level(ink).map(|shear| shear.ink(ink));
+        let levelled = level(ink).map(|levelling| levelling.ink(ink));
         let ink = levelled.as_ref().unwrap_or(ink);
         let first = self.stretches.first().copied().unwrap_or(1.0);
         normalize::Writing::of(ink)

@@ -14,6 +14,7 @@
 //! level: the classic projection-profile measure of skew).
 
 use super::normalize::{runs_of, Run, BOX_LEVEL};
+use super::turn::{most_level_turn, Turn, LINE_ASPECT};
 use crate::vision::preprocess::Ink;
 use crate::vision::reading::Reading;
 use std::ops::Range;
@@ -30,6 +31,9 @@ pub const SLOPES: [f32; 20] = [
     0.02, -0.02, 0.04, -0.04, 0.06, -0.06, 0.08, -0.08, 0.1, -0.1, 0.12, -0.12, 0.14, -0.14, 0.16,
     -0.16, 0.18, -0.18, 0.2, -0.2,
 ];
+
+/// The steepest slope of [`SLOPES`].
+const STEEPEST: f32 = 0.2;
 
 /// A vertical shear of a picture w wide: the pixel at column x, row y goes to row
 /// `y - round(slope * x) + lift`, `lift` keeping every row at 0 or more. A line of writing
@@ -132,26 +136,98 @@ pub(super) fn slant_parting(
     (gain > 1.0 && lines.len() >= 2).then_some((shear, lines))
 }
 
-/// `read(ink)`, of `ink` sheared level where its writing lies on a slant (its rows' ink bunches
-/// [`LEVEL_GAIN`] times as sharply so), the digits' boxes put back where they lie in the
-/// picture.
-pub fn read_level(ink: &Ink, read: impl FnOnce(&Ink) -> Reading) -> Reading {
-    match level(ink) {
-        None => read(ink),
-        Some(shear) => {
-            let mut reading = read(&shear.ink(ink));
-            for d in &mut reading.digits {
-                d.bbox = shear.box_back(d.bbox, ink.block, ink.height);
-            }
-            reading
+/// How [`read_level`] levels a number on a slant: sheared within [`SLOPES`], turned beyond.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Levelling {
+    Shear(Shear),
+    Turn(Turn),
+}
+
+impl Levelling {
+    /// `ink` levelled.
+    pub fn ink(&self, ink: &Ink) -> Ink {
+        match self {
+            Levelling::Shear(shear) => shear.ink(ink),
+            Levelling::Turn(turn) => turn.ink(ink),
+        }
+    }
+
+    /// `bbox`, in the pixels of the picture `ink` was made from once levelled, where it lies in
+    /// that picture.
+    pub fn box_back(&self, bbox: [u32; 4], ink: &Ink) -> [u32; 4] {
+        match self {
+            Levelling::Shear(shear) => shear.box_back(bbox, ink.block, ink.height),
+            Levelling::Turn(turn) => turn.box_back(bbox, ink.block, ink.width, ink.height),
         }
     }
 }
 
-/// The shear [`read_level`] reads `ink` by; None where it reads it as it is.
-pub fn level(ink: &Ink) -> Option<Shear> {
-    let (shear, gain, _) = most_level(&ink.px, ink.w, ink.h)?;
-    (gain >= LEVEL_GAIN).then_some(shear)
+/// `read(ink)`, of `ink` levelled where its writing lies on a slant ([`level`]), the digits'
+/// boxes put back where they lie in the picture. Where a short number might be turned
+/// ([`Level::Either`]), it is read both ways and the surer reading kept.
+pub fn read_level(ink: &Ink, read: impl Fn(&Ink) -> Reading) -> Reading {
+    let read_by = |levelling: Option<Levelling>| match levelling {
+        None => read(ink),
+        Some(levelling) => {
+            let mut reading = read(&levelling.ink(ink));
+            for d in &mut reading.digits {
+                d.bbox = levelling.box_back(d.bbox, ink);
+            }
+            reading
+        }
+    };
+    match choose_level(ink) {
+        Level::One(levelling) => read_by(levelling),
+        Level::Either(levelling, turn) => {
+            let (as_it_is, turned) = (read_by(levelling), read_by(Some(Levelling::Turn(turn))));
+            if turned.confidence > as_it_is.confidence {
+                turned
+            } else {
+                as_it_is
+            }
+        }
+    }
+}
+
+/// How [`read_level`] levels a picture.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Level {
+    /// So (None: as it is).
+    One(Option<Levelling>),
+    /// So, or turned: a short number, whose rows may bunch under a turn by chance.
+    Either(Option<Levelling>, Turn),
+}
+
+/// How [`read_level`] levels `ink`, where it reads it one way only; None where it reads it as it
+/// is.
+pub fn level(ink: &Ink) -> Option<Levelling> {
+    match choose_level(ink) {
+        Level::One(levelling) | Level::Either(levelling, _) => levelling,
+    }
+}
+
+/// How [`read_level`] levels `ink`: sheared by the slope under which its rows' ink bunches
+/// most sharply, where that is [`LEVEL_GAIN`] times as sharply as upright; but where that slope
+/// is the steepest of [`SLOPES`], turned by the turn beyond them that bunches it most sharply
+/// ([`most_level_turn`]), where it gains as much and the writing turned level is a line
+/// ([`LINE_ASPECT`] times as wide as high), or read both ways where it is shorter.
+fn choose_level(ink: &Ink) -> Level {
+    let Some((shear, gain, _)) = most_level(&ink.px, ink.w, ink.h) else {
+        return Level::One(None);
+    };
+    let sheared = (gain >= LEVEL_GAIN).then_some(Levelling::Shear(shear));
+    if shear.slope.abs() >= STEEPEST {
+        if let Some((turn, gain, aspect)) = most_level_turn(ink, shear.slope) {
+            if gain >= LEVEL_GAIN {
+                return if aspect >= LINE_ASPECT {
+                    Level::One(Some(Levelling::Turn(turn)))
+                } else {
+                    Level::Either(sheared, turn)
+                };
+            }
+        }
+    }
+    Level::One(sheared)
 }
 
 /// The slope of [`SLOPES`] under which the ink of `px` (w x h) bunches most sharply in rows,
@@ -190,6 +266,7 @@ fn most_level(px: &[f32], w: usize, h: usize) -> Option<(Shear, f32, Vec<f32>)> 
 
 #[cfg(test)]
 mod tests {
+    use super::super::turn::tests::{ink_of, turned_bars};
     use super::*;
 
     #[test]
@@ -231,21 +308,14 @@ mod tests {
                 px[y * w + x0..y * w + x0 + 3].fill(1.0);
             }
         }
-        Ink {
-            w,
-            h,
-            px,
-            block: 2,
-            width: 2 * w as u32,
-            height: 2 * h as u32,
-        }
+        ink_of(px, w, h)
     }
 
     #[test]
     fn writing_on_a_slant_is_read_level_and_boxed_where_it_lies() {
         assert_eq!(level(&bars(120, 50, 10, 0.0)), None, "level already");
         let ink = bars(120, 50, 10, 0.1);
-        assert_eq!(level(&ink).map(|s| s.slope), Some(0.1));
+        assert_eq!(level(&ink), Some(Levelling::Shear(Shear::new(0.1, ink.w))));
         // The reader is given the writing level: 16 inked rows, not 16 + 10. Its box of the
         // last bar (column 100) is put back where that bar lies: rows 20-35, 40-71 in the
         // picture's pixels, two of them to each of the ink's.
@@ -268,5 +338,67 @@ mod tests {
             }
         });
         assert_eq!(reading.digits[0].bbox, [200, 40, 6, 32]);
+    }
+
+    fn reading_of(confidence: f32) -> Reading {
+        Reading {
+            text: String::new(),
+            formatted: String::new(),
+            confidence,
+            digits: vec![],
+        }
+    }
+
+    /// How many rows of `ink` hold ink.
+    fn inked_rows(ink: &Ink) -> usize {
+        (0..ink.h)
+            .filter(|&y| ink.px[y * ink.w..(y + 1) * ink.w].iter().any(|&v| v > 0.5))
+            .count()
+    }
+
+    #[test]
+    fn a_line_turned_beyond_the_shears_is_read_turned_level() {
+        let ink = turned_bars(8, (130, 110), 30.0, 25.0);
+        let Some(Levelling::Turn(turn)) = level(&ink) else {
+            panic!("{:?}", level(&ink));
+        };
+        assert!((turn.degrees - 25.0).abs() <= 1.0, "{}", turn.degrees);
+        let reads = std::cell::Cell::new(0);
+        read_level(&ink, |level| {
+            reads.set(reads.get() + 1);
+            assert!(inked_rows(level) <= 15, "{}", inked_rows(level));
+            reading_of(0.5)
+        });
+        assert_eq!(reads.get(), 1);
+    }
+
+    #[test]
+    fn a_short_number_turned_beyond_the_shears_is_read_both_ways_and_the_surer_kept() {
+        let ink = turned_bars(3, (60, 60), 10.0, 25.0);
+        assert!(
+            matches!(choose_level(&ink), Level::Either(_, _)),
+            "{:?}",
+            choose_level(&ink)
+        );
+        // A reader surer of the writing the fewer rows it spans keeps it turned level (about
+        // 13 rows, against 22 as it is), one surer of it as it is keeps that; each reads it
+        // twice.
+        for turned_surer in [true, false] {
+            let reads = std::cell::Cell::new(0);
+            let reading = read_level(&ink, |level| {
+                reads.set(reads.get() + 1);
+                let rows = inked_rows(level);
+                let mut reading = reading_of(if turned_surer {
+                    1.0 / rows as f32
+                } else {
+                    rows as f32 / 100.0
+                });
+                reading.text = rows.to_string();
+                reading
+            });
+            assert_eq!(reads.get(), 2);
+            let rows: usize = reading.text.parse().unwrap();
+            assert_eq!(rows <= 15, turned_surer, "{rows} rows");
+        }
     }
 }
