@@ -1,9 +1,9 @@
 //! Writing turned further than a shear can level it: a number photographed with the phone held
 //! 15 or 30 degrees off. The shears of [`super::slant`] reach about 11 degrees; sheared by
 //! more, the digits would lean as far as the line was turned. Where the most level shear is the
-//! steepest one tried, the line may be turned further, and the angles beyond are tried as
-//! turns: the ink is turned level by the one under which its rows bunch most sharply (the same
-//! projection-profile measure), and the digits stand as they were written.
+//! steepest one tried, or no shear levels the writing, the angles beyond are tried as turns
+//! (`slant::choose_level`): the ink is turned level by the one under which its rows bunch most
+//! sharply (the same projection-profile measure), and the digits stand as they were written.
 
 use super::normalize::BOX_LEVEL;
 use crate::vision::preprocess::Ink;
