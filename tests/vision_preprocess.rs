@@ -348,6 +348,14 @@ fn refusals_are_typed() {
         )),
         PreprocessError::Unsupported(_)
     ));
+    // An iPhone's HEIC photo is named as such, with what to do instead.
+    let heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic\x00\x00\x00\x08free";
+    let e = root(preprocess::from_bytes(heic));
+    assert!(matches!(e, PreprocessError::Unsupported(_)), "{e:?}");
+    assert!(
+        e.to_string().contains("HEIC") && e.to_string().contains("JPEG"),
+        "{e}"
+    );
     let full = png(draw(7, 100, 100, [0; 3], [255; 3]));
     let e = root(preprocess::from_bytes(&full[..full.len() / 2]));
     assert!(matches!(e, PreprocessError::Corrupt(_)), "{e:?}");

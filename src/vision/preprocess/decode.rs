@@ -43,6 +43,9 @@ pub(super) fn decode(bytes: &[u8]) -> Result<DynamicImage, PreprocessError> {
 }
 
 fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, PreprocessError> {
+    if is_heif(bytes) {
+        return Err(PreprocessError::Unsupported(HEIF.into()));
+    }
     let r = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|_| PreprocessError::NotAnImage)?;
@@ -57,6 +60,20 @@ fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, PreprocessError> {
         ) => Ok(r),
         Some(f) => Err(PreprocessError::Unsupported(format!("{f:?}"))),
     }
+}
+
+/// What a HEIF picture is called in the refusal, with what to do instead.
+const HEIF: &str = "HEIC/HEIF (an iPhone camera's photos; save or export the photo as JPEG, or \
+    set Settings > Camera > Formats to Most Compatible)";
+
+/// Whether `bytes` open as a file of the HEIF family (HEIC, which iPhones' cameras write; no
+/// decoder here reads it, and `image` takes it for no image at all): an ISO media file whose
+/// `ftyp` box names one of HEIF's brands.
+fn is_heif(bytes: &[u8]) -> bool {
+    const BRANDS: [&[u8]; 8] = [
+        b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1",
+    ];
+    bytes.get(4..8) == Some(b"ftyp") && bytes.get(8..12).is_some_and(|b| BRANDS.contains(&b))
 }
 
 fn map_error(e: ImageError) -> PreprocessError {
