@@ -8,7 +8,7 @@
 //! - [`reader`]: the [`crate::vision::reading::NumberReader`] that reads with such a model
 //!   ([`slash`]: a slash where no date has one read as a 1);
 //! - [`check`]: that reader checked, where it is unsure, by a digit model cutting the ink
-//!   ([`judge`]: the rules by which the two readings are weighed against each other);
+//!   (`judge`: the rules by which the two readings are weighed against each other);
 //! - [`page`]: a picture of several numbers (lines of writing, numbers far apart on a line)
 //!   parted into its numbers, each read alone ([`slant`]: lines of writing on a slant;
 //!   [`turn`]: a number turned further than a shear levels).
