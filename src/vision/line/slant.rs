@@ -14,7 +14,7 @@
 //! level: the classic projection-profile measure of skew).
 
 use super::normalize::{runs_of, Run, BOX_LEVEL};
-use super::turn::{most_level_turn, Turn, LINE_ASPECT};
+use super::turn::{Turn, TurnSearch, LINE_ASPECT};
 use crate::vision::preprocess::Ink;
 use crate::vision::reading::Reading;
 use std::ops::Range;
@@ -208,7 +208,7 @@ pub fn level(ink: &Ink) -> Option<Levelling> {
 
 /// How [`read_level`] levels `ink`: sheared by the slope under which its rows' ink bunches
 /// most sharply, where that is [`LEVEL_GAIN`] times as sharply as upright; but turned by a turn
-/// beyond the shears ([`most_level_turn`]) that gains as much, where the writing may lie
+/// beyond the shears ([`TurnSearch::most_level`]) that gains as much, where the writing may lie
 /// further turned:
 /// - where the steepest slope of [`SLOPES`] is the most level, by the turn that way; writing
 ///   that, turned level, is shorter than a line ([`LINE_ASPECT`]) is read both ways;
@@ -222,11 +222,18 @@ fn choose_level(ink: &Ink) -> Level {
     let Some((shear, gain, _)) = most_level(&ink.px, ink.w, ink.h) else {
         return Level::One(None);
     };
-    choose(shear, gain, |side| most_level_turn(ink, side))
+    // Made once, and only where a turn is sought.
+    let turns = std::cell::OnceCell::new();
+    choose(shear, gain, |side| {
+        turns
+            .get_or_init(|| TurnSearch::of(ink))
+            .as_ref()?
+            .most_level(side)
+    })
 }
 
 /// [`choose_level`]'s choice, given the most level shear, how many times as sharply as upright
-/// it bunches the rows, and `turn_toward(side)`: [`most_level_turn`] toward a side.
+/// it bunches the rows, and `turn_toward(side)`: [`TurnSearch::most_level`] toward a side.
 fn choose(shear: Shear, gain: f32, turn_toward: impl Fn(f32) -> Option<(Turn, f32, f32)>) -> Level {
     let sheared = (gain >= LEVEL_GAIN).then_some(Levelling::Shear(shear));
     let turned = if shear.slope.abs() >= STEEPEST {

@@ -125,34 +125,55 @@ impl Turn {
     }
 }
 
-/// The turn of [`TURNS`], `toward` the side a positive or negative slope drifts, under which
-/// the rows of `ink` bunch most sharply, how many times as sharply as upright, and how many
-/// times as wide as high its ink is so turned; None for a blank picture, or where the least of
-/// [`TURNS`] (the steepest shear's reach) bunches them best.
-pub fn most_level_turn(ink: &Ink, toward: f32) -> Option<(Turn, f32, f32)> {
-    let inked: Vec<(f32, f32, f32)> = (0..ink.h)
-        .flat_map(|y| (0..ink.w).map(move |x| (x, y)))
-        .map(|(x, y)| (x as f32 + 0.5, y as f32 + 0.5, ink.px[y * ink.w + x]))
-        .filter(|&(_, _, v)| v > BOX_LEVEL)
-        .collect();
-    let sharpness = |turn: &Turn| {
+/// A picture's ink made ready to be tried under turns: its inked points (at their pixels'
+/// centres) and how sharply its rows bunch upright, made once for the turns either way.
+pub struct TurnSearch {
+    inked: Vec<(f32, f32, f32)>,
+    w: usize,
+    h: usize,
+    upright: f32,
+}
+
+impl TurnSearch {
+    /// The search over `ink`; None for a blank picture.
+    pub fn of(ink: &Ink) -> Option<TurnSearch> {
+        let inked: Vec<(f32, f32, f32)> = (0..ink.h)
+            .flat_map(|y| (0..ink.w).map(move |x| (x, y)))
+            .map(|(x, y)| (x as f32 + 0.5, y as f32 + 0.5, ink.px[y * ink.w + x]))
+            .filter(|&(_, _, v)| v > BOX_LEVEL)
+            .collect();
+        let mut search = TurnSearch {
+            inked,
+            w: ink.w,
+            h: ink.h,
+            upright: 0.0,
+        };
+        search.upright = search.sharpness(&Turn::new(0.0, ink.w, ink.h));
+        (search.upright > 0.0).then_some(search)
+    }
+
+    /// The sum of each row's ink squared, turned by `turn`.
+    fn sharpness(&self, turn: &Turn) -> f32 {
         let mut per_row = vec![0.0f32; turn.h + 1];
-        for &(x, y, v) in &inked {
+        for &(x, y, v) in &self.inked {
             let row = turn.forward(x, y).1.max(0.0) as usize;
             per_row[row.min(turn.h)] += v;
         }
         per_row.iter().map(|v| v * v).sum::<f32>()
-    };
-    let upright = sharpness(&Turn::new(0.0, ink.w, ink.h));
-    if upright == 0.0 {
-        return None;
     }
-    let (turn, sharp) = TURNS
-        .map(|d| Turn::new(toward.signum() * d as f32, ink.w, ink.h))
-        .map(|turn| (turn, sharpness(&turn)))
-        .max_by(|a, b| a.1.total_cmp(&b.1))?;
-    let beyond = turn.degrees.abs() > *TURNS.start() as f32;
-    beyond.then(|| (turn, sharp / upright, aspect(&inked, &turn)))
+
+    /// The turn of [`TURNS`], `toward` the side a positive or negative slope drifts, under
+    /// which the rows bunch most sharply, how many times as sharply as upright, and how many
+    /// times as wide as high the ink is so turned; None where the least of [`TURNS`] (the
+    /// steepest shear's reach) bunches them best.
+    pub fn most_level(&self, toward: f32) -> Option<(Turn, f32, f32)> {
+        let (turn, sharp) = TURNS
+            .map(|d| Turn::new(toward.signum() * d as f32, self.w, self.h))
+            .map(|turn| (turn, self.sharpness(&turn)))
+            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+        let beyond = turn.degrees.abs() > *TURNS.start() as f32;
+        beyond.then(|| (turn, sharp / self.upright, aspect(&self.inked, &turn)))
+    }
 }
 
 /// How many times as wide as high the `inked` points' box is, turned by `turn`.
@@ -224,7 +245,10 @@ pub(super) mod tests {
         for degrees in [25.0, -25.0] {
             let y0 = if degrees > 0.0 { 30.0 } else { 80.0 };
             let ink = turned_bars(8, (130, 110), y0, degrees);
-            let (turn, gain, aspect) = most_level_turn(&ink, degrees).expect("a turn");
+            let (turn, gain, aspect) = TurnSearch::of(&ink)
+                .unwrap()
+                .most_level(degrees)
+                .expect("a turn");
             assert!(
                 (turn.degrees - degrees).abs() <= 1.0,
                 "{degrees}: {}",
@@ -250,7 +274,11 @@ pub(super) mod tests {
     fn writing_within_the_shears_reach_is_not_turned() {
         for degrees in [6.0, 0.0] {
             let ink = turned_bars(8, (130, 60), 15.0, degrees);
-            assert_eq!(most_level_turn(&ink, 1.0), None, "{degrees}");
+            assert_eq!(
+                TurnSearch::of(&ink).unwrap().most_level(1.0),
+                None,
+                "{degrees}"
+            );
         }
     }
 
