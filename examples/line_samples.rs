@@ -6,7 +6,7 @@
 
 use digits::data::{mnist, Pixels};
 use digits::vision::line::synth::LineSynth;
-use digits::vision::line::{char_of, HEIGHT};
+use digits::vision::line::{text_of, HEIGHT};
 use image::{GrayImage, Luma};
 use std::time::Instant;
 
@@ -37,7 +37,7 @@ fn main() -> anyhow::Result<()> {
                 img.put_pixel(x as u32, (k * (HEIGHT + 2) + y) as u32, Luma([v as u8]));
             }
         }
-        let text: String = s.label.iter().map(|&c| char_of(c)).collect();
+        let text = text_of(&s.label);
         println!("{k:3} {:4} {text}", s.line.width);
     }
     img.save(out)?;

@@ -48,6 +48,11 @@ pub fn char_of(label: u8) -> char {
     CHARS[label as usize - 1] as char
 }
 
+/// The characters of `labels` (classes of [`CHARS`]).
+pub fn text_of(labels: &[u8]) -> String {
+    labels.iter().map(|&c| char_of(c)).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ use super::normalize::{self, LineInput};
 use super::slant::{level, read_level};
 use super::slash;
 use super::weighing::likeliest;
-use super::{char_of, CLASSES, COLUMN_STRIDE, HEIGHT};
+use super::{text_of, CLASSES, COLUMN_STRIDE, HEIGHT};
 use crate::nn::ctc_counted::best_path_counted;
 use crate::nn::ctc_decode::{
     column_log_probs, greedy_decode, labelling_log_prob, labelling_log_prob_of, Decoded,
@@ -371,7 +371,7 @@ fn reading_of(
     confidence: f32,
 ) -> Reading {
     let decoded = slash::slashes_as_ones(decoded);
-    let formatted: String = decoded.labels.iter().map(|&c| char_of(c)).collect();
+    let formatted = text_of(&decoded.labels);
     let digits = decoded
         .chars
         .iter()

@@ -7,7 +7,7 @@
 //! times, none of them a date; 8 outside a date's shape, 7 of them right once read as 1s. Of
 //! 1,000 composed MNIST numbers, 5 readings held one, none fitting a date; all 5 were right so.
 
-use super::{char_of, class_of};
+use super::{class_of, text_of};
 use crate::nn::ctc_decode::Decoded;
 use std::borrow::Cow;
 
@@ -43,7 +43,7 @@ pub fn slashes_as_ones(decoded: &Decoded) -> Cow<'_, Decoded> {
     if !decoded.labels.contains(&slash) {
         return Cow::Borrowed(decoded);
     }
-    let formatted: String = decoded.labels.iter().map(|&c| char_of(c)).collect();
+    let formatted = text_of(&decoded.labels);
     if slashes_fit_a_date(&formatted) {
         return Cow::Borrowed(decoded);
     }
@@ -91,7 +91,7 @@ pub fn date_readings(decoded: &Decoded) -> Vec<Decoded> {
         }
     }
     out.retain(|d| {
-        let text: String = d.labels.iter().map(|&c| char_of(c)).collect();
+        let text = text_of(&d.labels);
         d.labels != decoded.labels && (!text.contains('/') || slashes_fit_a_date(&text))
     });
     out
@@ -161,7 +161,7 @@ pub(super) mod tests {
 
     /// The characters `d` reads.
     pub(in crate::vision::line) fn text(d: &Decoded) -> String {
-        d.labels.iter().map(|&l| char_of(l)).collect()
+        text_of(&d.labels)
     }
 
     #[test]
