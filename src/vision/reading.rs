@@ -184,11 +184,10 @@ pub trait NumberReader: Send + Sync {
                 main: 0,
             });
         };
-        let (numbers, main) = each_number(&ink, |part, [left, top]| {
+        let (numbers, main) = each_number(&ink, |part, placement| {
             let mut reading = self.read_ink_as(part, expected);
             for d in &mut reading.digits {
-                d.bbox[0] += left;
-                d.bbox[1] += top;
+                d.bbox = placement.place(d.bbox);
             }
             reading
         });

@@ -121,19 +121,42 @@ impl Shear {
     }
 }
 
-/// The shear that runs the lines of `px` (w x h) level, where it parts them into at least two
-/// lines by `lines_of(runs)` (runs of inked rows, sheared); None where it does not, or where
-/// the lines run level upright. Only the most level slope is tried for parting: another might
-/// part a stray mark or a slanting stroke from a line of writing that runs level.
+/// How the lines of a picture's writing lie, where no blank row parts them upright
+/// ([`slant_parting`]).
+pub(super) struct Slant {
+    /// The shear that runs them most level.
+    pub shear: Shear,
+    /// The lines it parts them into (runs of inked rows, sheared), where at least two; else
+    /// none.
+    pub lines: Vec<Run>,
+}
+
+impl Slant {
+    /// Whether the most level shear is the steepest of [`SLOPES`]: lines turned further than
+    /// a shear reaches may lie that way.
+    pub fn steepest(&self) -> bool {
+        self.shear.slope.abs() >= STEEPEST
+    }
+}
+
+/// How the lines of `px` (w x h) lie ([`Slant`]): the shear that runs them most level, and the
+/// lines it parts them into by `lines_of(runs)` where at least two and it runs them more level
+/// than upright; None for a blank picture. Only the most level slope is tried for parting:
+/// another might part a stray mark or a slanting stroke from a line of writing that runs
+/// level.
 pub(super) fn slant_parting(
     px: &[f32],
     w: usize,
     h: usize,
     lines_of: impl Fn(Vec<Run>) -> Vec<Run>,
-) -> Option<(Shear, Vec<Run>)> {
+) -> Option<Slant> {
     let (shear, gain, per_row) = most_level(px, w, h)?;
     let lines = lines_of(runs_of(&per_row));
-    (gain > 1.0 && lines.len() >= 2).then_some((shear, lines))
+    let parted = gain > 1.0 && lines.len() >= 2;
+    Some(Slant {
+        shear,
+        lines: if parted { lines } else { Vec::new() },
+    })
 }
 
 /// How [`read_level`] levels a number on a slant: sheared within [`SLOPES`], turned beyond.

@@ -152,14 +152,19 @@ impl TurnSearch {
         (search.upright > 0.0).then_some(search)
     }
 
-    /// The sum of each row's ink squared, turned by `turn`.
-    fn sharpness(&self, turn: &Turn) -> f32 {
+    /// Each row's ink, turned by `turn` (its inked points, each in the row its centre falls in).
+    pub fn rows(&self, turn: &Turn) -> Vec<f32> {
         let mut per_row = vec![0.0f32; turn.h + 1];
         for &(x, y, v) in &self.inked {
             let row = turn.forward(x, y).1.max(0.0) as usize;
             per_row[row.min(turn.h)] += v;
         }
-        per_row.iter().map(|v| v * v).sum::<f32>()
+        per_row
+    }
+
+    /// The sum of each row's ink squared, turned by `turn`.
+    fn sharpness(&self, turn: &Turn) -> f32 {
+        self.rows(turn).iter().map(|v| v * v).sum::<f32>()
     }
 
     /// The turn of [`TURNS`], `toward` the side a positive or negative slope drifts, under

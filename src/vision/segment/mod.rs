@@ -123,6 +123,12 @@ pub fn read_digits_apart(
         .collect()
 }
 
+/// How many pieces of `ink` may be digits: its connected pieces of solid ink, specks dropped
+/// and pieces that overlap horizontally counted as one.
+pub fn piece_count(ink: &Ink) -> usize {
+    pieces(ink).0.len()
+}
+
 /// The pieces of ink that may be digits, left to right, and the tallest one's height.
 fn pieces(ink: &Ink) -> (Vec<Piece>, f32) {
     let mut pieces = merge_overlapping(drop_specks(components(ink)));

@@ -14,15 +14,22 @@
 //! twice the line's height part them (`normalize::column_groups`: what the line reader takes
 //! for the gap before a far mark), each at least `LINE_HEIGHT` of the line's height high and holding at least
 //! `LINE_INK` of the most ink a number holds. Lines on a slant, which no blank row parts, are
-//! found as these are once the picture is sheared level ([`super::slant`]). So a picture of
-//! one number is read as it always was: whole. Of the 6,355 shared numbers and 20,000 composed
-//! ones, none is parted.
+//! found as these are once the picture is sheared level ([`super::slant`]); lines turned further
+//! than a shear reaches (a page photographed 15-40 degrees off), once it is turned level
+//! ([`super::turn`]), where each line then holds digits. So a picture of
+//! one number is read as it always was: whole. Of the 6,355 shared numbers none is parted; of
+//! 30,000 composed ones, one (an 86 whose 6 is broken in pieces, turned 40 degrees into two
+//! lines of pieces).
+
+mod turned;
 
 use super::normalize::{column_groups, inked_runs, Run, BOX_LEVEL};
 use super::rules;
 use super::slant::{slant_parting, Shear};
+use super::turn::Turn;
 use crate::vision::preprocess::Ink;
 use std::ops::Range;
+use turned::{hold_numbers, sheared_parts, turned_parts};
 
 /// A run of inked rows is a line of writing when it is at least this share of the tallest
 /// run's height (a full stop, a bar written apart or what is left of a ruled line is not), and
@@ -72,13 +79,49 @@ pub struct Parts {
     /// The part holding the most ink (the first of equals): the number a line reader reads
     /// when it reads the picture whole.
     pub main: usize,
+    /// Where the lines were found turned further than a shear reaches: the turn that runs them
+    /// level. The parts are then parts of the ink so turned.
+    pub turn: Option<Turn>,
+}
+
+/// Where the ink of one number of a picture ([`each_number`]) lies in the picture.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Placement {
+    /// Its top left corner in the picture's pixels (in the turned picture's, if turned).
+    corner: [u32; 2],
+    /// The turn the number's lines were found under, and the picture's block and size.
+    turn: Option<(Turn, usize, u32, u32)>,
+}
+
+impl Placement {
+    /// A picture of one number: its ink is the picture's.
+    pub const WHOLE: Placement = Placement {
+        corner: [0, 0],
+        turn: None,
+    };
+
+    /// `bbox` (x, y, width, height in the pixels of the number's own picture) where it lies in
+    /// the whole picture.
+    pub fn place(&self, [x, y, w, h]: [u32; 4]) -> [u32; 4] {
+        let bbox = [x + self.corner[0], y + self.corner[1], w, h];
+        match self.turn {
+            None => bbox,
+            Some((turn, block, width, height)) => turn.box_back(bbox, block, width, height),
+        }
+    }
 }
 
 /// The numbers in `ink` (see the module's comment). Printed lines (a box's sides, ruled lines)
 /// are left out first, as the line reader leaves them out. Where no blank rows part lines of
 /// writing, the slopes of [`super::slant::SLOPES`] are tried: lines on a slant are parted
-/// along it.
+/// along it; lines turned further are parted once the ink is turned level
+/// ([`turned_parts`]).
 pub fn parts_of(ink: &Ink) -> Parts {
+    parts_within(ink, true)
+}
+
+/// [`parts_of`], the turns tried only where `may_turn`.
+fn parts_within(ink: &Ink, may_turn: bool) -> Parts {
     let (w, h) = (ink.w, ink.h);
     let whole = Parts {
         parts: vec![Part {
@@ -87,13 +130,22 @@ pub fn parts_of(ink: &Ink) -> Parts {
             shear: Shear::UPRIGHT,
         }],
         main: 0,
+        turn: None,
     };
     let clean = rules::without_rules(&ink.px, w, h);
     let mut lines = lines_of(inked_runs(&clean, w, h));
     let mut shear = Shear::UPRIGHT;
     if lines.len() < 2 {
-        if let Some((slanted, found)) = slant_parting(&clean, w, h, lines_of) {
-            (shear, lines) = (slanted, found);
+        if let Some(slant) = slant_parting(&clean, w, h, lines_of) {
+            if let Some(turned) = may_turn
+                .then(|| turned_parts(ink, &clean, &slant))
+                .flatten()
+            {
+                return turned;
+            }
+            if !slant.lines.is_empty() {
+                (shear, lines) = (slant.shear, slant.lines);
+            }
         }
     }
     if lines.is_empty() {
@@ -134,28 +186,48 @@ pub fn parts_of(ink: &Ink) -> Parts {
     if parts.len() < 2 {
         return whole;
     }
+    // Lines found only on a slant must each hold digits.
+    if shear != Shear::UPRIGHT && !hold_numbers(&sheared_parts(px, ink, &parts)) {
+        return whole;
+    }
     let main = (0..inks.len())
         .rev()
         .max_by(|&a, &b| inks[a].total_cmp(&inks[b]))
         .unwrap_or(0);
-    Parts { parts, main }
+    Parts {
+        parts,
+        main,
+        turn: None,
+    }
 }
 
-/// `f(number's ink, [left, top])` for each number in `ink` ([`parts_of`]), with which of them
-/// holds the most ink: `ink` itself at [0, 0] when it holds one number; else each part's own
-/// ink ([`ink_of`]) and where its top left corner lies in the picture's pixels.
-pub fn each_number<T>(ink: &Ink, f: impl Fn(&Ink, [u32; 2]) -> T) -> (Vec<T>, usize) {
+/// `f(number's ink, where it lies)` for each number in `ink` ([`parts_of`]), with which of
+/// them holds the most ink: `ink` itself, [`Placement::WHOLE`], when it holds one number; else
+/// each part's own ink ([`ink_of`], of the ink turned level where the lines were found turned)
+/// and where that lies in the picture.
+pub fn each_number<T>(ink: &Ink, f: impl Fn(&Ink, Placement) -> T) -> (Vec<T>, usize) {
     let found = parts_of(ink);
     if found.parts.len() == 1 {
-        return (vec![f(ink, [0, 0])], 0);
+        return (vec![f(ink, Placement::WHOLE)], 0);
     }
+    let turned;
+    let page = match found.turn {
+        None => ink,
+        Some(turn) => {
+            turned = turn.ink(ink);
+            &turned
+        }
+    };
     let each = found
         .parts
         .iter()
         .map(|part| {
-            let (left, top) = part.origin(ink.h);
-            let corner = [(left * ink.block) as u32, (top * ink.block) as u32];
-            f(&ink_of(ink, part), corner)
+            let (left, top) = part.origin(page.h);
+            let placement = Placement {
+                corner: [(left * page.block) as u32, (top * page.block) as u32],
+                turn: found.turn.map(|t| (t, ink.block, ink.width, ink.height)),
+            };
+            f(&ink_of(page, part), placement)
         })
         .collect();
     (each, found.main)
@@ -261,7 +333,7 @@ mod tests {
     use super::*;
 
     /// An ink w x h with the rectangles (x0, y0, x1, y1) filled.
-    fn ink_with(w: usize, h: usize, rects: &[(usize, usize, usize, usize)]) -> Ink {
+    pub(super) fn ink_with(w: usize, h: usize, rects: &[(usize, usize, usize, usize)]) -> Ink {
         let mut px = vec![0.0; w * h];
         for &(x0, y0, x1, y1) in rects {
             for y in y0..y1 {
