@@ -5,6 +5,7 @@
 
 use super::expect::Expected;
 use super::line::page::each_number;
+use super::line::slant::{level, read_level};
 use super::preprocess::{self, PreprocessError};
 use super::reject::accepted;
 pub use super::remembering_cut::RememberingCut;
@@ -276,16 +277,19 @@ impl SegmentReader {
 impl NumberReader for SegmentReader {
     /// The cut as it comes ([`Self::read_ink`]); told a count, the best cut of as many digits
     /// as `expected` says ([`RememberingCut::read_ink_apart_as`]), one that still does not fit
-    /// getting a confidence of 0.
+    /// getting a confidence of 0. Writing on a slant or turned is cut once levelled
+    /// ([`read_level`]), as the number reader reads it.
     fn read_ink_as(&self, ink: &preprocess::Ink, expected: Option<&Expected>) -> Reading {
-        match expected {
+        read_level(ink, |ink| match expected {
             None => self.read_ink(ink),
             Some(e) => e.mark(self.remembering().read_ink_apart_as(ink, expected).0),
-        }
+        })
     }
 
     fn ink_inputs(&self, ink: &preprocess::Ink) -> Vec<GrayImage> {
         let side = preprocess::SIDE;
+        let levelled = level(ink).map(|levelling| levelling.ink(ink));
+        let ink = levelled.as_ref().unwrap_or(ink);
         read_digits(ink, &|x| self.classify(x))
             .iter()
             .map(|d| gray_picture(&d.input, side, side))
