@@ -53,7 +53,7 @@ fn numbers_turned_up_to_35_degrees_are_read_and_boxed_where_they_lie() {
     };
     let reader = digits::default_reader::reader().unwrap();
     // 60 numbers of 2 to 5 MNIST test digits. Upright 59 were read right when this was written;
-    // turned 25, -25, 30, -30, 35 and -35 degrees, 56, 58, 57, 56, 58 and 54 (by shears
+    // turned 25, -25, 30, -30, 35 and -35 degrees, 56, 58, 57, 57, 58 and 56 (by shears
     // alone, before turns were tried: 48, 46, 33, 27, 24 and 8).
     let pictures = mnist_numbers(&test, 60, 23);
     for degrees in [0.0, 25.0, -25.0, 30.0, -30.0, 35.0, -35.0] {
@@ -121,7 +121,7 @@ fn pages_of_two_numbers_turned_are_read_number_by_number() {
         })
         .collect();
     // Both numbers read right, each on its own, when this was written: upright 22; turned 20,
-    // 30, -30, 35 and -35 degrees, 21, 21, 19, 18 and 17 (before lines were parted turned:
+    // 30, -30, 35 and -35 degrees, 21, 21, 19, 19 and 17 (before lines were parted turned:
     // 21, 14, 18, 10 and 12).
     for (degrees, least) in [
         (0.0, 20),
