@@ -35,9 +35,9 @@ pub const SLOPES: [f32; 20] = [
 /// Where no shear levels the writing, a short number (less wide than a line, [`LINE_ASPECT`])
 /// is read turned as well only under a turn that bunches its rows at least this many times as
 /// sharply as upright: they bunch under some turn by chance. Chosen on composed numbers of
-/// seeds 7 and 8 and the shared numbers (none read otherwise at 1.4; at 1.3 three of seed 7's
-/// upright numbers are lost) and seed 7's turned 30-35 degrees (at 1.4, 2-8 more of 1,000
-/// right).
+/// seeds 7 and 8 and the shared numbers (at 1.4 as many read right as before, the shared ones
+/// picture for picture; at 1.3 three of seed 7's upright numbers are lost) and seed 7's
+/// turned 30-35 degrees (at 1.4, 2-8 more of 1,000 right).
 const SHORT_TURN_GAIN: f32 = 1.4;
 
 /// The steepest slope of [`SLOPES`].
