@@ -94,7 +94,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, PreprocessError> {
 
 /// The ink of a whole picture, before any digit is cut out of it: 0 = paper, 1 = solid stroke,
 /// on the working grid (the decoded picture block-averaged by `block` to at most 1024 a side).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Ink {
     pub w: usize,
     pub h: usize,

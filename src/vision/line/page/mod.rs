@@ -80,8 +80,8 @@ pub struct Parts {
     /// when it reads the picture whole.
     pub main: usize,
     /// Where the lines were found turned further than a shear reaches: the turn that runs them
-    /// level. The parts are then parts of the ink so turned.
-    pub turn: Option<Turn>,
+    /// level, and the ink so turned, which the parts are parts of.
+    pub turned: Option<(Turn, Ink)>,
 }
 
 /// Where the ink of one number of a picture ([`each_number`]) lies in the picture.
@@ -130,7 +130,7 @@ fn parts_within(ink: &Ink, may_turn: bool) -> Parts {
             shear: Shear::UPRIGHT,
         }],
         main: 0,
-        turn: None,
+        turned: None,
     };
     let clean = rules::without_rules(&ink.px, w, h);
     let mut lines = lines_of(inked_runs(&clean, w, h));
@@ -197,7 +197,7 @@ fn parts_within(ink: &Ink, may_turn: bool) -> Parts {
     Parts {
         parts,
         main,
-        turn: None,
+        turned: None,
     }
 }
 
@@ -210,13 +210,9 @@ pub fn each_number<T>(ink: &Ink, f: impl Fn(&Ink, Placement) -> T) -> (Vec<T>, u
     if found.parts.len() == 1 {
         return (vec![f(ink, Placement::WHOLE)], 0);
     }
-    let turned;
-    let page = match found.turn {
-        None => ink,
-        Some(turn) => {
-            turned = turn.ink(ink);
-            &turned
-        }
+    let (page, turn) = match &found.turned {
+        None => (ink, None),
+        Some((turn, turned)) => (turned, Some(*turn)),
     };
     let each = found
         .parts
@@ -225,7 +221,7 @@ pub fn each_number<T>(ink: &Ink, f: impl Fn(&Ink, Placement) -> T) -> (Vec<T>, u
             let (left, top) = part.origin(page.h);
             let placement = Placement {
                 corner: [(left * page.block) as u32, (top * page.block) as u32],
-                turn: found.turn.map(|t| (t, ink.block, ink.width, ink.height)),
+                turn: turn.map(|t| (t, ink.block, ink.width, ink.height)),
             };
             f(&ink_of(page, part), placement)
         })

@@ -20,8 +20,9 @@ use crate::vision::segment::piece_count;
 /// again as the parting).
 pub(super) fn turned_parts(ink: &Ink, clean: &[f32], slant: &Slant) -> Option<Parts> {
     let one_way = slant.steepest();
-    let block = slant.lines.is_empty() && ink_aspect(clean, ink.w, ink.h) < LINE_ASPECT;
-    if !one_way && !block {
+    // The block's aspect is looked at only where it matters (a scan of the whole ink).
+    let block = || slant.lines.is_empty() && ink_aspect(clean, ink.w, ink.h) < LINE_ASPECT;
+    if !(one_way || block()) {
         return None;
     }
     let toward = slant.shear.slope.signum();
@@ -47,7 +48,7 @@ pub(super) fn turned_parts(ink: &Ink, clean: &[f32], slant: &Slant) -> Option<Pa
     let found = parts_within(&turned, false);
     let parts: Vec<Ink> = found.parts.iter().map(|p| ink_of(&turned, p)).collect();
     (found.parts.len() >= 2 && hold_numbers(&parts)).then_some(Parts {
-        turn: Some(turn),
+        turned: Some((turn, turned)),
         ..found
     })
 }
@@ -124,13 +125,13 @@ mod tests {
             let ink = turned_lines(degrees, 32.0);
             let parts = parts_of(&ink);
             assert_eq!(parts.parts.len(), 2, "{degrees}: {parts:?}");
-            let turn = parts.turn.expect("parted turned");
+            let (turn, turned) = parts.turned.as_ref().expect("parted turned");
             assert!((turn.degrees - degrees).abs() <= 2.0, "{degrees}: {turn:?}");
+            assert_eq!(turned, &turn.ink(&ink));
             // Each part holds one line's ink (about half of it: the turn interpolates).
-            let turned = turn.ink(&ink);
             let all = ink.px.iter().sum::<f32>();
             for part in &parts.parts {
-                let held = ink_of(&turned, part).px.iter().sum::<f32>() / all;
+                let held = ink_of(turned, part).px.iter().sum::<f32>() / all;
                 assert!((0.4..0.6).contains(&held), "{degrees}: {held}");
             }
             // Each part's box, placed in the picture, holds its line's first bar's foot.
